@@ -1,0 +1,33 @@
+using TradingBots.Events;
+
+namespace TradingBots.Gateway;
+
+public static class GatewayExtensions
+{
+    public static WebApplicationBuilder AddGatewayServices(this WebApplicationBuilder builder)
+    {
+        builder.AddRedis();
+        builder.Services.AddOptions<ArtifactsOptions>().BindConfiguration(ArtifactsOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHealthChecks()
+            .AddNpgSql(Required(builder, ResourceNames.Database), name: "database", timeout: TimeSpan.FromSeconds(2))
+            .AddCheck<BrokerHealthCheck>("broker", timeout: TimeSpan.FromSeconds(3))
+            .AddCheck<ArtifactsHealthCheck>("artifacts");
+        builder.Services.AddSingleton<BrokerHealthCheck>();
+        builder.Services.AddHostedService<ArtifactsDirectory>();
+        builder.Services.AddReverseProxy().LoadFromMemory(ApiRoutes.Routes, ApiRoutes.Clusters(builder.Configuration));
+        return builder;
+    }
+
+    public static WebApplication MapGatewayEndpoints(this WebApplication app)
+    {
+        // The gateway's own /health (from the service defaults) checks every shared dependency; /api/health is the same.
+        app.MapHealthChecks("/api/health", ServiceDefaultsExtensions.Readiness);
+        app.MapReverseProxy();
+        return app;
+    }
+
+    private static string Required(WebApplicationBuilder builder, string name) =>
+        builder.Configuration.GetConnectionString(name)
+        ?? throw new InvalidOperationException($"ConnectionStrings:{name} is not set.");
+}

@@ -1,0 +1,92 @@
+namespace TradingBots.Data;
+
+// The spec's six tables (../shared/spec/phase2-spec.md), one class each; column names are the
+// snake_case of the property names. Money and quantities are decimal (numeric), times UTC (timestamptz).
+
+public sealed class Bot
+{
+    public long Id { get; set; }
+    public required string Name { get; set; }
+    public List<string> Symbols { get; set; } = [];
+    public required string Timeframe { get; set; }
+    public bool PaperMode { get; set; } = true;
+    public required string Strategy { get; set; }
+    /// <summary>Free-form JSON object (jsonb), e.g. <c>{"fee_rate": 0.001, "starting_cash": 10000}</c>.</summary>
+    public string Knobs { get; set; } = "{}";
+    public required string Status { get; set; }
+    public bool StopRequested { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+public sealed class Strategy
+{
+    public long Id { get; set; }
+    public required string Name { get; set; }
+    public int Version { get; set; }
+    public string? Description { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+public sealed class Trade
+{
+    public long Id { get; set; }
+    public long? BotId { get; set; }
+    public required string Symbol { get; set; }
+    public required string Side { get; set; }
+    /// <summary>Base quantity still held (reduced by partial sells).</summary>
+    public decimal Amount { get; set; }
+    /// <summary>Entry price.</summary>
+    public decimal Price { get; set; }
+    public required string Status { get; set; }
+    public decimal CostBasisQuote { get; set; }
+    public decimal FeesPaidQuote { get; set; }
+    public decimal UnrealizedPnlQuote { get; set; }
+    public decimal RealizedPnlQuote { get; set; }
+    public decimal Pnl { get; set; }
+    public DateTimeOffset? ClosedAt { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+public sealed class Order
+{
+    public long Id { get; set; }
+    public long? BotId { get; set; }
+    public long? TradeId { get; set; }
+    public string? ExchangeId { get; set; }
+    public required string Symbol { get; set; }
+    public required string Side { get; set; }
+    public required string Type { get; set; }
+    /// <summary>Base quantity filled.</summary>
+    public decimal Amount { get; set; }
+    public decimal? QuoteAmount { get; set; }
+    public decimal? BaseQty { get; set; }
+    public decimal Price { get; set; }
+    public decimal FeeQuote { get; set; }
+    public bool PaperMode { get; set; } = true;
+    public required string Status { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+public sealed class PortfolioSnapshot
+{
+    public long Id { get; set; }
+    public long? BotId { get; set; }
+    public decimal Equity { get; set; }
+    public decimal Cash { get; set; }
+    public decimal PositionsValue { get; set; }
+    public DateTimeOffset Timestamp { get; set; }
+}
+
+public sealed class Job
+{
+    public long Id { get; set; }
+    public long? BotId { get; set; }
+    public required string Task { get; set; }
+    public required string Status { get; set; }
+    public int Progress { get; set; }
+    public string? Message { get; set; }
+    public string? CeleryTaskId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}

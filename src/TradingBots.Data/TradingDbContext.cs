@@ -1,0 +1,58 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace TradingBots.Data;
+
+public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options) : DbContext(options)
+{
+    public DbSet<Bot> Bots => Set<Bot>();
+    public DbSet<Strategy> Strategies => Set<Strategy>();
+    public DbSet<Trade> Trades => Set<Trade>();
+    public DbSet<Order> Orders => Set<Order>();
+    public DbSet<PortfolioSnapshot> PortfolioSnapshots => Set<PortfolioSnapshot>();
+    public DbSet<Job> Jobs => Set<Job>();
+
+    /// <summary>The one place that says how the model maps to PostgreSQL (used at run time and by <c>dotnet ef</c>).</summary>
+    public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
+        options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention();
+
+    protected override void OnModelCreating(ModelBuilder model)
+    {
+        model.Entity<Bot>(bot =>
+        {
+            bot.Property(b => b.Knobs).HasColumnType("jsonb");
+        });
+
+        model.Entity<Strategy>(strategy =>
+        {
+            strategy.HasIndex(s => new { s.Name, s.Version }).IsUnique();
+        });
+
+        model.Entity<Trade>(trade =>
+        {
+            trade.HasOne<Bot>().WithMany().HasForeignKey(t => t.BotId).OnDelete(DeleteBehavior.Restrict);
+            trade.HasIndex(t => new { t.BotId, t.Status });
+            trade.HasIndex(t => new { t.BotId, t.CreatedAt });
+        });
+
+        model.Entity<Order>(order =>
+        {
+            order.HasOne<Bot>().WithMany().HasForeignKey(o => o.BotId).OnDelete(DeleteBehavior.Restrict);
+            order.HasOne<Trade>().WithMany().HasForeignKey(o => o.TradeId).OnDelete(DeleteBehavior.Restrict);
+            order.HasIndex(o => new { o.TradeId, o.Status });
+            order.HasIndex(o => new { o.Symbol, o.Status });
+            order.HasIndex(o => o.BotId);
+        });
+
+        model.Entity<PortfolioSnapshot>(snapshot =>
+        {
+            snapshot.HasOne<Bot>().WithMany().HasForeignKey(s => s.BotId).OnDelete(DeleteBehavior.Restrict);
+            snapshot.HasIndex(s => new { s.BotId, s.Timestamp });
+        });
+
+        model.Entity<Job>(job =>
+        {
+            job.HasOne<Bot>().WithMany().HasForeignKey(j => j.BotId).OnDelete(DeleteBehavior.Restrict);
+            job.HasIndex(j => new { j.BotId, j.Status });
+        });
+    }
+}
