@@ -1,0 +1,80 @@
+using TradingBots;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Backing services. The volumes are named here rather than by Aspire (whose default names carry a hash of
+// the AppHost's path), so data survives a moved checkout and aspire-manifest.json is the same on every machine.
+var postgres = builder.AddPostgres(ResourceNames.Postgres)
+    .WithDataVolume("tradingbots-postgres-data");
+var db = postgres.AddDatabase(ResourceNames.Database);
+
+var redis = builder.AddRedis(ResourceNames.Redis);
+var rabbitmq = builder.AddRabbitMQ(ResourceNames.RabbitMq);
+
+var ollama = builder.AddContainer(ResourceNames.Ollama, "ollama/ollama")
+    .WithHttpEndpoint(targetPort: 11434, name: "http")
+    .WithVolume("tradingbots-ollama-models", "/root/.ollama");
+
+var exchangeSim = AddWebService<Projects.TradingBots_ExchangeSim>(ResourceNames.ExchangeSim, port: 8090);
+
+// Applies the EF Core migrations and exits 0: the one owner of the schema. No endpoint.
+var migrations = builder.AddProject<Projects.TradingBots_MigrationService>(ResourceNames.Migrations, launchProfileName: null)
+    .WithReference(db)
+    .WaitFor(db);
+
+// Market talks to the exchange simulator by default. Set Binance:BaseUrl in the AppHost's configuration
+// (e.g. https://api.binance.com in appsettings.json or user secrets) to use the real Binance instead.
+var market = AddWebService<Projects.TradingBots_Market>(ResourceNames.Market)
+    .WithReference(redis)
+    .WaitFor(redis);
+var binanceBaseUrl = builder.Configuration["Binance:BaseUrl"];
+if (string.IsNullOrWhiteSpace(binanceBaseUrl))
+{
+    market.WithEnvironment("Binance__BaseUrl", exchangeSim.GetEndpoint("http"));
+}
+else
+{
+    market.WithEnvironment("Binance__BaseUrl", binanceBaseUrl);
+}
+market.WithReference(exchangeSim);
+
+// Everything that reads or writes the schema starts only after the migrations have completed.
+var trading = AddWebService<Projects.TradingBots_Trading>(ResourceNames.Trading)
+    .WithReference(db).WithReference(redis).WithReference(market)
+    .WaitFor(redis).WaitFor(market)
+    .WaitForCompletion(migrations);
+
+var bots = AddWebService<Projects.TradingBots_Bots>(ResourceNames.Bots)
+    .WithReference(db).WithReference(redis).WithReference(rabbitmq)
+    .WaitFor(redis).WaitFor(rabbitmq)
+    .WaitForCompletion(migrations);
+
+AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker)
+    .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(trading)
+    .WaitFor(db).WaitFor(redis).WaitFor(rabbitmq).WaitFor(market).WaitFor(trading)
+    .WaitForCompletion(migrations);
+
+var ai = AddWebService<Projects.TradingBots_Ai>(ResourceNames.Ai)
+    .WithEnvironment("OLLAMA_BASE_URL", ollama.GetEndpoint("http"))
+    .WithReference(redis)
+    .WaitFor(ollama);
+
+// The only endpoint meant to be reached from outside.
+AddWebService<Projects.TradingBots_Gateway>(ResourceNames.Gateway, port: 8080)
+    .WithExternalHttpEndpoints()
+    .WithReference(db).WithReference(redis).WithReference(rabbitmq)
+    .WithReference(market).WithReference(trading).WithReference(bots).WithReference(ai)
+    .WaitFor(db).WaitFor(redis).WaitFor(rabbitmq)
+    .WaitFor(market).WaitFor(trading).WaitFor(bots).WaitFor(ai)
+    .WaitForCompletion(migrations);
+
+builder.Build().Run();
+
+// The services have no launchSettings.json. launchProfileName: null says so, so no endpoint is inferred and each
+// service gets exactly one: "http", declared here (when publishing, Aspire then sets HTTP_PORTS from it).
+// Its /health (the service defaults) gates everything that waits for the service.
+IResourceBuilder<ProjectResource> AddWebService<TProject>(string name, int? port = null)
+    where TProject : IProjectMetadata, new() =>
+    builder.AddProject<TProject>(name, launchProfileName: null)
+        .WithHttpEndpoint(port: port, name: "http")
+        .WithHttpHealthCheck("/health", endpointName: "http");

@@ -1,0 +1,44 @@
+using System.Runtime.InteropServices;
+using TradingBots;
+using TradingBots.Runner;
+
+// The local topology runner: `dotnet run --project src/TradingBots.Runner`. Starts the servers, then every
+// project of aspire-manifest.json, waits for their health, prints where they are, and stops them on Ctrl+C/SIGTERM.
+var noServers = args.Contains("--no-servers");
+var portOffset = args.SkipWhile(a => a != "--port-offset").Skip(1).Select(int.Parse).FirstOrDefault();
+
+try
+{
+    var manifest = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
+    if (!noServers)
+    {
+        await LocalServers.RunScriptAsync(manifest, Console.Out, "start");
+    }
+
+    using var stop = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+
+    Console.WriteLine($"starting the topology of {manifest.Path} ({Topology.BuildConfiguration} build)");
+    await using var topology = await Topology.StartAsync(manifest, new TopologyOptions
+    {
+        PortOffset = portOffset,
+        OnUnexpectedExit = (name, code, tail) => Console.Error.WriteLine(
+            $"!! {name} exited with code {code}. Last lines:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}"),
+    }, stop.Token);
+
+    StartupTable.Print(topology, Console.Out);
+    Console.WriteLine("Press Ctrl+C to stop every process.");
+    try { await Task.Delay(Timeout.Infinite, stop.Token); } catch (OperationCanceledException) { }
+    Console.WriteLine("stopping…");
+    return 0;
+}
+catch (OperationCanceledException)
+{
+    return 130;
+}
+catch (RunnerException ex)
+{
+    Console.Error.WriteLine($"runner: {ex.Message}");
+    return 1;
+}

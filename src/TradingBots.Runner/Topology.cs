@@ -1,0 +1,277 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace TradingBots.Runner;
+
+public sealed record TopologyOptions
+{
+    /// <summary>Added to every port the runner assigns, so a test topology can run beside the user's.</summary>
+    public int PortOffset { get; init; }
+
+    /// <summary>First port for project bindings the manifest gives no port (gateway 8080 and the simulator 8090 have theirs).</summary>
+    public int FirstFreePort { get; init; } = 8081;
+
+    /// <summary>Environment set on top of the manifest's, per resource name (e.g. the market's Binance URL).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> Overrides { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>();
+
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Called with a service's name, exit code and last log lines when it dies while the topology runs.</summary>
+    public Action<string, int, IReadOnlyList<string>>? OnUnexpectedExit { get; init; }
+
+    public TextWriter Log { get; init; } = Console.Out;
+}
+
+/// <summary>
+/// Runs the topology of aspire-manifest.json without Docker: container resources are the local servers
+/// (servers.sh), each project resource is its own process with the environment the manifest declares.
+/// A project without bindings is a job (the migrations): it must exit 0 before the next resources start.
+/// </summary>
+public sealed class Topology : IAsyncDisposable
+{
+    private const int SigTerm = 15;
+    private readonly List<ServiceProcess> _processes = [];
+    private readonly Dictionary<(string, string), Endpoint> _endpoints = [];
+    private readonly TopologyOptions _options;
+    private readonly string _pidFile;
+    private bool _stopping;
+
+    private Topology(Manifest manifest, TopologyOptions options)
+    {
+        Manifest = manifest;
+        _options = options;
+        Resolver = new ExpressionResolver(manifest, EndpointOf, LocalServers.ParameterValue);
+        _pidFile = Path.Combine(manifest.Directory, "storage", "runner", $"pids-{options.PortOffset}");
+    }
+
+    public Manifest Manifest { get; }
+    public ExpressionResolver Resolver { get; }
+
+    /// <summary>The built configuration of the runner, used for the services' outputs too (bin/Debug or bin/Release).</summary>
+    public static string BuildConfiguration { get; } =
+        typeof(Topology).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+
+    public string UrlOf(string resource) => EndpointOf(resource, "http").Url;
+
+    public string ConnectionString(string resource) => Resolver.Resolve($"{{{resource}.connectionString}}");
+
+    public string LogPathOf(string resource) => Path.Combine(Manifest.Directory, "storage", "logs", $"{resource}-{_options.PortOffset}.log");
+
+    public static async Task<Topology> StartAsync(Manifest manifest, TopologyOptions options, CancellationToken cancellationToken)
+    {
+        var topology = new Topology(manifest, options);
+        try
+        {
+            await topology.StartAsync(cancellationToken);
+            return topology;
+        }
+        catch
+        {
+            await topology.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAsync(CancellationToken cancellationToken)
+    {
+        StopLeftovers();
+        AssignProjectPorts();
+        foreach (var resource in Manifest.Resources.Where(r => r.IsProject))
+        {
+            var service = Start(resource);
+            if (service.Url is null)
+            {
+                await WaitForJobAsync(service, cancellationToken);
+            }
+        }
+        await Task.WhenAll(_processes.Where(p => p.Url is not null).Select(p => WaitHealthyAsync(p, cancellationToken)));
+    }
+
+    private Endpoint EndpointOf(string resource, string binding) =>
+        _endpoints.TryGetValue((resource, binding), out var endpoint) ? endpoint
+        : Manifest[resource].IsContainer ? LocalServers.EndpointOf(Manifest[resource], binding)
+        : throw new RunnerException($"'{resource}' has no binding '{binding}'");
+
+    private void AssignProjectPorts()
+    {
+        var next = _options.FirstFreePort + _options.PortOffset;
+        var fixedPorts = Manifest.Resources.Where(r => r.IsProject)
+            .SelectMany(r => r.BindingNames.Select(b => r.BindingInt(b, "port")))
+            .OfType<int>().Select(p => p + _options.PortOffset).ToHashSet();
+        foreach (var resource in Manifest.Resources.Where(r => r.IsProject))
+        {
+            foreach (var binding in resource.BindingNames)
+            {
+                var port = resource.BindingInt(binding, "port") + _options.PortOffset;
+                if (port is null)
+                {
+                    while (fixedPorts.Contains(next)) next++;
+                    port = next++;
+                }
+                if (IsListening(port.Value))
+                {
+                    throw new RunnerException($"port {port} (for {resource.Name}) is already in use: is another TradingBots running?");
+                }
+                _endpoints[(resource.Name, binding)] = new Endpoint(binding == "https" ? "https" : "http", "127.0.0.1", port.Value);
+            }
+        }
+    }
+
+    private ServiceProcess Start(ManifestResource resource)
+    {
+        var projectPath = Path.GetFullPath(Path.Combine(Manifest.Directory, resource["path"]
+            ?? throw new RunnerException($"project '{resource.Name}' has no path")));
+        var projectDirectory = Path.GetDirectoryName(projectPath)!;
+        var assembly = Path.Combine(projectDirectory, "bin", BuildConfiguration, "net10.0",
+            Path.GetFileNameWithoutExtension(projectPath) + ".dll");
+        if (!File.Exists(assembly))
+        {
+            throw new RunnerException($"{assembly} is missing: build the solution (dotnet build TradingBots.Local.slnf -c {BuildConfiguration})");
+        }
+
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Manifest.Directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(assembly);
+        start.ArgumentList.Add("--contentRoot");
+        start.ArgumentList.Add(projectDirectory);
+        foreach (var (name, value) in resource.Env)
+        {
+            start.Environment[name] = Resolver.Resolve(value);
+        }
+        var url = _endpoints.TryGetValue((resource.Name, "http"), out var http) ? http.Url : null;
+        if (url is not null)
+        {
+            // Loopback only: the manifest's HTTP_PORTS would listen on every interface.
+            start.Environment["ASPNETCORE_URLS"] = url;
+        }
+        if (_options.Overrides.TryGetValue(resource.Name, out var overrides))
+        {
+            foreach (var (name, value) in overrides) start.Environment[name] = value;
+        }
+
+        var service = new ServiceProcess(resource.Name, url, LogPathOf(resource.Name), start);
+        _processes.Add(service);
+        File.AppendAllText(_pidFile, $"{service.Process.Id} {assembly}\n");
+        service.Process.Exited += (_, _) =>
+        {
+            if (!_stopping && url is not null)
+            {
+                _options.OnUnexpectedExit?.Invoke(service.Name, service.Process.ExitCode, service.Tail());
+            }
+        };
+        return service;
+    }
+
+    private async Task WaitForJobAsync(ServiceProcess job, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.StartTimeout);
+        await job.Process.WaitForExitAsync(timeout.Token);
+        if (job.Process.ExitCode != 0)
+        {
+            throw new RunnerException(job.Describe($"exited with code {job.Process.ExitCode}"));
+        }
+        _options.Log.WriteLine($"{job.Name}: completed");
+    }
+
+    private async Task WaitHealthyAsync(ServiceProcess service, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + _options.StartTimeout;
+        string last = "no answer";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (service.Process.HasExited)
+            {
+                throw new RunnerException(service.Describe($"exited with code {service.Process.ExitCode} while starting"));
+            }
+            try
+            {
+                using var response = await http.GetAsync($"{service.Url}/health", cancellationToken);
+                if (response.IsSuccessStatusCode) return;
+                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}";
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                last = "health request timed out";
+            }
+            await Task.Delay(250, cancellationToken);
+        }
+        throw new RunnerException(service.Describe($"was not healthy after {_options.StartTimeout.TotalSeconds:0} s (last: {last})"));
+    }
+
+    /// <summary>Stops what an earlier run of ours left behind (a killed runner cannot stop its children).</summary>
+    private void StopLeftovers()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_pidFile)!);
+        if (!File.Exists(_pidFile)) return;
+        foreach (var line in File.ReadAllLines(_pidFile))
+        {
+            var parts = line.Split(' ', 2);
+            var cmdline = $"/proc/{parts[0]}/cmdline";
+            // Only a process still running one of our service assemblies is ours to stop.
+            if (parts.Length == 2 && File.Exists(cmdline) && File.ReadAllText(cmdline).Contains(parts[1], StringComparison.Ordinal))
+            {
+                _options.Log.WriteLine($"stopping leftover process {parts[0]} ({Path.GetFileName(parts[1])})");
+                try { Process.GetProcessById(int.Parse(parts[0], CultureInfo.InvariantCulture)).Kill(entireProcessTree: true); }
+                catch (ArgumentException) { }
+            }
+        }
+        File.Delete(_pidFile);
+    }
+
+    private static bool IsListening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect("127.0.0.1", port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>SIGTERM to every process (they shut down gracefully), then a kill for any still running after 10 s.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        foreach (var service in _processes.Where(p => !p.Process.HasExited))
+        {
+            _ = kill(service.Process.Id, SigTerm);
+        }
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        foreach (var service in _processes)
+        {
+            try
+            {
+                await service.Process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                service.Process.Kill(entireProcessTree: true);
+                await service.Process.WaitForExitAsync();
+            }
+            service.Dispose();
+        }
+        File.Delete(_pidFile);
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+}

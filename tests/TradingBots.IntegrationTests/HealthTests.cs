@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text.Json;
+
+namespace TradingBots.IntegrationTests;
+
+public sealed class HealthTests(TopologyFixture topology)
+{
+    private static readonly string[] GatewayChecks = ["database", "redis", "broker", "artifacts"];
+
+    [Theory]
+    [InlineData("/health")]
+    [InlineData("/api/health")]
+    public async Task Gateway_health_names_every_check_and_passes(string path)
+    {
+        using var response = await topology.Gateway.GetAsync(path, TestContext.Current.CancellationToken);
+        var body = await ReadAsync(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", body.GetProperty("status").GetString());
+        var checks = body.GetProperty("checks");
+        Assert.Equal(GatewayChecks.Order(), checks.EnumerateObject().Select(c => c.Name).Order());
+        Assert.All(GatewayChecks, name => Assert.Equal("Healthy", checks.GetProperty(name).GetProperty("status").GetString()));
+    }
+
+    [Fact]
+    public async Task Artifacts_directory_is_created_on_start_up()
+    {
+        using var response = await topology.Gateway.GetAsync("/api/health", TestContext.Current.CancellationToken);
+        var artifacts = (await ReadAsync(response)).GetProperty("checks").GetProperty("artifacts").GetProperty("description").GetString();
+
+        Assert.Equal(Path.Combine(topology.Manifest.Directory, "storage", "test-artifacts"), artifacts);
+        Assert.True(Directory.Exists(artifacts));
+    }
+
+    [Fact]
+    public async Task A_stopped_redis_gives_503_naming_redis_while_the_services_stay_up()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        await topology.StopRedisAsync();
+        try
+        {
+            using var down = await topology.Gateway.GetAsync("/api/health", cancel);
+            var checks = (await ReadAsync(down)).GetProperty("checks");
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+            Assert.Equal("Unhealthy", checks.GetProperty("redis").GetProperty("status").GetString());
+            Assert.All(GatewayChecks.Where(c => c != "redis"),
+                name => Assert.Equal("Healthy", checks.GetProperty(name).GetProperty("status").GetString()));
+
+            // Every service still answers its liveness probe: a Redis outage degrades, it does not crash.
+            foreach (var service in topology.Manifest.Resources.Where(r => r.IsProject && r.BindingNames.Any()))
+            {
+                using var http = new HttpClient();
+                using var alive = await http.GetAsync($"{topology.Topology.UrlOf(service.Name)}/alive", cancel);
+                Assert.True(alive.IsSuccessStatusCode, $"{service.Name} /alive answered {(int)alive.StatusCode}");
+            }
+        }
+        finally
+        {
+            await topology.StartRedisAsync();
+        }
+
+        // And it recovers on its own once Redis is back.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        HttpStatusCode status;
+        do
+        {
+            await Task.Delay(250, cancel);
+            using var up = await topology.Gateway.GetAsync("/api/health", cancel);
+            status = up.StatusCode;
+        } while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline);
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    private static async Task<JsonElement> ReadAsync(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+}

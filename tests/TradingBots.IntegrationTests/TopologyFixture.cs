@@ -1,0 +1,58 @@
+using Npgsql;
+using TradingBots.Runner;
+
+[assembly: AssemblyFixture(typeof(TradingBots.IntegrationTests.TopologyFixture))]
+// One topology, shared servers: tests that stop Redis must not overlap with the others.
+[assembly: Xunit.v3.Parallelization(Mode = Xunit.Sdk.ParallelMode.None)]
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>
+/// Starts the real servers (servers.sh) and the whole topology through the runner, once for the test run,
+/// on ports offset by 10000 (gateway 18080) so it can run beside a topology started by hand.
+/// </summary>
+public sealed class TopologyFixture : IAsyncLifetime
+{
+    public const int PortOffset = 10000;
+
+    public Topology Topology { get; private set; } = null!;
+    public HttpClient Gateway { get; private set; } = null!;
+    public Manifest Manifest { get; } = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
+
+    public string DatabaseConnectionString => Topology.ConnectionString(ResourceNames.Database);
+
+    public async ValueTask InitializeAsync()
+    {
+        await LocalServers.RunScriptAsync(Manifest, TextWriter.Null, "start");
+        Topology = await Topology.StartAsync(Manifest, new TopologyOptions
+        {
+            PortOffset = PortOffset,
+            Log = TextWriter.Null,
+            Overrides = Overrides(),
+        }, CancellationToken.None);
+        Gateway = new HttpClient { BaseAddress = new Uri(Topology.UrlOf(ResourceNames.Gateway)), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>Environment for the services under test, on top of the manifest's.</summary>
+    private static Dictionary<string, IReadOnlyDictionary<string, string>> Overrides() => new()
+    {
+        [ResourceNames.Gateway] = new Dictionary<string, string> { ["Artifacts__Path"] = "storage/test-artifacts" },
+    };
+
+    public async Task<NpgsqlConnection> OpenDatabaseAsync()
+    {
+        var connection = new NpgsqlConnection(DatabaseConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    public Task StopRedisAsync() => LocalServers.RunScriptAsync(Manifest, TextWriter.Null, "stop", "redis");
+
+    public Task StartRedisAsync() => LocalServers.RunScriptAsync(Manifest, TextWriter.Null, "start", "redis");
+
+    public async ValueTask DisposeAsync()
+    {
+        Gateway?.Dispose();
+        if (Topology is not null) await Topology.DisposeAsync();
+    }
+}
