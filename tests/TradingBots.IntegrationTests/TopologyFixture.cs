@@ -9,11 +9,13 @@ namespace TradingBots.IntegrationTests;
 
 /// <summary>
 /// Starts the real servers (servers.sh) and the whole topology through the runner, once for the test run,
-/// on ports offset by 10000 (gateway 18080) so it can run beside a topology started by hand.
+/// on ports offset by 10000 (gateway 18080; TRADINGBOTS_TEST_PORT_OFFSET changes it) so it can run beside
+/// a topology started by hand.
 /// </summary>
 public sealed class TopologyFixture : IAsyncLifetime
 {
-    public const int PortOffset = 10000;
+    public static int PortOffset { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("TRADINGBOTS_TEST_PORT_OFFSET"), out var offset) ? offset : 10000;
 
     public Topology Topology { get; private set; } = null!;
     public HttpClient Gateway { get; private set; } = null!;
