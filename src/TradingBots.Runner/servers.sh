@@ -8,6 +8,9 @@ set -euo pipefail
 PG_PORT=5432 REDIS_PORT=6379 AMQP_PORT=5672
 PG_PASSWORD=${PG_PASSWORD:-postgres}
 
+# As root, or through sudo when it is there: installing packages and starting daemons needs it.
+SUDO=""; [ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null && SUDO=sudo; }
+
 say() { echo "[servers] $*"; }
 die() { echo "[servers] error: $*" >&2; exit 1; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -23,17 +26,21 @@ ensure_packages() {
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v rabbitmq-server >/dev/null || missing+=(rabbitmq-server)
   [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]}. Install them (sudo apt-get install ${missing[*]}) or run this script as root."
+  [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ] \
+    || die "missing packages: ${missing[*]}. Install them (apt-get install ${missing[*]}) as root, or run this as root."
   say "installing ${missing[*]} (Debian packages)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
   # policy-rc.d 101 keeps the packages' own init scripts from starting daemons: we start them ourselves.
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  apt-get install -y -qq "${missing[@]}" >/dev/null
-  rm -f /usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod +x /usr/sbin/policy-rc.d
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  $SUDO rm -f /usr/sbin/policy-rc.d
 }
 
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then su postgres -c "$1"; else bash -c "$1"; fi; }
+as_postgres() {
+  if [ "$(id -u)" -eq 0 ]; then su postgres -c "$1"
+  elif [ "$(id -un)" = postgres ] || [ -z "$SUDO" ]; then bash -c "$1"
+  else sudo -u postgres bash -c "$1"; fi
+}
 
 start_postgres() {
   if ! pg_isready -q -h 127.0.0.1 -p $PG_PORT; then
@@ -55,7 +62,7 @@ start_postgres() {
 start_redis() {
   listening $REDIS_PORT && return 0
   say "starting Redis on 127.0.0.1:$REDIS_PORT"
-  redis-server --daemonize yes --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly no \
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly no \
     --logfile /tmp/tradingbots-redis.log >/dev/null
   wait_port $REDIS_PORT Redis 10
 }
@@ -64,12 +71,12 @@ start_rabbitmq() {
   listening $AMQP_PORT && return 0
   say "starting RabbitMQ on 127.0.0.1:$AMQP_PORT"
   # rabbitmq-server as root switches to the rabbitmq user itself.
-  RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$AMQP_PORT rabbitmq-server -detached >/dev/null 2>&1 \
+  $SUDO env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$AMQP_PORT rabbitmq-server -detached >/dev/null 2>&1 \
     || die "RabbitMQ did not start (see /var/log/rabbitmq)"
   wait_port $AMQP_PORT RabbitMQ 60
 }
 
-stop_redis() { listening $REDIS_PORT && redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; }
+stop_redis() { listening $REDIS_PORT && $SUDO redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; }
 
 command=${1:-start}; [ $# -gt 0 ] && shift
 case "$command" in
