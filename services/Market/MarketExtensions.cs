@@ -1,3 +1,5 @@
+using System.Text.Json;
+using TradingBots.Binance;
 using TradingBots.Events;
 
 namespace TradingBots.Market;
@@ -7,11 +9,13 @@ public static class MarketExtensions
     public static WebApplicationBuilder AddMarketServices(this WebApplicationBuilder builder)
     {
         builder.AddRedis();
+        builder.AddBinanceClient();
+        builder.Services.AddOptions<MarketOptions>().BindConfiguration(MarketOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<TickerCache>();
+        builder.Services.AddSingleton<UpstreamNotices>();
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         return builder;
-    }
-
-    public static WebApplication MapMarketApi(this WebApplication app)
-    {
-        return app;
     }
 }

@@ -20,6 +20,7 @@ public static class RedisExtensions
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 2000;
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
+        builder.Services.AddSingleton<EventPublisher>();
         builder.Services.AddHealthChecks().AddRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(), name: "redis",
             timeout: TimeSpan.FromSeconds(2));
         return builder;

@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Options;
+
+namespace TradingBots.Binance;
+
+/// <summary>
+/// A small typed client for Binance's public Spot REST API (the part ccxt's fetch_tickers and fetch_ohlcv use).
+/// One long-lived, thread-safe instance: one HttpClient, a per-call timeout on top of the caller's cancellation,
+/// and every failure turned into a <see cref="BinanceException"/> of a known kind.
+/// </summary>
+public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> options, TimeProvider time)
+{
+    /// <summary>Binance's kline intervals.</summary>
+    public static readonly IReadOnlySet<string> Intervals = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1M",
+    };
+
+    private readonly SemaphoreSlim _symbolsGate = new(1, 1);
+    private SymbolMap? _symbols;
+    private long _symbolsLoadedAt;
+
+    public Uri BaseAddress => new(options.Value.BaseUrl);
+
+    /// <summary>The unified ↔ exchange symbol map from /api/v3/exchangeInfo, loaded once and reloaded after <see cref="BinanceOptions.SymbolsRefresh"/>.</summary>
+    public async Task<SymbolMap> GetSymbolsAsync(CancellationToken cancellationToken)
+    {
+        if (_symbols is { } fresh && time.GetElapsedTime(_symbolsLoadedAt) < options.Value.SymbolsRefresh) return fresh;
+        await _symbolsGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_symbols is { } loaded && time.GetElapsedTime(_symbolsLoadedAt) < options.Value.SymbolsRefresh) return loaded;
+            var info = await GetAsync("/api/v3/exchangeInfo", BinanceJson.Default.BinanceExchangeInfo, cancellationToken);
+            _symbols = new SymbolMap(info.Symbols);
+            _symbolsLoadedAt = time.GetTimestamp();
+            return _symbols;
+        }
+        finally
+        {
+            _symbolsGate.Release();
+        }
+    }
+
+    /// <summary>24 h tickers for the given exchange symbols, in one call (<c>?symbols=["BTCUSDT","ETHUSDT"]</c>).</summary>
+    public Task<List<BinanceTicker24h>> GetTickers24hAsync(IReadOnlyCollection<string> exchangeSymbols, CancellationToken cancellationToken)
+    {
+        var symbols = JsonSerializer.Serialize(exchangeSymbols, BinanceJsonArray.Default.IReadOnlyCollectionString);
+        return GetAsync($"/api/v3/ticker/24hr?symbols={Uri.EscapeDataString(symbols)}", BinanceJson.Default.ListBinanceTicker24h,
+            cancellationToken);
+    }
+
+    /// <summary>Klines, oldest first, as Binance returns them.</summary>
+    public async Task<IReadOnlyList<Candle>> GetKlinesAsync(string exchangeSymbol, string interval, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await GetAsync(
+            $"/api/v3/klines?symbol={Uri.EscapeDataString(exchangeSymbol)}&interval={Uri.EscapeDataString(interval)}&limit={limit}",
+            BinanceJson.Default.ListListJsonElement, cancellationToken);
+        try
+        {
+            return [.. rows.Select(row => new Candle(row[0].GetInt64(), Decimal(row[1]), Decimal(row[2]), Decimal(row[3]), Decimal(row[4]), Decimal(row[5])))];
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            throw new BinanceException(BinanceErrorKind.Malformed, $"malformed kline from {BaseAddress.Host}: {ex.Message}", inner: ex);
+        }
+    }
+
+    public Task PingAsync(CancellationToken cancellationToken) =>
+        GetAsync("/api/v3/ping", BinanceJson.Default.JsonElement, cancellationToken);
+
+    private static decimal Decimal(JsonElement value) => decimal.Parse(value.GetString()!, NumberStyles.Float, CultureInfo.InvariantCulture);
+
+    private async Task<T> GetAsync<T>(string pathAndQuery, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.RequestTimeout);
+        var path = pathAndQuery.Split('?')[0];
+        try
+        {
+            using var response = await http.GetAsync(new Uri(BaseAddress, pathAndQuery), HttpCompletionOption.ResponseContentRead, timeout.Token);
+            var body = await response.Content.ReadAsStringAsync(timeout.Token);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw Failure(response, body, path);
+            }
+            return JsonSerializer.Deserialize(body, type)
+                ?? throw new BinanceException(BinanceErrorKind.Malformed, $"empty body from {path}");
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new BinanceException(BinanceErrorKind.Timeout,
+                $"{path} did not answer within {options.Value.RequestTimeout.TotalSeconds:0.###} s", inner: ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new BinanceException(BinanceErrorKind.Network, $"{path}: {ex.Message}", inner: ex);
+        }
+        catch (JsonException ex)
+        {
+            throw new BinanceException(BinanceErrorKind.Malformed, $"{path} answered malformed JSON: {ex.Message}", inner: ex);
+        }
+    }
+
+    private static BinanceException Failure(HttpResponseMessage response, string body, string path)
+    {
+        var status = (int)response.StatusCode;
+        BinanceError? error = null;
+        try { error = JsonSerializer.Deserialize(body, BinanceJson.Default.BinanceError); }
+        catch (JsonException) { }
+        var what = error is null ? $"{path}: HTTP {status}" : $"{path}: HTTP {status}, {error.Code} {error.Msg}";
+
+        if (response.StatusCode is HttpStatusCode.TooManyRequests || status == 418)
+        {
+            return new BinanceException(BinanceErrorKind.RateLimited, what, error?.Code, RetryAfter(response));
+        }
+        if (status >= 500)
+        {
+            return new BinanceException(BinanceErrorKind.ExchangeError, what, error?.Code);
+        }
+        return error?.Code switch
+        {
+            -1121 => new BinanceException(BinanceErrorKind.UnknownSymbol, what, error.Code),
+            -1120 => new BinanceException(BinanceErrorKind.BadInterval, what, error.Code),
+            _ => new BinanceException(BinanceErrorKind.BadRequest, what, error?.Code),
+        };
+    }
+
+    /// <summary>Binance sends Retry-After in seconds; without one, a minute (its rate-limit window).</summary>
+    private static TimeSpan RetryAfter(HttpResponseMessage response) =>
+        response.Headers.RetryAfter?.Delta
+        ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : (TimeSpan?)null)
+        ?? TimeSpan.FromMinutes(1);
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyCollection<string>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(JsonElement))]
+internal sealed partial class BinanceJsonArray : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,170 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using TradingBots.Binance;
+
+namespace TradingBots.UnitTests;
+
+/// <summary>The client against response bodies taken from Binance's Spot API documentation.</summary>
+public sealed class BinanceClientTests
+{
+    // GET /api/v3/ticker/24hr, the documentation's example (one element of the symbols=[...] array form).
+    private const string Ticker24hDoc = """
+        [{
+          "symbol": "BNBBTC", "priceChange": "-94.99999800", "priceChangePercent": "-95.960",
+          "weightedAvgPrice": "0.29628482", "prevClosePrice": "0.10002000", "lastPrice": "4.00000200",
+          "lastQty": "200.00000000", "bidPrice": "4.00000000", "bidQty": "100.00000000", "askPrice": "4.00000200",
+          "askQty": "100.00000000", "openPrice": "99.00000000", "highPrice": "100.00000000", "lowPrice": "0.10000000",
+          "volume": "8913.30000000", "quoteVolume": "15.30000000", "openTime": 1499783499040, "closeTime": 1499869899040,
+          "firstId": 28385, "lastId": 28460, "count": 76
+        }]
+        """;
+
+    // GET /api/v3/klines, the documentation's example.
+    private const string KlinesDoc = """
+        [[1499040000000, "0.01634790", "0.80000000", "0.01575800", "0.01577100", "148976.11427815", 1499644799999,
+          "2434.19055334", 308, "1756.87402397", "28.46694368", "0"]]
+        """;
+
+    private const string ExchangeInfoDoc = """
+        {"timezone": "UTC", "serverTime": 1565246363776, "rateLimits": [], "exchangeFilters": [], "symbols": [
+          {"symbol": "ETHBTC", "status": "TRADING", "baseAsset": "ETH", "baseAssetPrecision": 8, "quoteAsset": "BTC",
+           "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"], "filters": []},
+          {"symbol": "1000SATSUSDT", "status": "TRADING", "baseAsset": "1000SATS", "quoteAsset": "USDT", "filters": []},
+          {"symbol": "OLDUSDT", "status": "BREAK", "baseAsset": "OLD", "quoteAsset": "USDT", "filters": []}]}
+        """;
+
+    [Fact]
+    public async Task Parses_the_24h_ticker_as_decimals()
+    {
+        var (client, handler) = Client(_ => Json(HttpStatusCode.OK, Ticker24hDoc));
+
+        var ticker = Assert.Single(await client.GetTickers24hAsync(["BNBBTC"], TestContext.Current.CancellationToken));
+
+        Assert.Equal("/api/v3/ticker/24hr?symbols=%5B%22BNBBTC%22%5D", handler.Requests.Single().PathAndQuery);
+        Assert.Equal(4.00000200m, ticker.LastPrice);
+        Assert.Equal(4.00000000m, ticker.BidPrice);
+        Assert.Equal(-95.960m, ticker.PriceChangePercent);
+        Assert.Equal(8913.30000000m, ticker.Volume);
+        Assert.Equal(15.30000000m, ticker.QuoteVolume);
+        Assert.Equal(1499869899040, ticker.CloseTime);
+    }
+
+    [Fact]
+    public async Task Parses_klines()
+    {
+        var (client, handler) = Client(_ => Json(HttpStatusCode.OK, KlinesDoc));
+
+        var candle = Assert.Single(await client.GetKlinesAsync("BNBBTC", "1h", 500, TestContext.Current.CancellationToken));
+
+        Assert.Equal("/api/v3/klines?symbol=BNBBTC&interval=1h&limit=500", handler.Requests.Single().PathAndQuery);
+        Assert.Equal(new Candle(1499040000000, 0.01634790m, 0.80000000m, 0.01575800m, 0.01577100m, 148976.11427815m), candle);
+    }
+
+    [Fact]
+    public async Task Maps_symbols_through_exchange_info_and_loads_it_once()
+    {
+        var (client, handler) = Client(_ => Json(HttpStatusCode.OK, ExchangeInfoDoc));
+
+        var map = await client.GetSymbolsAsync(TestContext.Current.CancellationToken);
+        await client.GetSymbolsAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(map.TryGetExchangeSymbol("ETH/BTC", out var eth));
+        Assert.Equal("ETHBTC", eth);
+        Assert.True(map.TryGetExchangeSymbol("1000SATS/USDT", out var sats));
+        Assert.Equal("1000SATSUSDT", sats);
+        Assert.False(map.TryGetExchangeSymbol("OLD/USDT", out _));
+        Assert.Equal("ETH/BTC", map.UnifiedOf("ETHBTC"));
+        Assert.Single(handler.Requests);
+    }
+
+    [Theory]
+    [InlineData(400, """{"code":-1121,"msg":"Invalid symbol."}""", BinanceErrorKind.UnknownSymbol, -1121)]
+    [InlineData(400, """{"code":-1120,"msg":"Invalid interval."}""", BinanceErrorKind.BadInterval, -1120)]
+    [InlineData(400, """{"code":-1100,"msg":"Illegal characters found in parameter 'symbols'."}""", BinanceErrorKind.BadRequest, -1100)]
+    [InlineData(500, """{"code":-1000,"msg":"An unknown error occurred while processing the request."}""", BinanceErrorKind.ExchangeError, -1000)]
+    [InlineData(503, "<html>Service Unavailable</html>", BinanceErrorKind.ExchangeError, null)]
+    public async Task Types_binance_errors(int status, string body, BinanceErrorKind kind, int? code)
+    {
+        var (client, _) = Client(_ => Json((HttpStatusCode)status, body));
+
+        var error = await Assert.ThrowsAsync<BinanceException>(() => client.GetKlinesAsync("X", "1h", 1, TestContext.Current.CancellationToken));
+
+        Assert.Equal(kind, error.Kind);
+        Assert.Equal(code, error.Code);
+    }
+
+    [Theory]
+    [InlineData(429)]
+    [InlineData(418)]
+    public async Task Rate_limits_carry_retry_after(int status)
+    {
+        var (client, _) = Client(_ =>
+        {
+            var response = Json((HttpStatusCode)status, """{"code":-1003,"msg":"Too many requests."}""");
+            response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(7));
+            return response;
+        });
+
+        var error = await Assert.ThrowsAsync<BinanceException>(() => client.GetTickers24hAsync(["BTCUSDT"], TestContext.Current.CancellationToken));
+
+        Assert.Equal(BinanceErrorKind.RateLimited, error.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(7), error.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Malformed_body_is_typed()
+    {
+        var (client, _) = Client(_ => Json(HttpStatusCode.OK, """[{"symbol": "BTCUSDT", "lastPrice": "1"""));
+
+        var error = await Assert.ThrowsAsync<BinanceException>(() => client.GetTickers24hAsync(["BTCUSDT"], TestContext.Current.CancellationToken));
+
+        Assert.Equal(BinanceErrorKind.Malformed, error.Kind);
+    }
+
+    [Fact]
+    public async Task Network_failure_is_typed()
+    {
+        var (client, _) = Client(_ => throw new HttpRequestException("Connection refused"));
+
+        var error = await Assert.ThrowsAsync<BinanceException>(() => client.PingAsync(TestContext.Current.CancellationToken));
+
+        Assert.Equal(BinanceErrorKind.Network, error.Kind);
+    }
+
+    [Fact]
+    public async Task Times_out_after_the_request_timeout_but_honours_the_callers_cancellation()
+    {
+        var (client, _) = Client(_ => null, TimeSpan.FromMilliseconds(200));
+
+        var error = await Assert.ThrowsAsync<BinanceException>(() => client.PingAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(BinanceErrorKind.Timeout, error.Kind);
+
+        using var cancelled = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.PingAsync(cancelled.Token));
+    }
+
+    private static HttpResponseMessage Json(HttpStatusCode status, string body) =>
+        new(status) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+
+    /// <summary>A client over a stand-in handler; a null response means "never answers".</summary>
+    private static (BinanceClient Client, StubHandler Handler) Client(Func<HttpRequestMessage, HttpResponseMessage?> respond,
+        TimeSpan? timeout = null)
+    {
+        var handler = new StubHandler(respond);
+        var options = Options.Create(new BinanceOptions { BaseUrl = "http://binance.test", RequestTimeout = timeout ?? TimeSpan.FromSeconds(5) });
+        return (new BinanceClient(new HttpClient(handler), options, TimeProvider.System), handler);
+    }
+
+    private sealed class StubHandler(Func<HttpRequestMessage, HttpResponseMessage?> respond) : HttpMessageHandler
+    {
+        public List<Uri> Requests { get; } = [];
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Requests.Add(request.RequestUri!);
+            var response = respond(request);
+            if (response is null) await Task.Delay(Timeout.Infinite, cancellationToken);
+            return response!;
+        }
+    }
+}
