@@ -1,5 +1,6 @@
 using TradingBots.Data;
 using TradingBots.Events;
+using TradingBots.Paper;
 
 namespace TradingBots.Trading;
 
@@ -9,11 +10,12 @@ public static class TradingExtensions
     {
         builder.AddTradingDatabase();
         builder.AddRedis();
+        builder.AddPaperEngine();
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(json =>
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
+        // Trading owns the outbox: the events that the engine (here and in the Worker) commits leave from here.
+        builder.Services.AddHostedService<OutboxPublisher>();
         return builder;
-    }
-
-    public static WebApplication MapTradingApi(this WebApplication app)
-    {
-        return app;
     }
 }

@@ -90,3 +90,32 @@ public sealed class Job
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
+
+// Beyond the spec's six tables: the machinery of exactly-once effects.
+
+/// <summary>
+/// An event written in the same transaction as the change it describes, published to Redis afterwards by the
+/// Trading service's outbox publisher (so no event leaves for a write that did not commit, and none is lost
+/// while Redis is down).
+/// </summary>
+public sealed class OutboxEvent
+{
+    public long Id { get; set; }
+    public required string Type { get; set; }
+    /// <summary>The event's data (jsonb), the spec's fields.</summary>
+    public required string Payload { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? PublishedAt { get; set; }
+}
+
+/// <summary>The first response to a request sent with an Idempotency-Key, replayed to its retries.</summary>
+public sealed class IdempotencyKey
+{
+    public required string Key { get; set; }
+    /// <summary>SHA-256 of the request body: the same key with a different body is refused.</summary>
+    public required string RequestHash { get; set; }
+    public int StatusCode { get; set; }
+    /// <summary>The response body as sent, byte for byte.</summary>
+    public required string Response { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}

@@ -10,6 +10,8 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
     public DbSet<Order> Orders => Set<Order>();
     public DbSet<PortfolioSnapshot> PortfolioSnapshots => Set<PortfolioSnapshot>();
     public DbSet<Job> Jobs => Set<Job>();
+    public DbSet<OutboxEvent> OutboxEvents => Set<OutboxEvent>();
+    public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
 
     /// <summary>The one place that says how the model maps to PostgreSQL (used at run time and by <c>dotnet ef</c>).</summary>
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
@@ -53,6 +55,18 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
         {
             job.HasOne<Bot>().WithMany().HasForeignKey(j => j.BotId).OnDelete(DeleteBehavior.Restrict);
             job.HasIndex(j => new { j.BotId, j.Status });
+        });
+
+        model.Entity<OutboxEvent>(outbox =>
+        {
+            outbox.Property(e => e.Payload).HasColumnType("jsonb");
+            // The publisher only ever reads what is still unpublished, in id order.
+            outbox.HasIndex(e => e.Id).HasFilter("published_at IS NULL").HasDatabaseName("ix_outbox_events_unpublished");
+        });
+
+        model.Entity<IdempotencyKey>(key =>
+        {
+            key.HasKey(k => k.Key);
         });
     }
 }

@@ -1,0 +1,123 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using TradingBots.Data;
+using TradingBots.Paper;
+
+namespace TradingBots.Trading;
+
+/// <summary>POST /orders, GET /trades, POST /trades/{id}/close, GET /portfolio[/{bot_id}].</summary>
+public static class TradingApi
+{
+    private const int DefaultPage = 100, MaxPage = 500;
+
+    public static WebApplication MapTradingApi(this WebApplication app)
+    {
+        app.MapPost("/orders", PlaceOrderAsync);
+        app.MapGet("/trades", ListTradesAsync);
+        app.MapPost("/trades/{id:long}/close", CloseTradeAsync);
+        app.MapGet("/portfolio", async (Portfolio portfolio, CancellationToken ct) =>
+            await Guard(async () => TypedResults.Ok(new { accounts = await portfolio.GetAllAsync(ct) })));
+        app.MapGet("/portfolio/{botId:long}", async (long botId, Portfolio portfolio, CancellationToken ct) =>
+            await Guard<IResult>(async () => await portfolio.GetAsync(botId, ct) is { } account
+                ? TypedResults.Ok(account) : Problem(new PaperException(404, "bot_id", $"no bot {botId}"))));
+        return app;
+    }
+
+    private static async Task<IResult> PlaceOrderAsync(HttpRequest http, PaperEngine engine, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await http.Body.CopyToAsync(buffer, cancellationToken);
+        var key = http.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null;
+        return await Guard<IResult>(async () =>
+        {
+            if (key is { Length: > 200 }) throw new PaperException(400, "Idempotency-Key", "at most 200 characters");
+            JsonElement body;
+            try { body = JsonDocument.Parse(buffer.ToArray()).RootElement; }
+            catch (JsonException ex) { throw new PaperException(400, "body", $"not valid JSON: {ex.Message}"); }
+            var request = OrderValidation.Parse(body);
+            var (status, json) = await engine.PlaceOrderAsync(request, key, Convert.ToHexString(SHA256.HashData(buffer.ToArray())), cancellationToken);
+            return TypedResults.Text(json, "application/json", statusCode: status);
+        });
+    }
+
+    private static async Task<IResult> ListTradesAsync(string? status, string? bot_id, string? limit, string? cursor,
+        TradingDbContext db, CancellationToken cancellationToken) => await Guard<IResult>(async () =>
+    {
+        if (status is not (null or TradeStatus.Open or TradeStatus.Closed)) throw new PaperException(400, "status", "must be open or closed");
+        var botId = Number(bot_id, "bot_id", 1, long.MaxValue);
+        var take = (int)(Number(limit, "limit", 1, MaxPage) ?? DefaultPage);
+        var before = Number(cursor, "cursor", 1, long.MaxValue);
+
+        var trades = db.Trades.AsNoTracking();
+        if (status is not null) trades = trades.Where(t => t.Status == status);
+        if (botId is not null) trades = trades.Where(t => t.BotId == botId);
+        if (before is not null) trades = trades.Where(t => t.Id < before);
+        var page = await trades.OrderByDescending(t => t.Id).Take(take + 1).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new
+        {
+            trades = page.Take(take).Select(TradeView.From),
+            // Newest first by id; pass next_cursor as cursor for the next (older) page.
+            next_cursor = page.Count > take ? page[take - 1].Id : (long?)null,
+        });
+    });
+
+    private static async Task<IResult> CloseTradeAsync(long id, PaperEngine engine, CancellationToken cancellationToken) =>
+        await Guard<IResult>(async () => TypedResults.Ok(await engine.CloseTradeAsync(id, cancellationToken)));
+
+    private static long? Number(string? value, string field, long min, long max) =>
+        value is null ? null
+        : long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n : throw new PaperException(400, field, $"must be an integer from {min} to {max}");
+
+    /// <summary>Turns refusals into ProblemDetails naming the field; nothing was written for any of them.</summary>
+    private static async Task<IResult> Guard<T>(Func<Task<T>> handle) where T : IResult
+    {
+        try
+        {
+            return await handle();
+        }
+        catch (PaperException ex)
+        {
+            return Problem(ex);
+        }
+        catch (PriceException ex)
+        {
+            return ex.Status switch
+            {
+                System.Net.HttpStatusCode.BadRequest => Problem(new PaperException(400, "symbol", ex.Message.Replace("symbols: ", ""))),
+                System.Net.HttpStatusCode.ServiceUnavailable => new RetryAfterResult(ex.RetryAfter,
+                    TypedResults.Problem(statusCode: 503, title: "Market data rate limited", detail: ex.Message)),
+                _ => TypedResults.Problem(statusCode: 502, title: "Market data unavailable", detail: ex.Message),
+            };
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is Npgsql.PostgresException { SqlState: "23505", TableName: "idempotency_keys" })
+        {
+            return Problem(new PaperException(409, "Idempotency-Key", "this key is being used by another request"));
+        }
+    }
+
+    private static ProblemHttpResult Problem(PaperException ex) =>
+        TypedResults.Problem(statusCode: ex.Status, title: Title(ex.Status), detail: ex.Message,
+            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [ex.Field] = [ex.Reason] } });
+
+    private static string Title(int status) => status switch
+    {
+        400 => "Invalid request",
+        404 => "Not found",
+        409 => "Conflict",
+        422 => "Refused",
+        _ => "Error",
+    };
+
+    /// <summary>A result with a Retry-After header (the market's rate limit, passed on).</summary>
+    private sealed class RetryAfterResult(string? seconds, IResult inner) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            if (seconds is not null) context.Response.Headers.RetryAfter = seconds;
+            return inner.ExecuteAsync(context);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace TradingBots.Paper;
+
+public static class PaperExtensions
+{
+    /// <summary>
+    /// The paper engine and portfolio (need the database registered) and the live price source: the Market service
+    /// by service discovery (<c>services:market:http:0</c>). No retrying handler: the Market service already
+    /// shields the exchange, and an order must not wait through retries for a price.
+    /// </summary>
+    public static IHostApplicationBuilder AddPaperEngine(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<PaperOptions>().Bind(builder.Configuration).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHttpClient<PriceSource>(http =>
+            {
+                http.BaseAddress = new Uri($"http://{ResourceNames.Market}");
+                http.Timeout = TimeSpan.FromSeconds(15);
+            })
+            .RemoveAllResilienceHandlers();
+        builder.Services.AddScoped<PaperEngine>();
+        builder.Services.AddScoped<Portfolio>();
+        return builder;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TradingBots.Data;
+
+namespace TradingBots.Paper;
+
+public static class Sides
+{
+    public const string Buy = "buy", Sell = "sell";
+}
+
+public static class TradeStatus
+{
+    public const string Open = "open", Closed = "closed";
+}
+
+/// <summary>POST /orders, validated: exactly the spec's fields.</summary>
+public sealed record OrderRequest(long? BotId, string Symbol, string Side, decimal? QuoteAmount, decimal? BaseQty);
+
+/// <summary>A refused request: the HTTP status, the field at fault and why. Nothing was written.</summary>
+public sealed class PaperException(int status, string field, string reason) : Exception($"{field}: {reason}")
+{
+    public int Status { get; } = status;
+    public string Field { get; } = field;
+    public string Reason { get; } = reason;
+}
+
+public sealed record OrderView(long Id, long? BotId, long? TradeId, string? ExchangeId, string Symbol, string Side, string Type,
+    decimal Amount, decimal? QuoteAmount, decimal? BaseQty, decimal Price, decimal FeeQuote, bool PaperMode, string Status,
+    DateTimeOffset CreatedAt)
+{
+    public static OrderView From(Order o) => new(o.Id, o.BotId, o.TradeId, o.ExchangeId, o.Symbol, o.Side, o.Type, o.Amount,
+        o.QuoteAmount, o.BaseQty, o.Price, o.FeeQuote, o.PaperMode, o.Status, o.CreatedAt);
+}
+
+public sealed record TradeView(long Id, long? BotId, string Symbol, string Side, decimal Amount, decimal Price, string Status,
+    decimal CostBasisQuote, decimal FeesPaidQuote, decimal UnrealizedPnlQuote, decimal RealizedPnlQuote, decimal Pnl,
+    DateTimeOffset? ClosedAt, DateTimeOffset CreatedAt)
+{
+    public static TradeView From(Trade t) => new(t.Id, t.BotId, t.Symbol, t.Side, t.Amount, t.Price, t.Status, t.CostBasisQuote,
+        t.FeesPaidQuote, t.UnrealizedPnlQuote, t.RealizedPnlQuote, t.Pnl, t.ClosedAt, t.CreatedAt);
+}
+
+/// <summary>The answer to POST /orders and POST /trades/{id}/close: the spec's <c>order</c> and <c>trade_id</c>, and
+/// every fill when a sell touched several trades.</summary>
+public sealed record OrderResult(OrderView Order, long? TradeId, IReadOnlyList<OrderView> Orders);
+
+public sealed record Position(string Symbol, decimal Qty, decimal CostBasisQuote, decimal FeesPaidQuote, decimal Price, decimal Value,
+    decimal UnrealizedPnlQuote, int OpenTrades);
+
+public sealed record Account(long? BotId, decimal StartingCash, decimal Cash, decimal PositionsValue, decimal Equity,
+    decimal RealizedPnlQuote, decimal UnrealizedPnlQuote, IReadOnlyList<Position> Positions);
+
+public static class PaperJson
+{
+    /// <summary>The API's wire format: snake_case, decimals as JSON numbers.</summary>
+    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+}

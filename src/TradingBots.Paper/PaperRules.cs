@@ -1,0 +1,105 @@
+using System.Text.Json;
+
+namespace TradingBots.Paper;
+
+/// <summary>What one buy fills: base quantity, quote spent (the cost basis) and the fee on it.</summary>
+public sealed record BuyFill(decimal Qty, decimal Quote, decimal Fee);
+
+/// <summary>An open trade as the sell rules see it.</summary>
+public sealed record OpenLot(long TradeId, decimal Amount, decimal CostBasisQuote, decimal FeesPaidQuote, decimal RealizedPnlQuote);
+
+/// <summary>
+/// What a sell does to one open trade. <see cref="Closes"/> when all of it is sold; otherwise the trade stays open
+/// with <see cref="RemainingAmount"/> and the proportional <see cref="RemainingCostBasis"/>.
+/// </summary>
+public sealed record LotSale(long TradeId, decimal Qty, decimal Proceeds, decimal Fee, bool Closes, decimal RemainingAmount,
+    decimal RemainingCostBasis, decimal FeesPaidQuote, decimal RealizedPnlQuote);
+
+/// <summary>
+/// The paper execution rules of the spec, made precise; the one implementation the Trading API and the Worker's
+/// strategies share. Pure decimal arithmetic, no rounding: what is charged is exactly what is recorded.
+///
+/// Fees stay with the trade until it closes: a partial sell adds (proceeds − cost basis sold) to the trade's
+/// realized PnL and its fee to fees_paid_quote, while the unrealized PnL of the rest deducts every fee paid so far.
+/// So realized + unrealized is always the trade's whole PnL, and once closed its realized PnL is
+/// total proceeds − original cost basis − all fees.
+/// </summary>
+public static class PaperRules
+{
+    /// <summary>knobs.fee_rate when it is a number with 0 ≤ r &lt; 1, else the default.</summary>
+    public static decimal FeeRate(string? knobs, decimal defaultRate) =>
+        Knob(knobs, "fee_rate") is { } rate && rate >= 0 && rate < 1 ? rate : defaultRate;
+
+    /// <summary>knobs.starting_cash when it is a positive number, else the default.</summary>
+    public static decimal StartingCash(string? knobs, decimal defaultCash) =>
+        Knob(knobs, "starting_cash") is { } cash && cash > 0 ? cash : defaultCash;
+
+    /// <summary>A market buy at <paramref name="price"/> of exactly one of a quote amount or a base quantity.</summary>
+    public static BuyFill Buy(decimal price, decimal? quoteAmount, decimal? baseQty, decimal feeRate)
+    {
+        if (price <= 0) throw new ArgumentOutOfRangeException(nameof(price), price, "a price must be positive");
+        if (quoteAmount.HasValue == baseQty.HasValue)
+            throw new ArgumentException("a buy takes exactly one of quote_amount or base_qty");
+        var (qty, quote) = quoteAmount is { } q ? (q / price, q) : (baseQty!.Value, baseQty.Value * price);
+        return new BuyFill(qty, quote, feeRate * quote);
+    }
+
+    /// <summary>
+    /// A market sell of <paramref name="qty"/> (all of it when null) across open trades, oldest first; the last
+    /// trade touched may be sold in part. The caller has checked that <paramref name="qty"/> does not exceed what is held.
+    /// </summary>
+    public static IReadOnlyList<LotSale> Sell(IReadOnlyList<OpenLot> lotsOldestFirst, decimal? qty, decimal price, decimal feeRate)
+    {
+        if (price <= 0) throw new ArgumentOutOfRangeException(nameof(price), price, "a price must be positive");
+        var left = qty ?? lotsOldestFirst.Sum(l => l.Amount);
+        if (left > Held(lotsOldestFirst)) throw new ArgumentException($"cannot sell {left}: only {Held(lotsOldestFirst)} held");
+        var sales = new List<LotSale>();
+        foreach (var lot in lotsOldestFirst)
+        {
+            if (left <= 0) break;
+            var sold = Math.Min(left, lot.Amount);
+            left -= sold;
+            sales.Add(SellFrom(lot, sold, price, feeRate));
+        }
+        return sales;
+    }
+
+    public static decimal Held(IEnumerable<OpenLot> lots) => lots.Sum(l => l.Amount);
+
+    /// <summary>Sells <paramref name="qty"/> of one trade at <paramref name="price"/>.</summary>
+    public static LotSale SellFrom(OpenLot lot, decimal qty, decimal price, decimal feeRate)
+    {
+        var proceeds = qty * price;
+        var fee = feeRate * proceeds;
+        var fees = lot.FeesPaidQuote + fee;
+        if (qty == lot.Amount)
+        {
+            // realized = proceeds − cost basis − all fees; with earlier partial sells, their gross result included.
+            var realized = lot.RealizedPnlQuote + proceeds - lot.CostBasisQuote - fees;
+            return new LotSale(lot.TradeId, qty, proceeds, fee, Closes: true, 0m, 0m, fees, realized);
+        }
+        var costSold = lot.CostBasisQuote * qty / lot.Amount;
+        return new LotSale(lot.TradeId, qty, proceeds, fee, Closes: false, lot.Amount - qty, lot.CostBasisQuote - costSold, fees,
+            lot.RealizedPnlQuote + proceeds - costSold);
+    }
+
+    /// <summary>Unrealized PnL of an open trade marked at <paramref name="price"/>: qty × P − cost basis − fees paid.</summary>
+    public static decimal Unrealized(decimal qty, decimal price, decimal costBasisQuote, decimal feesPaidQuote) =>
+        qty * price - costBasisQuote - feesPaidQuote;
+
+    private static decimal? Knob(string? knobs, string name)
+    {
+        if (string.IsNullOrWhiteSpace(knobs)) return null;
+        try
+        {
+            using var document = JsonDocument.Parse(knobs);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty(name, out var value)
+                && value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number) ? number : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.Net;
+using System.Text.Json;
+
+namespace TradingBots.Paper;
+
+/// <summary>Why a live price could not be had; the API turns it into a 400, 502 or 503.</summary>
+public sealed class PriceException(HttpStatusCode status, string message, string? retryAfter = null) : Exception(message)
+{
+    public HttpStatusCode Status { get; } = status;
+    public string? RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>
+/// Live last prices from the Market service (GET /market/tickers: Binance's 24 h ticker, cached and coalesced
+/// there), so the paper engine, the API and the Worker all price from one place.
+/// </summary>
+public sealed class PriceSource(HttpClient market)
+{
+    public async Task<decimal> GetPriceAsync(string symbol, CancellationToken cancellationToken) =>
+        (await GetPricesAsync([symbol], cancellationToken))[symbol];
+
+    public async Task<IReadOnlyDictionary<string, decimal>> GetPricesAsync(IReadOnlyCollection<string> symbols, CancellationToken cancellationToken)
+    {
+        if (symbols.Count == 0) return new Dictionary<string, decimal>();
+        using var response = await market.GetAsync($"/market/tickers?symbols={Uri.EscapeDataString(string.Join(',', symbols))}", cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new PriceException(response.StatusCode, Detail(body) ?? $"market answered {(int)response.StatusCode}",
+                response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        using var tickers = JsonDocument.Parse(body);
+        return symbols.ToDictionary(s => s, s => tickers.RootElement.GetProperty(s).GetProperty("last").GetDecimal());
+    }
+
+    private static string? Detail(string body)
+    {
+        try
+        {
+            using var problem = JsonDocument.Parse(body);
+            return problem.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
