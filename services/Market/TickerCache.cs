@@ -111,6 +111,8 @@ public sealed class TickerCache(BinanceClient binance, IOptions<MarketOptions> o
             {
                 var holdOff = ex.RetryAfter ?? options.Value.TickerCacheWindow;
                 _failure = (ex, time.GetUtcNow() + holdOff);
+                // Forget the recently asked symbols: if one of them made the call fail, it must not take the others down with it.
+                _askedAt.Clear();
             }
             batch.Done.SetException(ex);
         }

@@ -7,19 +7,19 @@ namespace TradingBots.Market;
 
 /// <summary>
 /// Turns upstream failures into <c>system.notice</c> events, at most one per kind of failure per
-/// <see cref="MarketOptions.NoticeInterval"/>, so an exchange outage informs without flooding the channel.
+/// <see cref="MarketOptions.NoticeInterval"/> (per call kind: ticker or OHLCV), so an exchange outage informs without flooding the channel.
 /// </summary>
 public sealed class UpstreamNotices(EventPublisher events, IOptions<MarketOptions> options, TimeProvider time, ILogger<UpstreamNotices> logger)
 {
-    private readonly ConcurrentDictionary<BinanceErrorKind, long> _lastSent = new();
+    private readonly ConcurrentDictionary<(string, BinanceErrorKind), long> _lastSent = new();
 
     public async Task ReportAsync(BinanceException error, string what = "Ticker")
     {
         logger.LogWarning("{What} fetch error ({Kind}): {Message}", what, error.Kind, error.Message);
         var now = time.GetTimestamp();
-        var last = _lastSent.GetOrAdd(error.Kind, 0);
+        var last = _lastSent.GetOrAdd((what, error.Kind), 0);
         if (last != 0 && time.GetElapsedTime(last, now) < options.Value.NoticeInterval) return;
-        if (!_lastSent.TryUpdate(error.Kind, now, last)) return;
+        if (!_lastSent.TryUpdate((what, error.Kind), now, last)) return;
         try
         {
             await events.PublishAsync(EventTypes.SystemNotice, new SystemNotice($"{what} fetch error: {error.Message}", time.GetUtcNow()));

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Npgsql;
 using TradingBots.Runner;
 
@@ -33,13 +34,42 @@ public sealed class TopologyFixture : IAsyncLifetime
             Overrides = Overrides(),
         }, CancellationToken.None);
         Gateway = new HttpClient { BaseAddress = new Uri(Topology.UrlOf(ResourceNames.Gateway)), Timeout = TimeSpan.FromSeconds(30) };
+        Sim = new HttpClient { BaseAddress = new Uri(Topology.UrlOf(ResourceNames.ExchangeSim)), Timeout = TimeSpan.FromSeconds(30) };
     }
 
     /// <summary>Environment for the services under test, on top of the manifest's.</summary>
     private static Dictionary<string, IReadOnlyDictionary<string, string>> Overrides() => new()
     {
         [ResourceNames.Gateway] = new Dictionary<string, string> { ["Artifacts__Path"] = "storage/test-artifacts" },
+        // Short enough for the simulator's timeout fault to be seen quickly; notices throttled over a short window.
+        [ResourceNames.Market] = new Dictionary<string, string>
+        {
+            ["Binance__RequestTimeout"] = "00:00:01",
+            ["Market__NoticeInterval"] = "00:00:03",
+        },
     };
+
+    public HttpClient Sim { get; private set; } = null!;
+
+    /// <summary>Pins a simulator price and waits until the market serves it (the ticker cache window has passed).</summary>
+    public async Task SetPriceAsync(string unifiedSymbol, decimal price)
+    {
+        var exchangeSymbol = unifiedSymbol.Replace("/", "");
+        using var put = await Sim.PutAsJsonAsync($"/sim/prices/{exchangeSymbol}", new { price });
+        put.EnsureSuccessStatusCode();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await Gateway.GetAsync($"/market/tickers?symbols={Uri.EscapeDataString(unifiedSymbol)}");
+            if (response.IsSuccessStatusCode)
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                if (json.RootElement.GetProperty(unifiedSymbol).GetProperty("last").GetDecimal() == price) return;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"the market never served {unifiedSymbol} at {price}");
+    }
 
     public async Task<NpgsqlConnection> OpenDatabaseAsync()
     {
@@ -55,6 +85,7 @@ public sealed class TopologyFixture : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         Gateway?.Dispose();
+        Sim?.Dispose();
         if (Topology is not null) await Topology.DisposeAsync();
     }
 }

@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using StackExchange.Redis;
+using TradingBots.Runner;
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>Subscribes to the Redis channel "events" for the length of a test and keeps every envelope it sees.</summary>
+public sealed class EventListener : IAsyncDisposable
+{
+    private readonly ConnectionMultiplexer _redis;
+    private readonly ConcurrentQueue<JsonElement> _events = new();
+
+    private EventListener(ConnectionMultiplexer redis) => _redis = redis;
+
+    public static async Task<EventListener> StartAsync(TopologyFixture topology)
+    {
+        var options = ConfigurationOptions.Parse(topology.Topology.ConnectionString(ResourceNames.Redis));
+        options.AbortOnConnectFail = false;
+        var listener = new EventListener(await ConnectionMultiplexer.ConnectAsync(options));
+        var queue = await listener._redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("events"));
+        queue.OnMessage(message => listener._events.Enqueue(JsonDocument.Parse(message.Message.ToString()).RootElement.Clone()));
+        return listener;
+    }
+
+    public IReadOnlyList<JsonElement> Events => [.. _events];
+
+    public IReadOnlyList<JsonElement> OfType(string type) => [.. _events.Where(e => e.GetProperty("type").GetString() == type)];
+
+    /// <summary>Waits until <paramref name="count"/> events match, then returns them (in arrival order).</summary>
+    public async Task<IReadOnlyList<JsonElement>> WaitForAsync(Func<JsonElement, bool> match, int count = 1, double seconds = 10)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var found = _events.Where(match).ToList();
+            if (found.Count >= count) return found;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{found.Count} of {count} expected events after {seconds} s; seen: {string.Join(" | ", _events)}");
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _redis.DisposeAsync();
+}

@@ -1,0 +1,48 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>What the trading tests need from the topology: their own bot (their own paper account) and its rows.</summary>
+public static class TradingFixtureExtensions
+{
+    /// <summary>A fresh bot, straight into the table (the bots API is not part of these tests).</summary>
+    public static async Task<long> CreateBotAsync(this TopologyFixture topology, string knobs = "{}")
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var insert = new NpgsqlCommand("""
+            INSERT INTO bots (name, symbols, timeframe, paper_mode, strategy, knobs, status, stop_requested, created_at, updated_at)
+            VALUES ('test-' || gen_random_uuid(), ARRAY['BTC/USDT'], '1m', true, 'baseline', @knobs::jsonb, 'stopped', false, now(), now())
+            RETURNING id
+            """, connection);
+        insert.Parameters.AddWithValue("knobs", knobs);
+        return (long)(await insert.ExecuteScalarAsync())!;
+    }
+
+    public static async Task<long> CountAsync(this TopologyFixture topology, string table, long botId)
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table} WHERE bot_id = @bot", connection);
+        count.Parameters.AddWithValue("bot", botId);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    public static async Task<(HttpResponseMessage Response, JsonElement Body)> PostOrderAsync(this TopologyFixture topology, object order,
+        string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/orders") { Content = JsonContent.Create(order) };
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        var response = await topology.Gateway.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement);
+    }
+
+    public static async Task<JsonElement> GetJsonAsync(this TopologyFixture topology, string url)
+    {
+        using var response = await topology.Gateway.GetAsync(url);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new HttpRequestException($"{url}: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement;
+    }
+}
