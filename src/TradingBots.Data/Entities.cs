@@ -102,7 +102,7 @@ public sealed class OutboxEvent
 {
     public long Id { get; set; }
     public required string Type { get; set; }
-    /// <summary>The event's data (jsonb), the spec's fields.</summary>
+    /// <summary>The event's data (json), the spec's fields in the spec's order.</summary>
     public required string Payload { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? PublishedAt { get; set; }

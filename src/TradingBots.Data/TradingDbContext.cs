@@ -59,7 +59,8 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
 
         model.Entity<OutboxEvent>(outbox =>
         {
-            outbox.Property(e => e.Payload).HasColumnType("jsonb");
+            // json, not jsonb: the text is kept as written, so the event's fields keep the spec's order.
+            outbox.Property(e => e.Payload).HasColumnType("json");
             // The publisher only ever reads what is still unpublished, in id order.
             outbox.HasIndex(e => e.Id).HasFilter("published_at IS NULL").HasDatabaseName("ix_outbox_events_unpublished");
         });

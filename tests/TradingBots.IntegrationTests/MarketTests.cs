@@ -97,6 +97,7 @@ public sealed class MarketTests(TopologyFixture topology)
     {
         await using var events = await EventListener.StartAsync(topology);
         await SetFaultAsync(mode, "BNBUSDT");
+        await Task.Delay(TimeSpan.FromSeconds(1.1), Cancel); // past the ticker cache window
         try
         {
             using var response = await topology.Gateway.GetAsync("/api/market/tickers?symbols=BNB/USDT", Cancel);
@@ -188,7 +189,8 @@ public sealed class MarketTests(TopologyFixture topology)
 
     private async Task SetFaultAsync(string mode, params string[] symbols)
     {
-        using var response = await topology.Sim.PostAsJsonAsync("/sim/faults", new { mode, symbols }, Cancel);
+        object fault = symbols.Length == 0 ? new { mode } : new { mode, symbols };
+        using var response = await topology.Sim.PostAsJsonAsync("/sim/faults", fault, Cancel);
         response.EnsureSuccessStatusCode();
     }
 

@@ -265,7 +265,7 @@ namespace TradingBots.Data.Migrations
 
                     b.Property<string>("Payload")
                         .IsRequired()
-                        .HasColumnType("jsonb")
+                        .HasColumnType("json")
                         .HasColumnName("payload");
 
                     b.Property<DateTimeOffset?>("PublishedAt")

@@ -13,7 +13,7 @@ using TradingBots.Data;
 namespace TradingBots.Data.Migrations
 {
     [DbContext(typeof(TradingDbContext))]
-    [Migration("20261124001028_OutboxAndIdempotency")]
+    [Migration("20261124002232_OutboxAndIdempotency")]
     partial class OutboxAndIdempotency
     {
         /// <inheritdoc />
@@ -268,7 +268,7 @@ namespace TradingBots.Data.Migrations
 
                     b.Property<string>("Payload")
                         .IsRequired()
-                        .HasColumnType("jsonb")
+                        .HasColumnType("json")
                         .HasColumnName("payload");
 
                     b.Property<DateTimeOffset?>("PublishedAt")
