@@ -29,8 +29,12 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
             strategy.HasIndex(s => new { s.Name, s.Version }).IsUnique();
         });
 
+        // Trades and orders take their ids from HiLo sequences (blocks of ids held by each process), so the
+        // paper engine writes a trade, its order and its events in one round trip. Outbox events keep
+        // database-assigned identity ids: under an account's lock those follow commit order.
         model.Entity<Trade>(trade =>
         {
+            trade.Property(t => t.Id).UseHiLo("trades_hilo");
             trade.HasOne<Bot>().WithMany().HasForeignKey(t => t.BotId).OnDelete(DeleteBehavior.Restrict);
             trade.HasIndex(t => new { t.BotId, t.Status });
             trade.HasIndex(t => new { t.BotId, t.CreatedAt });
@@ -38,6 +42,7 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
 
         model.Entity<Order>(order =>
         {
+            order.Property(o => o.Id).UseHiLo("orders_hilo");
             order.HasOne<Bot>().WithMany().HasForeignKey(o => o.BotId).OnDelete(DeleteBehavior.Restrict);
             order.HasOne<Trade>().WithMany().HasForeignKey(o => o.TradeId).OnDelete(DeleteBehavior.Restrict);
             order.HasIndex(o => new { o.TradeId, o.Status });

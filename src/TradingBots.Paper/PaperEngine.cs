@@ -46,6 +46,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
                 Key = idempotencyKey, RequestHash = requestHash, StatusCode = 201, Response = body, CreatedAt = time.GetUtcNow(),
             });
         }
+        // One round trip writes it all: trades and orders have their ids already (HiLo), the events go to the outbox.
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (201, body);
@@ -66,8 +67,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
 
         var account = await LoadAccountAsync(trade.BotId, cancellationToken);
-        var sale = PaperRules.SellFrom(Lot(trade), trade.Amount, price, account.FeeRate);
-        var order = await ApplySaleAsync(trade, sale, price, cancellationToken);
+        var order = await ApplySaleAsync(trade, PaperRules.SellFrom(Lot(trade), trade.Amount, price, account.FeeRate), price, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)]);
@@ -76,27 +76,21 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
     private async Task<OrderResult> BuyAsync(OrderRequest request, AccountState account, decimal price, CancellationToken cancellationToken)
     {
         var fill = PaperRules.Buy(price, request.QuoteAmount, request.BaseQty, account.FeeRate);
-        var cash = account.StartingCash + await CashFlowAsync(request.BotId, cancellationToken);
-        if (fill.Quote + fill.Fee > cash)
+        if (fill.Quote + fill.Fee > account.Cash)
         {
             throw new PaperException(422, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty",
-                $"insufficient cash: the buy costs {fill.Quote + fill.Fee} (fee {fill.Fee} included), the account has {cash}");
+                $"insufficient cash: the buy costs {fill.Quote + fill.Fee} (fee {fill.Fee} included), the account has {account.Cash}");
         }
 
         var now = time.GetUtcNow();
+        var unrealized = PaperRules.Unrealized(fill.Qty, price, fill.Quote, fill.Fee);
         var trade = new Trade
         {
             BotId = request.BotId, Symbol = request.Symbol, Side = Sides.Buy, Amount = fill.Qty, Price = price, Status = TradeStatus.Open,
-            CostBasisQuote = fill.Quote, FeesPaidQuote = fill.Fee, CreatedAt = now,
-            UnrealizedPnlQuote = PaperRules.Unrealized(fill.Qty, price, fill.Quote, fill.Fee),
+            CostBasisQuote = fill.Quote, FeesPaidQuote = fill.Fee, UnrealizedPnlQuote = unrealized, Pnl = unrealized, CreatedAt = now,
         };
-        trade.Pnl = trade.UnrealizedPnlQuote;
-        db.Trades.Add(trade);
-        await db.SaveChangesAsync(cancellationToken);
-
-        var order = NewOrder(request.BotId, trade.Id, request.Symbol, Sides.Buy, fill.Qty, fill.Quote, price, fill.Fee, now);
-        db.Orders.Add(order);
-        await db.SaveChangesAsync(cancellationToken);
+        await db.Trades.AddAsync(trade, cancellationToken);
+        var order = await AddOrderAsync(request.BotId, trade.Id, request.Symbol, Sides.Buy, fill.Qty, fill.Quote, price, fill.Fee, now, cancellationToken);
         Emit(EventTypes.TradeOpened, new TradeOpened(request.BotId, trade.Id, order.Id, trade.Symbol, fill.Qty, price, fill.Quote, fill.Fee, now));
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)]);
     }
@@ -113,19 +107,16 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         if (held == 0) throw new PaperException(422, field, $"no open {request.Symbol} position to sell");
         if (qty > held) throw new PaperException(422, field, $"cannot sell {qty} {request.Symbol}: {held} held (no short positions)");
 
-        var sales = PaperRules.Sell([.. open.Select(Lot)], qty, price, account.FeeRate);
-        var orders = new List<Order>(sales.Count);
-        foreach (var sale in sales)
+        var orders = new List<Order>();
+        foreach (var sale in PaperRules.Sell([.. open.Select(Lot)], qty, price, account.FeeRate))
         {
-            orders.Add(await ApplySaleAsync(open.First(t => t.Id == sale.TradeId), sale, price, cancellationToken, save: false));
+            orders.Add(await ApplySaleAsync(open.First(t => t.Id == sale.TradeId), sale, price, cancellationToken));
         }
-        await db.SaveChangesAsync(cancellationToken);
-        foreach (var (order, sale) in orders.Zip(sales)) EmitSale(open.First(t => t.Id == sale.TradeId), order, sale, price);
         return new OrderResult(OrderView.From(orders[0]), orders[0].TradeId, [.. orders.Select(OrderView.From)]);
     }
 
-    /// <summary>Applies one sale to its trade and adds the filled sell order linked to it.</summary>
-    private async Task<Order> ApplySaleAsync(Trade trade, LotSale sale, decimal price, CancellationToken cancellationToken, bool save = true)
+    /// <summary>Applies one sale to its trade, adds the filled sell order linked to it and its event.</summary>
+    private async Task<Order> ApplySaleAsync(Trade trade, LotSale sale, decimal price, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         trade.FeesPaidQuote = sale.FeesPaidQuote;
@@ -144,23 +135,12 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
             trade.UnrealizedPnlQuote = PaperRules.Unrealized(trade.Amount, price, trade.CostBasisQuote, trade.FeesPaidQuote);
             trade.Pnl = trade.RealizedPnlQuote + trade.UnrealizedPnlQuote;
         }
-        var order = NewOrder(trade.BotId, trade.Id, trade.Symbol, Sides.Sell, sale.Qty, sale.Proceeds, price, sale.Fee, now);
-        db.Orders.Add(order);
-        if (save)
-        {
-            await db.SaveChangesAsync(cancellationToken);
-            EmitSale(trade, order, sale, price);
-        }
-        return order;
-    }
-
-    private void EmitSale(Trade trade, Order order, LotSale sale, decimal price)
-    {
+        var order = await AddOrderAsync(trade.BotId, trade.Id, trade.Symbol, Sides.Sell, sale.Qty, sale.Proceeds, price, sale.Fee, now, cancellationToken);
         if (sale.Closes)
-            Emit(EventTypes.TradeClosed, new TradeClosed(trade.BotId, trade.Id, order.Id, trade.Symbol, price, trade.RealizedPnlQuote,
-                trade.FeesPaidQuote, order.CreatedAt));
+            Emit(EventTypes.TradeClosed, new TradeClosed(trade.BotId, trade.Id, order.Id, trade.Symbol, price, trade.RealizedPnlQuote, trade.FeesPaidQuote, now));
         else
-            Emit(EventTypes.TradeUpdated, new TradeUpdated(trade.BotId, trade.Id, trade.Symbol, price, trade.UnrealizedPnlQuote, order.CreatedAt));
+            Emit(EventTypes.TradeUpdated, new TradeUpdated(trade.BotId, trade.Id, trade.Symbol, price, trade.UnrealizedPnlQuote, now));
+        return order;
     }
 
     /// <summary>Adds the event to the outbox of this transaction; the publisher sends it once committed.</summary>
@@ -169,30 +149,33 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         Type = type, Payload = JsonSerializer.Serialize(data, EventChannel.Json), CreatedAt = time.GetUtcNow(),
     });
 
-    private static Order NewOrder(long? botId, long tradeId, string symbol, string side, decimal qty, decimal quote, decimal price,
-        decimal fee, DateTimeOffset now) => new()
+    /// <summary>A filled paper order; for a fill, quote_amount and base_qty are what was filled (cash moved, base moved).</summary>
+    private async Task<Order> AddOrderAsync(long? botId, long tradeId, string symbol, string side, decimal qty, decimal quote, decimal price,
+        decimal fee, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        BotId = botId, TradeId = tradeId, ExchangeId = $"paper-{Guid.CreateVersion7():N}", Symbol = symbol, Side = side, Type = "market",
-        Amount = qty, QuoteAmount = quote, BaseQty = qty, Price = price, FeeQuote = fee, PaperMode = true, Status = "filled", CreatedAt = now,
-    };
+        var order = new Order
+        {
+            BotId = botId, TradeId = tradeId, ExchangeId = $"paper-{Guid.CreateVersion7():N}", Symbol = symbol, Side = side, Type = "market",
+            Amount = qty, QuoteAmount = quote, BaseQty = qty, Price = price, FeeQuote = fee, PaperMode = true, Status = "filled", CreatedAt = now,
+        };
+        await db.Orders.AddAsync(order, cancellationToken);
+        return order;
+    }
 
     private static OpenLot Lot(Trade t) => new(t.Id, t.Amount, t.CostBasisQuote, t.FeesPaidQuote, t.RealizedPnlQuote);
 
-    private sealed record AccountState(decimal FeeRate, decimal StartingCash);
+    private sealed record AccountState(decimal FeeRate, decimal Cash);
 
+    /// <summary>The account's fee rate and cash (starting cash + the cash flow of its filled orders), in one query.</summary>
     private async Task<AccountState> LoadAccountAsync(long? botId, CancellationToken cancellationToken)
     {
         var defaults = options.Value;
-        if (botId is null) return new AccountState(defaults.FeeRate, defaults.StartingCash);
-        var knobs = await db.Bots.Where(b => b.Id == botId).Select(b => b.Knobs).FirstOrDefaultAsync(cancellationToken)
-            ?? throw new PaperException(404, "bot_id", $"no bot {botId}");
-        return new AccountState(PaperRules.FeeRate(knobs, defaults.FeeRate), PaperRules.StartingCash(knobs, defaults.StartingCash));
+        var moves = Ledger.CashMoves(db.Orders.Where(o => o.BotId == botId));
+        if (botId is null) return new AccountState(defaults.FeeRate, defaults.StartingCash + await moves.SumAsync(m => m.Amount, cancellationToken));
+        var bot = await db.Bots.Where(b => b.Id == botId).Select(b => new { b.Knobs, Flow = moves.Sum(m => m.Amount) })
+            .FirstOrDefaultAsync(cancellationToken) ?? throw new PaperException(404, "bot_id", $"no bot {botId}");
+        return new AccountState(PaperRules.FeeRate(bot.Knobs, defaults.FeeRate), PaperRules.StartingCash(bot.Knobs, defaults.StartingCash) + bot.Flow);
     }
-
-    /// <summary>Cash in minus cash out of the account's filled orders: sells bring proceeds − fee, buys cost quote + fee.</summary>
-    public Task<decimal> CashFlowAsync(long? botId, CancellationToken cancellationToken) =>
-        db.Orders.Where(o => o.BotId == botId && o.Status == "filled")
-            .SumAsync(o => o.Side == Sides.Buy ? -(o.QuoteAmount!.Value + o.FeeQuote) : o.QuoteAmount!.Value - o.FeeQuote, cancellationToken);
 
     /// <summary>
     /// Serializes every change to one account (until commit), and tells the outbox publisher to look

@@ -31,15 +31,15 @@ public sealed class Portfolio(TradingDbContext db, PriceSource prices, IOptions<
     private async Task<IReadOnlyList<Account>> MarkAsync(List<(long? BotId, decimal StartingCash)> accounts, long? botId,
         CancellationToken cancellationToken)
     {
-        var orders = db.Orders.Where(o => o.Status == "filled");
+        var orders = db.Orders.AsQueryable();
         var trades = db.Trades.AsQueryable();
         if (botId is not null)
         {
             orders = orders.Where(o => o.BotId == botId);
             trades = trades.Where(t => t.BotId == botId);
         }
-        var cashFlows = await orders.GroupBy(o => o.BotId)
-            .Select(g => new { BotId = g.Key, Flow = g.Sum(o => o.Side == Sides.Buy ? -(o.QuoteAmount!.Value + o.FeeQuote) : o.QuoteAmount!.Value - o.FeeQuote) })
+        var cashFlows = await Ledger.CashMoves(orders).GroupBy(m => m.BotId)
+            .Select(g => new { BotId = g.Key, Flow = g.Sum(m => m.Amount) })
             .ToDictionaryAsync(g => g.BotId ?? 0, g => g.Flow, cancellationToken);
         var realized = await trades.GroupBy(t => t.BotId)
             .Select(g => new { BotId = g.Key, Realized = g.Sum(t => t.RealizedPnlQuote) })

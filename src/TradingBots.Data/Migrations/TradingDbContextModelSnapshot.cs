@@ -23,6 +23,12 @@ namespace TradingBots.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.HasSequence("orders_hilo")
+                .IncrementsBy(10);
+
+            modelBuilder.HasSequence("trades_hilo")
+                .IncrementsBy(10);
+
             modelBuilder.Entity("TradingBots.Data.Bot", b =>
                 {
                     b.Property<long>("Id")
@@ -173,7 +179,7 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    NpgsqlPropertyBuilderExtensions.UseHiLo(b.Property<long>("Id"), "orders_hilo");
 
                     b.Property<decimal>("Amount")
                         .HasColumnType("numeric")
@@ -368,7 +374,7 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    NpgsqlPropertyBuilderExtensions.UseHiLo(b.Property<long>("Id"), "trades_hilo");
 
                     b.Property<decimal>("Amount")
                         .HasColumnType("numeric")

@@ -13,8 +13,8 @@ using TradingBots.Data;
 namespace TradingBots.Data.Migrations
 {
     [DbContext(typeof(TradingDbContext))]
-    [Migration("20261124002232_OutboxAndIdempotency")]
-    partial class OutboxAndIdempotency
+    [Migration("20261124003145_InitialSchema")]
+    partial class InitialSchema
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -25,6 +25,12 @@ namespace TradingBots.Data.Migrations
                 .HasAnnotation("Relational:MaxIdentifierLength", 63);
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
+
+            modelBuilder.HasSequence("orders_hilo")
+                .IncrementsBy(10);
+
+            modelBuilder.HasSequence("trades_hilo")
+                .IncrementsBy(10);
 
             modelBuilder.Entity("TradingBots.Data.Bot", b =>
                 {
@@ -176,7 +182,7 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    NpgsqlPropertyBuilderExtensions.UseHiLo(b.Property<long>("Id"), "orders_hilo");
 
                     b.Property<decimal>("Amount")
                         .HasColumnType("numeric")
@@ -371,7 +377,7 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("id");
 
-                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+                    NpgsqlPropertyBuilderExtensions.UseHiLo(b.Property<long>("Id"), "trades_hilo");
 
                     b.Property<decimal>("Amount")
                         .HasColumnType("numeric")

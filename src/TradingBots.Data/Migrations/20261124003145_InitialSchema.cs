@@ -13,6 +13,14 @@ namespace TradingBots.Data.Migrations
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.CreateSequence(
+                name: "orders_hilo",
+                incrementBy: 10);
+
+            migrationBuilder.CreateSequence(
+                name: "trades_hilo",
+                incrementBy: 10);
+
             migrationBuilder.CreateTable(
                 name: "bots",
                 columns: table => new
@@ -33,6 +41,37 @@ namespace TradingBots.Data.Migrations
                 constraints: table =>
                 {
                     table.PrimaryKey("pk_bots", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "idempotency_keys",
+                columns: table => new
+                {
+                    key = table.Column<string>(type: "text", nullable: false),
+                    request_hash = table.Column<string>(type: "text", nullable: false),
+                    status_code = table.Column<int>(type: "integer", nullable: false),
+                    response = table.Column<string>(type: "text", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_idempotency_keys", x => x.key);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "outbox_events",
+                columns: table => new
+                {
+                    id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    type = table.Column<string>(type: "text", nullable: false),
+                    payload = table.Column<string>(type: "json", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    published_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_outbox_events", x => x.id);
                 });
 
             migrationBuilder.CreateTable(
@@ -104,8 +143,7 @@ namespace TradingBots.Data.Migrations
                 name: "trades",
                 columns: table => new
                 {
-                    id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    id = table.Column<long>(type: "bigint", nullable: false),
                     bot_id = table.Column<long>(type: "bigint", nullable: true),
                     symbol = table.Column<string>(type: "text", nullable: false),
                     side = table.Column<string>(type: "text", nullable: false),
@@ -135,8 +173,7 @@ namespace TradingBots.Data.Migrations
                 name: "orders",
                 columns: table => new
                 {
-                    id = table.Column<long>(type: "bigint", nullable: false)
-                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    id = table.Column<long>(type: "bigint", nullable: false),
                     bot_id = table.Column<long>(type: "bigint", nullable: true),
                     trade_id = table.Column<long>(type: "bigint", nullable: true),
                     exchange_id = table.Column<string>(type: "text", nullable: true),
@@ -190,6 +227,12 @@ namespace TradingBots.Data.Migrations
                 columns: new[] { "trade_id", "status" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_outbox_events_unpublished",
+                table: "outbox_events",
+                column: "id",
+                filter: "published_at IS NULL");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_portfolio_snapshots_bot_id_timestamp",
                 table: "portfolio_snapshots",
                 columns: new[] { "bot_id", "timestamp" });
@@ -215,10 +258,16 @@ namespace TradingBots.Data.Migrations
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.DropTable(
+                name: "idempotency_keys");
+
+            migrationBuilder.DropTable(
                 name: "jobs");
 
             migrationBuilder.DropTable(
                 name: "orders");
+
+            migrationBuilder.DropTable(
+                name: "outbox_events");
 
             migrationBuilder.DropTable(
                 name: "portfolio_snapshots");
@@ -231,6 +280,12 @@ namespace TradingBots.Data.Migrations
 
             migrationBuilder.DropTable(
                 name: "bots");
+
+            migrationBuilder.DropSequence(
+                name: "orders_hilo");
+
+            migrationBuilder.DropSequence(
+                name: "trades_hilo");
         }
     }
 }

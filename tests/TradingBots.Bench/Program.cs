@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Npgsql;
+using TradingBots;
+using TradingBots.Bench;
+using TradingBots.Runner;
+
+// Benchmarks of the running system, each next to a reference measured in the same run on the same machine:
+//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders] [--seconds N]
+// Starts the servers and the topology (ports +20000), measures, writes tests/TradingBots.Bench/results/<date>.md.
+var only = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && !int.TryParse(a, out _));
+var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(10);
+var duration = TimeSpan.FromSeconds(seconds);
+var manifest = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
+var report = new StringBuilder($"# Benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC ({Topology.BuildConfiguration}, {Environment.ProcessorCount} cores, {seconds} s per point)\n\n");
+void Say(string line) { Console.WriteLine(line); report.AppendLine(line); }
+
+await LocalServers.RunScriptAsync(manifest, Console.Out, "start");
+await using var topology = await Topology.StartAsync(manifest, new TopologyOptions { PortOffset = 20000, Log = TextWriter.Null }, CancellationToken.None);
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = new Uri(topology.UrlOf(ResourceNames.Gateway)) };
+using var sim = new HttpClient { BaseAddress = new Uri(topology.UrlOf(ResourceNames.ExchangeSim)) };
+async Task<bool> Ok(Task<HttpResponseMessage> call) { using var response = await call; return response.IsSuccessStatusCode; }
+
+if (only is null or "tickers")
+{
+    Say("## Tickers through the gateway (warm cache)\n");
+    Say("Reference: GET /alive on the gateway (same HTTP stack, no work). Ratio = tickers / reference.\n");
+    Say("```");
+    await Ok(http.GetAsync("/api/market/tickers?symbols=BTC/USDT,ETH/USDT"));
+    foreach (var concurrency in new[] { 1, 16, 64 })
+    {
+        var alive = await Load.RunAsync(concurrency, duration, _ => Ok(http.GetAsync("/alive")));
+        var tickers = await Load.RunAsync(concurrency, duration, _ => Ok(http.GetAsync("/api/market/tickers?symbols=BTC/USDT,ETH/USDT")));
+        Say($"reference {alive}");
+        Say($"tickers   {tickers}   ratio {tickers.PerSecond / alive.PerSecond:0.00}");
+    }
+    Say("```\n");
+
+    // Upstream calls while 200 clients ask for overlapping symbols: counted at the simulator.
+    string[] queries = ["BTC/USDT,ETH/USDT", "ETH/USDT", "BTC/USDT,SOL/USDT", "SOL/USDT,BNB/USDT,ETH/USDT"];
+    var before = await UpstreamCallsAsync();
+    var storm = await Load.RunAsync(200, duration, worker => Ok(http.GetAsync($"/api/market/tickers?symbols={queries[worker % queries.Length]}")));
+    var calls = await UpstreamCallsAsync() - before;
+    Say($"200 concurrent clients, 4 overlapping symbol sets: {storm.PerSecond:0} req/s, p50 {storm.P50Ms:0.00} ms, p99 {storm.P99Ms:0.00} ms, "
+        + $"**{calls / storm.Seconds:0.00} upstream calls/s** ({calls} calls in {storm.Seconds:0.0} s; cache window 1 s)\n");
+}
+
+if (only is null or "orders")
+{
+    Say("## POST /orders through the gateway, next to pgbench -N on the same PostgreSQL\n");
+    Say("Each worker trades its own bot (its own account): buys of 10 USDT of BTC/USDT at a pinned price.\n");
+    using (var put = await sim.PutAsJsonAsync("/sim/prices/BTCUSDT", new { price = 100000m })) put.EnsureSuccessStatusCode();
+    await Task.Delay(1100);
+    var bots = await CreateBotsAsync(topology.ConnectionString(ResourceNames.Database), 32);
+    Say("```");
+    foreach (var concurrency in new[] { 1, 8, 32 })
+    {
+        var orders = await Load.RunAsync(concurrency, duration, worker => Ok(http.PostAsJsonAsync("/api/orders",
+            new { bot_id = bots[worker], symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 })));
+        var tps = Pgbench(topology.ConnectionString(ResourceNames.Postgres), concurrency, seconds);
+        Say($"orders  {orders}");
+        Say($"pgbench -N c={concurrency,-3} {tps,9:0} tps   ratio orders/pgbench {orders.PerSecond / tps:0.00}");
+    }
+    Say("```\n");
+}
+
+var path = Path.Combine(manifest.Directory, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
+Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+await File.WriteAllTextAsync(path, report.ToString());
+Console.WriteLine($"written to {path}");
+
+async Task<int> UpstreamCallsAsync()
+{
+    using var stats = JsonDocument.Parse(await sim.GetStringAsync("/sim/stats"));
+    return stats.RootElement.GetProperty("requests").TryGetProperty("/api/v3/ticker/24hr", out var count) ? count.GetInt32() : 0;
+}
+
+static async Task<long[]> CreateBotsAsync(string connectionString, int count)
+{
+    await using var connection = new NpgsqlConnection(connectionString);
+    await connection.OpenAsync();
+    await using var insert = new NpgsqlCommand("""
+        INSERT INTO bots (name, symbols, timeframe, paper_mode, strategy, knobs, status, stop_requested, created_at, updated_at)
+        SELECT 'bench-' || gen_random_uuid(), ARRAY['BTC/USDT'], '1m', true, 'baseline', '{"starting_cash": 1000000000}', 'stopped', false, now(), now()
+        FROM generate_series(1, @n) RETURNING id
+        """, connection);
+    insert.Parameters.AddWithValue("n", count);
+    var ids = new List<long>();
+    await using var reader = await insert.ExecuteReaderAsync();
+    while (await reader.ReadAsync()) ids.Add(reader.GetInt64(0));
+    return [.. ids];
+}
+
+// pgbench's simple-update transaction (-N) on its own database of the same server, as the reference.
+static double Pgbench(string serverConnectionString, int clients, int seconds)
+{
+    var server = new NpgsqlConnectionStringBuilder(serverConnectionString);
+    var environment = new Dictionary<string, string> { ["PGPASSWORD"] = server.Password ?? "" };
+    string Run(string arguments)
+    {
+        var start = new ProcessStartInfo("pgbench", $"-h {server.Host} -p {server.Port} -U {server.Username} {arguments}")
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (k, v) in environment) start.Environment[k] = v;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return output;
+    }
+    using (var connection = new NpgsqlConnection(serverConnectionString))
+    {
+        connection.Open();
+        using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = 'pgbench_reference'", connection);
+        if (exists.ExecuteScalar() is null)
+        {
+            using var create = new NpgsqlCommand("CREATE DATABASE pgbench_reference", connection);
+            create.ExecuteNonQuery();
+            Run("-i -q -s 1 pgbench_reference");
+        }
+    }
+    var result = Run($"-N -c {clients} -j {Math.Min(clients, 2)} -T {seconds} pgbench_reference");
+    var tps = Regex.Match(result, @"tps = ([0-9.]+)");
+    return tps.Success ? double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture) : throw new InvalidOperationException(result);
+}
