@@ -119,3 +119,17 @@ public sealed class IdempotencyKey
     public required string Response { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
 }
+
+/// <summary>
+/// A paper account's cash: the manual account ("manual") or a bot's ("bot:12"), created at its first order with the
+/// starting cash of that moment. Its row lock serializes the account's orders; cash changes with every fill.
+/// </summary>
+public sealed class PaperAccount
+{
+    public required string Key { get; set; }
+    public long? BotId { get; set; }
+    public decimal StartingCash { get; set; }
+    public decimal Cash { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -12,6 +12,7 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
     public DbSet<Job> Jobs => Set<Job>();
     public DbSet<OutboxEvent> OutboxEvents => Set<OutboxEvent>();
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
+    public DbSet<PaperAccount> PaperAccounts => Set<PaperAccount>();
 
     /// <summary>The one place that says how the model maps to PostgreSQL (used at run time and by <c>dotnet ef</c>).</summary>
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
@@ -68,6 +69,12 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
             outbox.Property(e => e.Payload).HasColumnType("json");
             // The publisher only ever reads what is still unpublished, in id order.
             outbox.HasIndex(e => e.Id).HasFilter("published_at IS NULL").HasDatabaseName("ix_outbox_events_unpublished");
+        });
+
+        model.Entity<PaperAccount>(account =>
+        {
+            account.HasKey(a => a.Key);
+            account.HasOne<Bot>().WithOne().HasForeignKey<PaperAccount>(a => a.BotId).OnDelete(DeleteBehavior.Restrict);
         });
 
         model.Entity<IdempotencyKey>(key =>

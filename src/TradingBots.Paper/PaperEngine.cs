@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TradingBots.Data;
@@ -9,8 +10,8 @@ namespace TradingBots.Paper;
 
 /// <summary>
 /// Executes paper market orders against live prices. Each bot is one account (orders without a bot use the
-/// manual account); every change to an account happens in one transaction holding that account's advisory
-/// lock, so concurrent orders never overdraw it and a trade is closed once. Events go to the outbox in the
+/// manual account); every change to an account happens in one transaction holding that account's row lock
+/// (paper_accounts), so concurrent orders never overdraw it and a trade is closed once. Events go to the outbox in the
 /// same transaction and leave only after the commit.
 /// </summary>
 public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOptions<PaperOptions> options, TimeProvider time)
@@ -24,7 +25,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         // The price first: no lock is held while the market answers.
         var price = await prices.GetPriceAsync(request.Symbol, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await LockAccountAsync(request.BotId, cancellationToken);
+        var account = await OpenAccountAsync(request.BotId, cancellationToken);
 
         if (idempotencyKey is not null && await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Key == idempotencyKey, cancellationToken) is { } seen)
         {
@@ -33,7 +34,6 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
             return (seen.StatusCode, seen.Response);
         }
 
-        var account = await LoadAccountAsync(request.BotId, cancellationToken);
         var result = request.Side == Sides.Buy
             ? await BuyAsync(request, account, price, cancellationToken)
             : await SellAsync(request, account, price, cancellationToken);
@@ -61,13 +61,14 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
 
         var price = await prices.GetPriceAsync(trade.Symbol, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await LockAccountAsync(trade.BotId, cancellationToken);
+        var account = await OpenAccountAsync(trade.BotId, cancellationToken);
         // Re-read under the lock: a concurrent close may have won.
         trade = await db.Trades.FirstAsync(t => t.Id == tradeId, cancellationToken);
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
 
-        var account = await LoadAccountAsync(trade.BotId, cancellationToken);
-        var order = await ApplySaleAsync(trade, PaperRules.SellFrom(Lot(trade), trade.Amount, price, account.FeeRate), price, cancellationToken);
+        var sale = PaperRules.SellFrom(Lot(trade), trade.Amount, price, account.FeeRate);
+        var order = await ApplySaleAsync(trade, sale, price, cancellationToken);
+        SetCash(account, account.Cash + sale.Proceeds - sale.Fee);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)]);
@@ -90,6 +91,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
             CostBasisQuote = fill.Quote, FeesPaidQuote = fill.Fee, UnrealizedPnlQuote = unrealized, Pnl = unrealized, CreatedAt = now,
         };
         await db.Trades.AddAsync(trade, cancellationToken);
+        SetCash(account, account.Cash - fill.Quote - fill.Fee);
         var order = await AddOrderAsync(request.BotId, trade.Id, request.Symbol, Sides.Buy, fill.Qty, fill.Quote, price, fill.Fee, now, cancellationToken);
         Emit(EventTypes.TradeOpened, new TradeOpened(request.BotId, trade.Id, order.Id, trade.Symbol, fill.Qty, price, fill.Quote, fill.Fee, now));
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)]);
@@ -108,10 +110,13 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         if (qty > held) throw new PaperException(422, field, $"cannot sell {qty} {request.Symbol}: {held} held (no short positions)");
 
         var orders = new List<Order>();
+        var cash = account.Cash;
         foreach (var sale in PaperRules.Sell([.. open.Select(Lot)], qty, price, account.FeeRate))
         {
             orders.Add(await ApplySaleAsync(open.First(t => t.Id == sale.TradeId), sale, price, cancellationToken));
+            cash += sale.Proceeds - sale.Fee;
         }
+        SetCash(account, cash);
         return new OrderResult(OrderView.From(orders[0]), orders[0].TradeId, [.. orders.Select(OrderView.From)]);
     }
 
@@ -164,26 +169,49 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
 
     private static OpenLot Lot(Trade t) => new(t.Id, t.Amount, t.CostBasisQuote, t.FeesPaidQuote, t.RealizedPnlQuote);
 
-    private sealed record AccountState(decimal FeeRate, decimal Cash);
-
-    /// <summary>The account's fee rate and cash (starting cash + the cash flow of its filled orders), in one query.</summary>
-    private async Task<AccountState> LoadAccountAsync(long? botId, CancellationToken cancellationToken)
-    {
-        var defaults = options.Value;
-        var moves = Ledger.CashMoves(db.Orders.Where(o => o.BotId == botId));
-        if (botId is null) return new AccountState(defaults.FeeRate, defaults.StartingCash + await moves.SumAsync(m => m.Amount, cancellationToken));
-        var bot = await db.Bots.Where(b => b.Id == botId).Select(b => new { b.Knobs, Flow = moves.Sum(m => m.Amount) })
-            .FirstOrDefaultAsync(cancellationToken) ?? throw new PaperException(404, "bot_id", $"no bot {botId}");
-        return new AccountState(PaperRules.FeeRate(bot.Knobs, defaults.FeeRate), PaperRules.StartingCash(bot.Knobs, defaults.StartingCash) + bot.Flow);
-    }
+    private sealed record AccountState(string Key, decimal FeeRate, decimal Cash);
 
     /// <summary>
-    /// Serializes every change to one account (until commit), and tells the outbox publisher to look
-    /// (a NOTIFY is delivered only if the transaction commits).
+    /// Opens the account for this transaction: creates it on first use with the starting cash, locks its row until
+    /// commit (so concurrent orders of one account run one after another and never overdraw it) and reads its cash,
+    /// in one round trip; with it, a NOTIFY that tells the outbox publisher to look once this transaction commits.
     /// </summary>
-    private Task LockAccountAsync(long? botId, CancellationToken cancellationToken) =>
-        db.Database.ExecuteSqlRawAsync(
-            $"SELECT pg_advisory_xact_lock(hashtextextended('paper-account:' || @account, 0)); NOTIFY {OutboxChannel}",
-            [new NpgsqlParameter("account", botId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "manual")],
-            cancellationToken);
+    private async Task<AccountState> OpenAccountAsync(long? botId, CancellationToken cancellationToken)
+    {
+        var defaults = options.Value;
+        string? knobs = null;
+        if (botId is not null)
+        {
+            knobs = await db.Bots.Where(b => b.Id == botId).Select(b => b.Knobs).FirstOrDefaultAsync(cancellationToken)
+                ?? throw new PaperException(404, "bot_id", $"no bot {botId}");
+        }
+        var key = botId is null ? "manual" : $"bot:{botId}";
+        var startingCash = PaperRules.StartingCash(knobs, defaults.StartingCash);
+        // A failed SaveChanges fails the whole order, so EF's savepoints (two more round trips) would buy nothing.
+        db.Database.AutoSavepointsEnabled = false;
+
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        await using var open = new NpgsqlCommand($"""
+            INSERT INTO paper_accounts (key, bot_id, starting_cash, cash, created_at, updated_at)
+            VALUES (@key, @bot, @cash, @cash, @now, @now)
+            ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at
+            RETURNING cash;
+            NOTIFY {OutboxChannel}
+            """, connection, (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction());
+        open.Parameters.AddWithValue("key", key);
+        open.Parameters.AddWithValue("bot", (object?)botId ?? DBNull.Value);
+        open.Parameters.AddWithValue("cash", startingCash);
+        open.Parameters.AddWithValue("now", time.GetUtcNow());
+        var cash = (decimal)(await open.ExecuteScalarAsync(cancellationToken))!;
+        return new AccountState(key, PaperRules.FeeRate(knobs, defaults.FeeRate), cash);
+    }
+
+    /// <summary>Writes the account's new cash with the rest of the transaction's changes.</summary>
+    private void SetCash(AccountState account, decimal cash)
+    {
+        var row = new PaperAccount { Key = account.Key, Cash = cash, UpdatedAt = time.GetUtcNow() };
+        db.PaperAccounts.Attach(row);
+        db.Entry(row).Property(a => a.Cash).IsModified = true;
+        db.Entry(row).Property(a => a.UpdatedAt).IsModified = true;
+    }
 }

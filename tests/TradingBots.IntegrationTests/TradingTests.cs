@@ -127,6 +127,14 @@ public sealed class TradingTests(TopologyFixture topology)
         var account = await topology.GetJsonAsync($"/api/portfolio/{bot}");
         Assert.Equal((10039.34m, 0m, 10039.34m, 39.34m), (account.GetProperty("cash").GetDecimal(), account.GetProperty("positions_value").GetDecimal(),
             account.GetProperty("equity").GetDecimal(), account.GetProperty("realized_pnl_quote").GetDecimal()));
+        // The account's cash is its ledger: starting cash + every fill's cash movement, to the last digit.
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var ledger = new NpgsqlCommand("""
+            SELECT a.starting_cash + sum(CASE WHEN o.side = 'buy' THEN -(o.quote_amount + o.fee_quote) ELSE o.quote_amount - o.fee_quote END) - a.cash
+            FROM paper_accounts a JOIN orders o ON o.bot_id = a.bot_id WHERE a.bot_id = @bot GROUP BY a.starting_cash, a.cash
+            """, connection);
+        ledger.Parameters.AddWithValue("bot", bot);
+        Assert.Equal(0m, await ledger.ExecuteScalarAsync(Cancel));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ using TradingBots.Data;
 namespace TradingBots.Data.Migrations
 {
     [DbContext(typeof(TradingDbContext))]
-    [Migration("20261124003145_InitialSchema")]
+    [Migration("20261124003900_InitialSchema")]
     partial class InitialSchema
     {
         /// <inheritdoc />
@@ -296,6 +296,42 @@ namespace TradingBots.Data.Migrations
                     b.ToTable("outbox_events", (string)null);
                 });
 
+            modelBuilder.Entity("TradingBots.Data.PaperAccount", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasColumnType("text")
+                        .HasColumnName("key");
+
+                    b.Property<long?>("BotId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("bot_id");
+
+                    b.Property<decimal>("Cash")
+                        .HasColumnType("numeric")
+                        .HasColumnName("cash");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<decimal>("StartingCash")
+                        .HasColumnType("numeric")
+                        .HasColumnName("starting_cash");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Key")
+                        .HasName("pk_paper_accounts");
+
+                    b.HasIndex("BotId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_paper_accounts_bot_id");
+
+                    b.ToTable("paper_accounts", (string)null);
+                });
+
             modelBuilder.Entity("TradingBots.Data.PortfolioSnapshot", b =>
                 {
                     b.Property<long>("Id")
@@ -468,6 +504,15 @@ namespace TradingBots.Data.Migrations
                         .HasForeignKey("TradeId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_orders_trades_trade_id");
+                });
+
+            modelBuilder.Entity("TradingBots.Data.PaperAccount", b =>
+                {
+                    b.HasOne("TradingBots.Data.Bot", null)
+                        .WithOne()
+                        .HasForeignKey("TradingBots.Data.PaperAccount", "BotId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .HasConstraintName("fk_paper_accounts_bots_bot_id");
                 });
 
             modelBuilder.Entity("TradingBots.Data.PortfolioSnapshot", b =>

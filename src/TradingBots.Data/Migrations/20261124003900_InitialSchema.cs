@@ -117,6 +117,28 @@ namespace TradingBots.Data.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "paper_accounts",
+                columns: table => new
+                {
+                    key = table.Column<string>(type: "text", nullable: false),
+                    bot_id = table.Column<long>(type: "bigint", nullable: true),
+                    starting_cash = table.Column<decimal>(type: "numeric", nullable: false),
+                    cash = table.Column<decimal>(type: "numeric", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_paper_accounts", x => x.key);
+                    table.ForeignKey(
+                        name: "fk_paper_accounts_bots_bot_id",
+                        column: x => x.bot_id,
+                        principalTable: "bots",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Restrict);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "portfolio_snapshots",
                 columns: table => new
                 {
@@ -233,6 +255,12 @@ namespace TradingBots.Data.Migrations
                 filter: "published_at IS NULL");
 
             migrationBuilder.CreateIndex(
+                name: "ix_paper_accounts_bot_id",
+                table: "paper_accounts",
+                column: "bot_id",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "ix_portfolio_snapshots_bot_id_timestamp",
                 table: "portfolio_snapshots",
                 columns: new[] { "bot_id", "timestamp" });
@@ -268,6 +296,9 @@ namespace TradingBots.Data.Migrations
 
             migrationBuilder.DropTable(
                 name: "outbox_events");
+
+            migrationBuilder.DropTable(
+                name: "paper_accounts");
 
             migrationBuilder.DropTable(
                 name: "portfolio_snapshots");
