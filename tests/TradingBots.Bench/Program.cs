@@ -30,7 +30,9 @@ if (only is null or "tickers")
     Say("## Tickers through the gateway (warm cache)\n");
     Say("Reference: GET /alive on the gateway (same HTTP stack, no work). Ratio = tickers / reference.\n");
     Say("```");
-    await Ok(http.GetAsync("/api/market/tickers?symbols=BTC/USDT,ETH/USDT"));
+    // Warm-up (JIT tiers, connection pools), not reported.
+    await Load.RunAsync(16, TimeSpan.FromSeconds(3), _ => Ok(http.GetAsync("/api/market/tickers?symbols=BTC/USDT,ETH/USDT")));
+    await Load.RunAsync(16, TimeSpan.FromSeconds(2), _ => Ok(http.GetAsync("/alive")));
     foreach (var concurrency in new[] { 1, 16, 64 })
     {
         var alive = await Load.RunAsync(concurrency, duration, _ => Ok(http.GetAsync("/alive")));
@@ -56,11 +58,13 @@ if (only is null or "orders")
     using (var put = await sim.PutAsJsonAsync("/sim/prices/BTCUSDT", new { price = 100000m })) put.EnsureSuccessStatusCode();
     await Task.Delay(1100);
     var bots = await CreateBotsAsync(topology.ConnectionString(ResourceNames.Database), 32);
+    Task<bool> Order(int worker) => Ok(http.PostAsJsonAsync("/api/orders",
+        new { bot_id = bots[worker], symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 }));
+    await Load.RunAsync(8, TimeSpan.FromSeconds(5), Order); // warm-up (JIT tiers, connection pools), not reported
     Say("```");
     foreach (var concurrency in new[] { 1, 8, 32 })
     {
-        var orders = await Load.RunAsync(concurrency, duration, worker => Ok(http.PostAsJsonAsync("/api/orders",
-            new { bot_id = bots[worker], symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 })));
+        var orders = await Load.RunAsync(concurrency, duration, Order);
         var tps = Pgbench(topology.ConnectionString(ResourceNames.Postgres), concurrency, seconds);
         Say($"orders  {orders}");
         Say($"pgbench -N c={concurrency,-3} {tps,9:0} tps   ratio orders/pgbench {orders.PerSecond / tps:0.00}");
