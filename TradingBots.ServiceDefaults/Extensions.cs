@@ -33,6 +33,7 @@ public static class ServiceDefaultsExtensions
             http.AddServiceDiscovery();
         });
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOpenApi();
         return builder;
     }
 
@@ -76,9 +77,10 @@ public static class ServiceDefaultsExtensions
         ResponseWriter = WriteHealthJson,
     };
 
-    /// <summary>/health (readiness) and /alive (liveness: the process answers).</summary>
+    /// <summary>/health (readiness), /alive (liveness: the process answers) and the OpenAPI document at /openapi/v1.json.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.MapOpenApi();
         app.MapHealthChecks(HealthPath, Readiness);
         app.MapHealthChecks(AlivePath, new HealthCheckOptions
         {

@@ -29,6 +29,14 @@ public static class ApiRoutes
                Match = new RouteMatch { Path = (api ? "/api/" : "/") + prefix + "/{**rest}" },
                Transforms = api ? [new Dictionary<string, string> { ["PathRemovePrefix"] = "/api" }] : null,
            },
+        // Each service's OpenAPI document: /openapi/market.json is the market's /openapi/v1.json.
+        .. Owners.Select(owner => new RouteConfig
+        {
+            RouteId = $"openapi-{owner.Service}",
+            ClusterId = owner.Service,
+            Match = new RouteMatch { Path = $"/openapi/{owner.Service}.json" },
+            Transforms = [new Dictionary<string, string> { ["PathSet"] = "/openapi/v1.json" }],
+        }),
     ];
 
     /// <summary>

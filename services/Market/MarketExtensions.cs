@@ -15,7 +15,7 @@ public static class MarketExtensions
         builder.Services.AddSingleton<TickerCache>();
         builder.Services.AddSingleton<UpstreamNotices>();
         builder.Services.AddProblemDetails();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         return builder;
     }
 }

@@ -14,14 +14,25 @@ public static class TradingApi
 
     public static WebApplication MapTradingApi(this WebApplication app)
     {
-        app.MapPost("/orders", PlaceOrderAsync);
-        app.MapGet("/trades", ListTradesAsync);
-        app.MapPost("/trades/{id:long}/close", CloseTradeAsync);
+        app.MapPost("/orders", PlaceOrderAsync)
+            .Accepts<OrderBody>("application/json")
+            .Produces<OrderResult>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status502BadGateway)
+            .WithSummary("Place a paper market order (header Idempotency-Key optional)");
+        app.MapGet("/trades", ListTradesAsync)
+            .Produces<TradePage>().ProducesProblem(StatusCodes.Status400BadRequest)
+            .WithSummary("Trades, newest first");
+        app.MapPost("/trades/{id:long}/close", CloseTradeAsync)
+            .Produces<OrderResult>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Close an open trade at the live price");
         app.MapGet("/portfolio", async (Portfolio portfolio, CancellationToken ct) =>
-            await Guard(async () => TypedResults.Ok(new { accounts = await portfolio.GetAllAsync(ct) })));
+                await Guard(async () => TypedResults.Ok(new AllAccounts(await portfolio.GetAllAsync(ct)))))
+            .Produces<AllAccounts>().WithSummary("Every paper account marked to market");
         app.MapGet("/portfolio/{botId:long}", async (long botId, Portfolio portfolio, CancellationToken ct) =>
-            await Guard<IResult>(async () => await portfolio.GetAsync(botId, ct) is { } account
-                ? TypedResults.Ok(account) : Problem(new PaperException(404, "bot_id", $"no bot {botId}"))));
+                await Guard<IResult>(async () => await portfolio.GetAsync(botId, ct) is { } account
+                    ? TypedResults.Ok(account) : Problem(new PaperException(404, "bot_id", $"no bot {botId}"))))
+            .Produces<Account>().ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One bot's paper account");
         return app;
     }
 
@@ -55,12 +66,8 @@ public static class TradingApi
         if (botId is not null) trades = trades.Where(t => t.BotId == botId);
         if (before is not null) trades = trades.Where(t => t.Id < before);
         var page = await trades.OrderByDescending(t => t.Id).Take(take + 1).ToListAsync(cancellationToken);
-        return TypedResults.Ok(new
-        {
-            trades = page.Take(take).Select(TradeView.From),
-            // Newest first by id; pass next_cursor as cursor for the next (older) page.
-            next_cursor = page.Count > take ? page[take - 1].Id : (long?)null,
-        });
+        // Newest first by id; pass next_cursor as cursor for the next (older) page.
+        return TypedResults.Ok(new TradePage([.. page.Take(take).Select(TradeView.From)], page.Count > take ? page[take - 1].Id : null));
     });
 
     private static async Task<IResult> CloseTradeAsync(long id, PaperEngine engine, CancellationToken cancellationToken) =>
@@ -110,6 +117,13 @@ public static class TradingApi
         422 => "Refused",
         _ => "Error",
     };
+
+    /// <summary>The body of POST /orders, for the OpenAPI document (the handler reads the JSON itself to name bad fields).</summary>
+    private sealed record OrderBody(long? BotId, string Symbol, string Side, string Type, decimal? QuoteAmount, decimal? BaseQty);
+
+    private sealed record TradePage(IReadOnlyList<TradeView> Trades, long? NextCursor);
+
+    private sealed record AllAccounts(IReadOnlyList<Account> Accounts);
 
     /// <summary>A result with a Retry-After header (the market's rate limit, passed on).</summary>
     private sealed class RetryAfterResult(string? seconds, IResult inner) : IResult

@@ -12,8 +12,7 @@ public static class TradingExtensions
         builder.AddRedis();
         builder.AddPaperEngine();
         builder.Services.AddProblemDetails();
-        builder.Services.ConfigureHttpJsonOptions(json =>
-            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
+        builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         // Trading owns the outbox: the events that the engine (here and in the Worker) commits leave from here.
         builder.Services.AddHostedService<OutboxPublisher>();
         return builder;

@@ -9,10 +9,10 @@ public sealed class EventPublisher(IConnectionMultiplexer redis)
     private static readonly RedisChannel Channel = RedisChannel.Literal(EventChannel.Name);
 
     public Task PublishAsync<T>(string type, T data) =>
-        PublishRawAsync(Envelope(null, type, JsonSerializer.SerializeToElement(data, EventChannel.Json)));
+        PublishRawAsync(Envelope(null, type, JsonSerializer.SerializeToElement(data, WireJson.Options)));
 
     public Task PublishRawAsync(string envelopeJson) => redis.GetSubscriber().PublishAsync(Channel, envelopeJson);
 
     public static string Envelope(long? id, string type, JsonElement data) =>
-        JsonSerializer.Serialize(new EventEnvelope(id, type, data), EventChannel.Json);
+        JsonSerializer.Serialize(new EventEnvelope(id, type, data), WireJson.Options);
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace TradingBots.Events;
 
@@ -22,12 +21,6 @@ public static class EventChannel
 {
     public const string Name = "events";
 
-    /// <summary>snake_case field names, as in the spec; decimals as JSON numbers.</summary>
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
 }
 
 public sealed record TradeOpened(long? BotId, long TradeId, long OrderId, string Symbol, decimal Qty, decimal Price,

@@ -38,7 +38,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
             ? await BuyAsync(request, account, price, cancellationToken)
             : await SellAsync(request, account, price, cancellationToken);
 
-        var body = JsonSerializer.Serialize(result, PaperJson.Options);
+        var body = JsonSerializer.Serialize(result, WireJson.Options);
         if (idempotencyKey is not null)
         {
             db.IdempotencyKeys.Add(new IdempotencyKey
@@ -151,7 +151,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
     /// <summary>Adds the event to the outbox of this transaction; the publisher sends it once committed.</summary>
     private void Emit<T>(string type, T data) => db.OutboxEvents.Add(new OutboxEvent
     {
-        Type = type, Payload = JsonSerializer.Serialize(data, EventChannel.Json), CreatedAt = time.GetUtcNow(),
+        Type = type, Payload = JsonSerializer.Serialize(data, WireJson.Options), CreatedAt = time.GetUtcNow(),
     });
 
     /// <summary>A filled paper order; for a fill, quote_amount and base_qty are what was filled (cash moved, base moved).</summary>

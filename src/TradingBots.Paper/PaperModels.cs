@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using TradingBots.Data;
 
 namespace TradingBots.Paper;
@@ -50,13 +48,3 @@ public sealed record Position(string Symbol, decimal Qty, decimal CostBasisQuote
 
 public sealed record Account(long? BotId, decimal StartingCash, decimal Cash, decimal PositionsValue, decimal Equity,
     decimal RealizedPnlQuote, decimal UnrealizedPnlQuote, IReadOnlyList<Position> Positions);
-
-public static class PaperJson
-{
-    /// <summary>The API's wire format: snake_case, decimals as JSON numbers.</summary>
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
-}
