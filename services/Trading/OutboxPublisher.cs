@@ -17,6 +17,8 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
 {
     private const int BatchSize = 500;
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(1);
+    /// <summary>After a wake-up, a moment for the rest of a burst of commits to land, so they leave as one batch.</summary>
+    private static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -34,7 +36,10 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
                 {
                     var (published, complete) = await PublishBatchAsync(connection, stoppingToken);
                     if (!complete) await Task.Delay(Idle, stoppingToken);          // Redis refused: try again shortly.
-                    else if (published < BatchSize) await connection.WaitAsync(Idle, stoppingToken); // Caught up: sleep until NOTIFY.
+                    else if (published < BatchSize && await connection.WaitAsync(Idle, stoppingToken)) // Caught up: sleep until NOTIFY.
+                    {
+                        await Task.Delay(Gather, stoppingToken);
+                    }
                 }
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)

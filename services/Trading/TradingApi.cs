@@ -45,10 +45,11 @@ public static class TradingApi
         {
             if (key is { Length: > 200 }) throw new PaperException(400, "Idempotency-Key", "at most 200 characters");
             JsonElement body;
-            try { body = JsonDocument.Parse(buffer.ToArray()).RootElement; }
+            try { body = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)).RootElement; }
             catch (JsonException ex) { throw new PaperException(400, "body", $"not valid JSON: {ex.Message}"); }
             var request = OrderValidation.Parse(body);
-            var (status, json) = await engine.PlaceOrderAsync(request, key, Convert.ToHexString(SHA256.HashData(buffer.ToArray())), cancellationToken);
+            var hash = key is null ? "" : Convert.ToHexString(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+            var (status, json) = await engine.PlaceOrderAsync(request, key, hash, cancellationToken);
             return TypedResults.Text(json, "application/json", statusCode: status);
         });
     }

@@ -13,7 +13,8 @@ public static class PaperExtensions
     public static IHostApplicationBuilder AddPaperEngine(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<PaperOptions>().Bind(builder.Configuration).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddHttpClient<PriceSource>(http =>
+        builder.Services.AddSingleton<PriceSource>();
+        builder.Services.AddHttpClient(PriceSource.MarketClient, http =>
             {
                 http.BaseAddress = new Uri($"http://{ResourceNames.Market}");
                 http.Timeout = TimeSpan.FromSeconds(15);

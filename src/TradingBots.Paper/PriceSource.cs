@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 
@@ -12,16 +13,38 @@ public sealed class PriceException(HttpStatusCode status, string message, string
 
 /// <summary>
 /// Live last prices from the Market service (GET /market/tickers: Binance's 24 h ticker, cached and coalesced
-/// there), so the paper engine, the API and the Worker all price from one place.
+/// there), so the paper engine, the API and the Worker all price from one place. Concurrent asks for one symbol
+/// share the call in flight: the answer is as fresh, and a burst of orders costs the market one request.
 /// </summary>
-public sealed class PriceSource(HttpClient market)
+public sealed class PriceSource(IHttpClientFactory http)
 {
-    public async Task<decimal> GetPriceAsync(string symbol, CancellationToken cancellationToken) =>
-        (await GetPricesAsync([symbol], cancellationToken))[symbol];
+    public const string MarketClient = "market";
+
+    private readonly ConcurrentDictionary<string, Task<decimal>> _inFlight = new(StringComparer.Ordinal);
+
+    public Task<decimal> GetPriceAsync(string symbol, CancellationToken cancellationToken)
+    {
+        var call = _inFlight.GetOrAdd(symbol, FetchOneAsync);
+        return call.WaitAsync(cancellationToken);
+    }
+
+    private async Task<decimal> FetchOneAsync(string symbol)
+    {
+        try
+        {
+            // Not the caller's token: others may be waiting on this call. The client's timeout bounds it.
+            return (await GetPricesAsync([symbol], CancellationToken.None))[symbol];
+        }
+        finally
+        {
+            _inFlight.TryRemove(symbol, out _);
+        }
+    }
 
     public async Task<IReadOnlyDictionary<string, decimal>> GetPricesAsync(IReadOnlyCollection<string> symbols, CancellationToken cancellationToken)
     {
         if (symbols.Count == 0) return new Dictionary<string, decimal>();
+        using var market = http.CreateClient(MarketClient);
         using var response = await market.GetAsync($"/market/tickers?symbols={Uri.EscapeDataString(string.Join(',', symbols))}", cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)
