@@ -172,38 +172,52 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
     private sealed record AccountState(string Key, decimal FeeRate, decimal Cash);
 
     /// <summary>
-    /// Opens the account for this transaction: creates it on first use with the starting cash, locks its row until
-    /// commit (so concurrent orders of one account run one after another and never overdraw it) and reads its cash,
-    /// in one round trip; with it, a NOTIFY that tells the outbox publisher to look once this transaction commits.
+    /// Opens the account for this transaction: locks its row until commit (so concurrent orders of one account run one
+    /// after another and never overdraw it) and reads its cash and the bot's knobs in one round trip, with a NOTIFY
+    /// that tells the outbox publisher to look once this transaction commits. On the account's first order, the row
+    /// is created with the starting cash of that moment.
     /// </summary>
     private async Task<AccountState> OpenAccountAsync(long? botId, CancellationToken cancellationToken)
     {
-        var defaults = options.Value;
+        // A failed SaveChanges fails the whole order, so EF's savepoints (two more round trips) would buy nothing.
+        db.Database.AutoSavepointsEnabled = false;
+        var key = botId is null ? "manual" : $"bot:{botId}";
+        await using (var open = Command($"""
+            SELECT a.cash, b.knobs FROM paper_accounts a LEFT JOIN bots b ON b.id = a.bot_id WHERE a.key = @key FOR UPDATE OF a;
+            NOTIFY {OutboxChannel}
+            """, ("key", key)))
+        await using (var reader = await open.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return new AccountState(key, PaperRules.FeeRate(reader.IsDBNull(1) ? null : reader.GetString(1), options.Value.FeeRate), reader.GetDecimal(0));
+            }
+        }
+
         string? knobs = null;
         if (botId is not null)
         {
             knobs = await db.Bots.Where(b => b.Id == botId).Select(b => b.Knobs).FirstOrDefaultAsync(cancellationToken)
                 ?? throw new PaperException(404, "bot_id", $"no bot {botId}");
         }
-        var key = botId is null ? "manual" : $"bot:{botId}";
-        var startingCash = PaperRules.StartingCash(knobs, defaults.StartingCash);
-        // A failed SaveChanges fails the whole order, so EF's savepoints (two more round trips) would buy nothing.
-        db.Database.AutoSavepointsEnabled = false;
-
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        await using var open = new NpgsqlCommand($"""
-            INSERT INTO paper_accounts (key, bot_id, starting_cash, cash, created_at, updated_at)
-            VALUES (@key, @bot, @cash, @cash, @now, @now)
+        var startingCash = PaperRules.StartingCash(knobs, options.Value.StartingCash);
+        var now = time.GetUtcNow();
+        // ON CONFLICT: a concurrent first order may have created it meanwhile; then this waits for its lock and reads its cash.
+        await using var create = Command("""
+            INSERT INTO paper_accounts (key, bot_id, starting_cash, cash, created_at, updated_at) VALUES (@key, @bot, @cash, @cash, @now, @now)
             ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at
-            RETURNING cash;
-            NOTIFY {OutboxChannel}
-            """, connection, (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction());
-        open.Parameters.AddWithValue("key", key);
-        open.Parameters.AddWithValue("bot", (object?)botId ?? DBNull.Value);
-        open.Parameters.AddWithValue("cash", startingCash);
-        open.Parameters.AddWithValue("now", time.GetUtcNow());
-        var cash = (decimal)(await open.ExecuteScalarAsync(cancellationToken))!;
-        return new AccountState(key, PaperRules.FeeRate(knobs, defaults.FeeRate), cash);
+            RETURNING cash
+            """, ("key", key), ("bot", (object?)botId ?? DBNull.Value), ("cash", startingCash), ("now", now));
+        var cash = (decimal)(await create.ExecuteScalarAsync(cancellationToken))!;
+        return new AccountState(key, PaperRules.FeeRate(knobs, options.Value.FeeRate), cash);
+    }
+
+    private NpgsqlCommand Command(string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, (NpgsqlConnection)db.Database.GetDbConnection(),
+            (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction());
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+        return command;
     }
 
     /// <summary>Writes the account's new cash with the rest of the transaction's changes.</summary>
