@@ -24,20 +24,31 @@ public sealed class PriceSource(IHttpClientFactory http)
 
     public Task<decimal> GetPriceAsync(string symbol, CancellationToken cancellationToken)
     {
-        var call = _inFlight.GetOrAdd(symbol, FetchOneAsync);
-        return call.WaitAsync(cancellationToken);
+        while (true)
+        {
+            if (_inFlight.TryGetValue(symbol, out var running)) return running.WaitAsync(cancellationToken);
+            // Registered before the call starts, so a call that ends at once cannot leave a finished (stale) entry behind.
+            var call = new TaskCompletionSource<decimal>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_inFlight.TryAdd(symbol, call.Task)) continue;
+            _ = FetchOneAsync(symbol, call);
+            return call.Task.WaitAsync(cancellationToken);
+        }
     }
 
-    private async Task<decimal> FetchOneAsync(string symbol)
+    private async Task FetchOneAsync(string symbol, TaskCompletionSource<decimal> call)
     {
         try
         {
-            // Not the caller's token: others may be waiting on this call. The client's timeout bounds it.
-            return (await GetPricesAsync([symbol], CancellationToken.None))[symbol];
+            // Not a caller's token: others may be waiting on this call. The client's timeout bounds it.
+            call.SetResult((await GetPricesAsync([symbol], CancellationToken.None))[symbol]);
+        }
+        catch (Exception ex)
+        {
+            call.SetException(ex);
         }
         finally
         {
-            _inFlight.TryRemove(symbol, out _);
+            _inFlight.TryRemove(KeyValuePair.Create(symbol, call.Task));
         }
     }
 
