@@ -58,11 +58,13 @@ public sealed class MarketTests(TopologyFixture topology)
         using var klines = JsonDocument.Parse(await topology.Sim.GetStringAsync("/api/v3/klines?symbol=ETHUSDT&interval=1h&limit=5", Cancel));
 
         Assert.Equal(5, candles.Count);
-        foreach (var (candle, kline) in candles.Zip(klines.RootElement.EnumerateArray()))
+        foreach (var (candle, kline, index) in candles.Zip(klines.RootElement.EnumerateArray(), Enumerable.Range(0, 5)))
         {
             Assert.Equal(6, candle.GetArrayLength());
             Assert.Equal(kline[0].GetInt64(), candle[0].GetInt64());
-            for (var i = 1; i <= 5; i++) Assert.Equal(decimal.Parse(kline[i].GetString()!, System.Globalization.CultureInfo.InvariantCulture), candle[i].GetDecimal());
+            // The newest candle is still open: its volume grows between the two reads, its prices are pinned.
+            var fields = index < 4 ? 5 : 4;
+            for (var i = 1; i <= fields; i++) Assert.Equal(decimal.Parse(kline[i].GetString()!, System.Globalization.CultureInfo.InvariantCulture), candle[i].GetDecimal());
         }
         Assert.Equal(3456.78m, candles[^1][4].GetDecimal());
         Assert.Equal(500, (await GetJsonAsync($"{path}?symbol=ETH/USDT&timeframe=1m")).GetArrayLength());
