@@ -97,16 +97,18 @@ public sealed class TickerCache(BinanceClient binance, IOptions<MarketOptions> o
             lock (_lock)
             {
                 var now = time.GetTimestamp();
+                // A symbol the exchange did not return must not be served from an older answer: fail its waiters.
+                var missing = batch.Symbols.Except(tickers.Select(t => t?.Symbol)).ToList();
+                if (missing.Count > 0) throw new BinanceException(BinanceErrorKind.Malformed, $"no ticker returned for {string.Join(", ", missing)}");
                 foreach (var ticker in tickers) _tickers[ticker.Symbol] = (ticker, now);
                 _failure = null;
-                // A symbol Binance did not return would never become fresh: fail its waiters instead of hanging.
-                var missing = batch.Symbols.Where(s => !_tickers.ContainsKey(s)).ToList();
-                if (missing.Count > 0) throw new BinanceException(BinanceErrorKind.Malformed, $"no ticker returned for {string.Join(", ", missing)}");
             }
             batch.Done.SetResult();
         }
-        catch (BinanceException ex)
+        catch (Exception exception)
         {
+            // Every failure reaches the waiters (none may hang); anything unexpected counts as a malformed answer.
+            var ex = exception as BinanceException ?? new BinanceException(BinanceErrorKind.Malformed, exception.Message, inner: exception);
             lock (_lock)
             {
                 var holdOff = ex.RetryAfter ?? options.Value.TickerCacheWindow;
@@ -114,14 +116,23 @@ public sealed class TickerCache(BinanceClient binance, IOptions<MarketOptions> o
                 // Forget the recently asked symbols: if one of them made the call fail, it must not take the others down with it.
                 _askedAt.Clear();
             }
-            batch.Done.SetException(ex);
+            batch.Done.TrySetException(ex);
         }
         finally
         {
             lock (_lock)
             {
                 _inFlight = null;
-                if (_next is not null) StartNext();
+                if (_next is not null && _failure is { } failure && time.GetUtcNow() < failure.Until)
+                {
+                    // Still holding off (a rate limit's Retry-After): the gathered requests fail too, without a call.
+                    _next.Done.TrySetException(failure.Error);
+                    _next = null;
+                }
+                else if (_next is not null)
+                {
+                    StartNext();
+                }
             }
         }
     }

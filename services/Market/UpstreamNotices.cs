@@ -15,11 +15,12 @@ public sealed class UpstreamNotices(EventPublisher events, IOptions<MarketOption
 
     public async Task ReportAsync(BinanceException error, string what = "Ticker")
     {
-        logger.LogWarning("{What} fetch error ({Kind}): {Message}", what, error.Kind, error.Message);
         var now = time.GetTimestamp();
         var last = _lastSent.GetOrAdd((what, error.Kind), 0);
         if (last != 0 && time.GetElapsedTime(last, now) < options.Value.NoticeInterval) return;
         if (!_lastSent.TryUpdate((what, error.Kind), now, last)) return;
+        // Logged as often as noticed: an outage that fails every request must not flood the log either.
+        logger.LogWarning("{What} fetch error ({Kind}): {Message}", what, error.Kind, error.Message);
         try
         {
             await events.PublishAsync(EventTypes.SystemNotice, new SystemNotice($"{what} fetch error: {error.Message}", time.GetUtcNow()));

@@ -9,7 +9,7 @@ public static partial class OrderValidation
 {
     /// <summary>No paper account trades more than this in one order (base or quote): larger is a typo.</summary>
     private const decimal MaxAmount = 1_000_000_000_000m;
-    private const int MaxDecimals = 18;
+    private const int MaxDecimals = PaperRules.Scale;
 
     [GeneratedRegex("^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$")]
     private static partial Regex UnifiedSymbol();

@@ -44,10 +44,11 @@ public static class TradingApi
         return await Guard<IResult>(async () =>
         {
             if (key is { Length: > 200 }) throw new PaperException(400, "Idempotency-Key", "at most 200 characters");
-            JsonElement body;
-            try { body = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)).RootElement; }
+            JsonDocument body;
+            try { body = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length)); }
             catch (JsonException ex) { throw new PaperException(400, "body", $"not valid JSON: {ex.Message}"); }
-            var request = OrderValidation.Parse(body);
+            OrderRequest request;
+            using (body) request = OrderValidation.Parse(body.RootElement);
             var hash = key is null ? "" : Convert.ToHexString(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
             var (status, json) = await engine.PlaceOrderAsync(request, key, hash, cancellationToken);
             return TypedResults.Text(json, "application/json", statusCode: status);
@@ -60,19 +61,32 @@ public static class TradingApi
         if (status is not (null or TradeStatus.Open or TradeStatus.Closed)) throw new PaperException(400, "status", "must be open or closed");
         var botId = Number(bot_id, "bot_id", 1, long.MaxValue);
         var take = (int)(Number(limit, "limit", 1, MaxPage) ?? DefaultPage);
-        var before = Number(cursor, "cursor", 1, long.MaxValue);
+        var before = Cursor(cursor);
 
         var trades = db.Trades.AsNoTracking();
         if (status is not null) trades = trades.Where(t => t.Status == status);
         if (botId is not null) trades = trades.Where(t => t.BotId == botId);
-        if (before is not null) trades = trades.Where(t => t.Id < before);
-        var page = await trades.OrderByDescending(t => t.Id).Take(take + 1).ToListAsync(cancellationToken);
-        // Newest first by id; pass next_cursor as cursor for the next (older) page.
-        return TypedResults.Ok(new TradePage([.. page.Take(take).Select(TradeView.From)], page.Count > take ? page[take - 1].Id : null));
+        if (before is var (at, id)) trades = trades.Where(t => t.CreatedAt < at || (t.CreatedAt == at && t.Id < id));
+        var page = await trades.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id).Take(take + 1).ToListAsync(cancellationToken);
+        // Newest first by creation time (ids come from per-process blocks, so they are not in time order); the cursor is
+        // the last trade's (created_at, id): pass next_cursor as cursor for the next, older page.
+        var last = page.Count > take ? page[take - 1] : null;
+        return TypedResults.Ok(new TradePage([.. page.Take(take).Select(TradeView.From)],
+            last is null ? null : $"{(last.CreatedAt - DateTimeOffset.UnixEpoch).Ticks / 10}-{last.Id}"));
     });
 
     private static async Task<IResult> CloseTradeAsync(long id, PaperEngine engine, CancellationToken cancellationToken) =>
         await Guard<IResult>(async () => TypedResults.Ok(await engine.CloseTradeAsync(id, cancellationToken)));
+
+    /// <summary>A next_cursor of GET /trades: "{created_at in Unix microseconds}-{id}".</summary>
+    private static (DateTimeOffset At, long Id)? Cursor(string? value)
+    {
+        if (value is null) return null;
+        var parts = value.Split('-');
+        return parts.Length == 2 && Number(parts[0], "cursor", 0, long.MaxValue) is { } micros && Number(parts[1], "cursor", 1, long.MaxValue) is { } id
+            ? (DateTimeOffset.UnixEpoch.AddTicks(micros * 10), id)
+            : throw new PaperException(400, "cursor", "not a next_cursor of this endpoint");
+    }
 
     private static long? Number(string? value, string field, long min, long max) =>
         value is null ? null
@@ -122,7 +136,7 @@ public static class TradingApi
     /// <summary>The body of POST /orders, for the OpenAPI document (the handler reads the JSON itself to name bad fields).</summary>
     private sealed record OrderBody(long? BotId, string Symbol, string Side, string Type, decimal? QuoteAmount, decimal? BaseQty);
 
-    private sealed record TradePage(IReadOnlyList<TradeView> Trades, long? NextCursor);
+    private sealed record TradePage(IReadOnlyList<TradeView> Trades, string? NextCursor);
 
     private sealed record AllAccounts(IReadOnlyList<Account> Accounts);
 

@@ -21,22 +21,32 @@ public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> opti
 
     private readonly SemaphoreSlim _symbolsGate = new(1, 1);
     private SymbolMap? _symbols;
-    private long _symbolsLoadedAt;
+    private DateTimeOffset _symbolsExpire;
 
     public Uri BaseAddress => new(options.Value.BaseUrl);
 
     /// <summary>The unified ↔ exchange symbol map from /api/v3/exchangeInfo, loaded once and reloaded after <see cref="BinanceOptions.SymbolsRefresh"/>.</summary>
     public async Task<SymbolMap> GetSymbolsAsync(CancellationToken cancellationToken)
     {
-        if (_symbols is { } fresh && time.GetElapsedTime(_symbolsLoadedAt) < options.Value.SymbolsRefresh) return fresh;
+        if (_symbols is { } fresh && time.GetUtcNow() < _symbolsExpire) return fresh;
         await _symbolsGate.WaitAsync(cancellationToken);
         try
         {
-            if (_symbols is { } loaded && time.GetElapsedTime(_symbolsLoadedAt) < options.Value.SymbolsRefresh) return loaded;
-            var info = await GetAsync("/api/v3/exchangeInfo", BinanceJson.Default.BinanceExchangeInfo, cancellationToken);
-            _symbols = new SymbolMap(info.Symbols);
-            _symbolsLoadedAt = time.GetTimestamp();
-            return _symbols;
+            if (_symbols is { } loaded && time.GetUtcNow() < _symbolsExpire) return loaded;
+            try
+            {
+                var info = await GetAsync("/api/v3/exchangeInfo", BinanceJson.Default.BinanceExchangeInfo, cancellationToken);
+                _symbols = new SymbolMap(info.Symbols);
+                _symbolsExpire = time.GetUtcNow() + options.Value.SymbolsRefresh;
+                return _symbols;
+            }
+            catch (BinanceException) when (_symbols is { } stale)
+            {
+                // A failed refresh keeps the list we have (listings change rarely) and tries again in a minute,
+                // rather than making every request wait for, and pay the weight of, another attempt.
+                _symbolsExpire = time.GetUtcNow() + TimeSpan.FromMinutes(1);
+                return stale;
+            }
         }
         finally
         {
@@ -62,7 +72,7 @@ public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> opti
         {
             return [.. rows.Select(row => new Candle(row[0].GetInt64(), Decimal(row[1]), Decimal(row[2]), Decimal(row[3]), Decimal(row[4]), Decimal(row[5])))];
         }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentOutOfRangeException or IndexOutOfRangeException)
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or OverflowException or IndexOutOfRangeException)
         {
             throw new BinanceException(BinanceErrorKind.Malformed, $"malformed kline from {BaseAddress.Host}: {ex.Message}", inner: ex);
         }

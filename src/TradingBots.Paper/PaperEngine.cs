@@ -22,17 +22,14 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
     public async Task<(int Status, string Body)> PlaceOrderAsync(OrderRequest request, string? idempotencyKey, string requestHash,
         CancellationToken cancellationToken)
     {
-        // The price first: no lock is held while the market answers.
+        // A retry of a committed order is answered without the market (which may be the reason for the retry).
+        if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } replay) return replay;
+        // The price before the lock: no lock is held while the market answers.
         var price = await prices.GetPriceAsync(request.Symbol, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var account = await OpenAccountAsync(request.BotId, cancellationToken);
-
-        if (idempotencyKey is not null && await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Key == idempotencyKey, cancellationToken) is { } seen)
-        {
-            if (seen.RequestHash != requestHash)
-                throw new PaperException(422, "Idempotency-Key", "this key was already used for a different request");
-            return (seen.StatusCode, seen.Response);
-        }
+        // Again under the account's lock: a concurrent first attempt with this key may just have committed.
+        if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } raced) return raced;
 
         var result = request.Side == Sides.Buy
             ? await BuyAsync(request, account, price, cancellationToken)
@@ -50,6 +47,17 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return (201, body);
+    }
+
+    /// <summary>The stored first response for this key; 422 when the key came with a different request.</summary>
+    private async Task<(int Status, string Body)?> ReplayAsync(string? idempotencyKey, string requestHash, CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is null) return null;
+        var seen = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Key == idempotencyKey, cancellationToken);
+        if (seen is null) return null;
+        if (seen.RequestHash != requestHash)
+            throw new PaperException(422, "Idempotency-Key", "this key was already used for a different request");
+        return (seen.StatusCode, seen.Response);
     }
 
     /// <summary>POST /trades/{id}/close: the whole trade at the live price. A closed trade is 409.</summary>
@@ -77,6 +85,8 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
     private async Task<OrderResult> BuyAsync(OrderRequest request, AccountState account, decimal price, CancellationToken cancellationToken)
     {
         var fill = PaperRules.Buy(price, request.QuoteAmount, request.BaseQty, account.FeeRate);
+        if (fill.Qty == 0 || fill.Quote == 0)
+            throw new PaperException(400, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty", $"too small: it fills nothing at {price}");
         if (fill.Quote + fill.Fee > account.Cash)
         {
             throw new PaperException(422, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty",

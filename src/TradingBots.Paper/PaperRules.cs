@@ -17,7 +17,9 @@ public sealed record LotSale(long TradeId, decimal Qty, decimal Proceeds, decima
 
 /// <summary>
 /// The paper execution rules of the spec, made precise; the one implementation the Trading API and the Worker's
-/// strategies share. Pure decimal arithmetic, no rounding: what is charged is exactly what is recorded.
+/// strategies share. Decimal arithmetic; every computed amount (quantity, quote, fee, cost basis sold) is rounded
+/// once, to <see cref="Scale"/> decimal places (half to even), and what is charged is exactly what is recorded.
+/// A fixed scale keeps PostgreSQL's sums of these numeric columns within what a decimal can hold.
 ///
 /// Fees stay with the trade until it closes: a partial sell adds (proceeds − cost basis sold) to the trade's
 /// realized PnL and its fee to fees_paid_quote, while the unrealized PnL of the rest deducts every fee paid so far.
@@ -26,6 +28,11 @@ public sealed record LotSale(long TradeId, decimal Qty, decimal Proceeds, decima
 /// </summary>
 public static class PaperRules
 {
+    /// <summary>Decimal places of every computed amount; finer than any exchange's step size (Binance: 8).</summary>
+    public const int Scale = 12;
+
+    public static decimal Round(decimal value) => Math.Round(value, Scale, MidpointRounding.ToEven);
+
     /// <summary>knobs.fee_rate when it is a number with 0 ≤ r &lt; 1, else the default.</summary>
     public static decimal FeeRate(string? knobs, decimal defaultRate) =>
         Knob(knobs, "fee_rate") is { } rate && rate >= 0 && rate < 1 ? rate : defaultRate;
@@ -40,8 +47,8 @@ public static class PaperRules
         if (price <= 0) throw new ArgumentOutOfRangeException(nameof(price), price, "a price must be positive");
         if (quoteAmount.HasValue == baseQty.HasValue)
             throw new ArgumentException("a buy takes exactly one of quote_amount or base_qty");
-        var (qty, quote) = quoteAmount is { } q ? (q / price, q) : (baseQty!.Value, baseQty.Value * price);
-        return new BuyFill(qty, quote, feeRate * quote);
+        var (qty, quote) = quoteAmount is { } q ? (Round(q / price), q) : (baseQty!.Value, Round(baseQty.Value * price));
+        return new BuyFill(qty, quote, Round(feeRate * quote));
     }
 
     /// <summary>
@@ -69,8 +76,8 @@ public static class PaperRules
     /// <summary>Sells <paramref name="qty"/> of one trade at <paramref name="price"/>.</summary>
     public static LotSale SellFrom(OpenLot lot, decimal qty, decimal price, decimal feeRate)
     {
-        var proceeds = qty * price;
-        var fee = feeRate * proceeds;
+        var proceeds = Round(qty * price);
+        var fee = Round(feeRate * proceeds);
         var fees = lot.FeesPaidQuote + fee;
         if (qty == lot.Amount)
         {
@@ -78,14 +85,14 @@ public static class PaperRules
             var realized = lot.RealizedPnlQuote + proceeds - lot.CostBasisQuote - fees;
             return new LotSale(lot.TradeId, qty, proceeds, fee, Closes: true, 0m, 0m, fees, realized);
         }
-        var costSold = lot.CostBasisQuote * qty / lot.Amount;
+        var costSold = Round(lot.CostBasisQuote * qty / lot.Amount);
         return new LotSale(lot.TradeId, qty, proceeds, fee, Closes: false, lot.Amount - qty, lot.CostBasisQuote - costSold, fees,
             lot.RealizedPnlQuote + proceeds - costSold);
     }
 
     /// <summary>Unrealized PnL of an open trade marked at <paramref name="price"/>: qty × P − cost basis − fees paid.</summary>
     public static decimal Unrealized(decimal qty, decimal price, decimal costBasisQuote, decimal feesPaidQuote) =>
-        qty * price - costBasisQuote - feesPaidQuote;
+        Round(qty * price) - costBasisQuote - feesPaidQuote;
 
     private static decimal? Knob(string? knobs, string name)
     {

@@ -26,6 +26,8 @@ public sealed class Portfolio(TradingDbContext db, PriceSource prices, IOptions<
 
     private async Task<IReadOnlyList<Account>> MarkAsync(List<(long? BotId, string? Knobs)> accounts, long? botId, CancellationToken cancellationToken)
     {
+        // One snapshot for the three reads: an order committing in between must not count twice (cash spent, position not yet seen).
+        await using var snapshot = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
         var rows = db.PaperAccounts.AsNoTracking();
         var trades = db.Trades.AsNoTracking();
         if (botId is not null)
@@ -38,6 +40,7 @@ public sealed class Portfolio(TradingDbContext db, PriceSource prices, IOptions<
             .Select(g => new { BotId = g.Key, Realized = g.Sum(t => t.RealizedPnlQuote) })
             .ToDictionaryAsync(g => g.BotId ?? 0, g => g.Realized, cancellationToken);
         var open = await trades.Where(t => t.Status == TradeStatus.Open).ToListAsync(cancellationToken);
+        await snapshot.CommitAsync(cancellationToken);
         var live = await prices.GetPricesAsync([.. open.Select(t => t.Symbol).Distinct()], cancellationToken);
 
         return [.. accounts.Select(account =>

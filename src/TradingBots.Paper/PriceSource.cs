@@ -52,19 +52,40 @@ public sealed class PriceSource(IHttpClientFactory http)
         }
     }
 
+    /// <summary>Last prices of the given symbols (in requests of at most <see cref="MaxSymbolsPerCall"/>, the market's limit).</summary>
     public async Task<IReadOnlyDictionary<string, decimal>> GetPricesAsync(IReadOnlyCollection<string> symbols, CancellationToken cancellationToken)
     {
-        if (symbols.Count == 0) return new Dictionary<string, decimal>();
-        using var market = http.CreateClient(MarketClient);
-        using var response = await market.GetAsync($"/market/tickers?symbols={Uri.EscapeDataString(string.Join(',', symbols))}", cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        var prices = new Dictionary<string, decimal>(symbols.Count);
+        foreach (var chunk in symbols.Chunk(MaxSymbolsPerCall))
         {
-            throw new PriceException(response.StatusCode, Detail(body) ?? $"market answered {(int)response.StatusCode}",
-                response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var (symbol, price) in await GetChunkAsync(chunk, cancellationToken)) prices[symbol] = price;
         }
-        using var tickers = JsonDocument.Parse(body);
-        return symbols.ToDictionary(s => s, s => tickers.RootElement.GetProperty(s).GetProperty("last").GetDecimal());
+        return prices;
+    }
+
+    private const int MaxSymbolsPerCall = 20;
+
+    private async Task<IEnumerable<(string, decimal)>> GetChunkAsync(string[] symbols, CancellationToken cancellationToken)
+    {
+        using var market = http.CreateClient(MarketClient);
+        try
+        {
+            using var response = await market.GetAsync($"/market/tickers?symbols={Uri.EscapeDataString(string.Join(',', symbols))}", cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new PriceException(response.StatusCode, Detail(body) ?? $"market answered {(int)response.StatusCode}",
+                    response.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            using var tickers = JsonDocument.Parse(body);
+            return [.. symbols.Select(s => (s, tickers.RootElement.GetProperty(s).GetProperty("last").GetDecimal()))];
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException
+            || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            // The market is down, timed out or answered something else than tickers: a bad gateway for the caller.
+            throw new PriceException(HttpStatusCode.BadGateway, $"market unavailable: {ex.Message}");
+        }
     }
 
     private static string? Detail(string body)

@@ -175,7 +175,14 @@ public sealed class Topology : IAsyncDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.StartTimeout);
-        await job.Process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await job.Process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new RunnerException(job.Describe($"did not finish within {_options.StartTimeout.TotalSeconds:0} s"));
+        }
         if (job.Process.ExitCode != 0)
         {
             throw new RunnerException(job.Describe($"exited with code {job.Process.ExitCode}"));

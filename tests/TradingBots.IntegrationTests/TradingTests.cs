@@ -298,7 +298,7 @@ public sealed class TradingTests(TopologyFixture topology)
         using var close = await topology.Gateway.PostAsync($"/api/trades/{ids[0]}/close", null, Cancel);
 
         var page1 = await topology.GetJsonAsync($"/api/trades?bot_id={bot}&limit=2");
-        var page2 = await topology.GetJsonAsync($"/api/trades?bot_id={bot}&limit=2&cursor={page1.GetProperty("next_cursor").GetInt64()}");
+        var page2 = await topology.GetJsonAsync($"/api/trades?bot_id={bot}&limit=2&cursor={page1.GetProperty("next_cursor").GetString()}");
         var open = await topology.GetJsonAsync($"/trades?bot_id={bot}&status=open");
         var closed = await topology.GetJsonAsync($"/trades?bot_id={bot}&status=closed");
 

@@ -99,12 +99,26 @@ public sealed class PaperRulesTests
     }
 
     [Fact]
-    public void Division_stays_exact_to_decimal_precision()
+    public void Computed_amounts_are_rounded_once_to_twelve_places_half_to_even()
     {
         var fill = PaperRules.Buy(price: 3m, quoteAmount: 100m, baseQty: null, feeRate: 0.001m);
+        Assert.Equal(new BuyFill(33.333333333333m, 100m, 0.1m), fill);
 
-        Assert.Equal(33.333333333333333333333333333m, fill.Qty);
-        Assert.Equal(100m, fill.Quote);
-        Assert.Equal(0.1m, fill.Fee);
+        // 0.0000000000005 is exactly half way: to even (0), and 0.0000000000015 to 0.000000000002.
+        Assert.Equal(new BuyFill(0.000000000001m, 0.000000000000m, 0m), PaperRules.Buy(0.5m, null, 0.000000000001m, 0m));
+        Assert.Equal(new BuyFill(0.000000000003m, 0.000000000002m, 0m), PaperRules.Buy(0.5m, null, 0.000000000003m, 0m));
+
+        // Sold back at the same price: proceeds 99.999999999999, so the rounding shows as −0.000000000001 before fees.
+        var sale = PaperRules.SellFrom(new OpenLot(1, fill.Qty, fill.Quote, fill.Fee, 0m), fill.Qty, 3m, 0.001m);
+        Assert.Equal((99.999999999999m, 0.1m, -0.200000000001m), (sale.Proceeds, sale.Fee, sale.RealizedPnlQuote));
+    }
+
+    [Fact]
+    public void Partial_cost_basis_is_rounded_and_the_rest_keeps_the_remainder()
+    {
+        var sale = PaperRules.SellFrom(new OpenLot(1, 3m, 100m, 0m, 0m), 1m, 10m, 0m);
+
+        Assert.Equal(66.666666666667m, sale.RemainingCostBasis);
+        Assert.Equal(10m - 33.333333333333m, sale.RealizedPnlQuote);
     }
 }
