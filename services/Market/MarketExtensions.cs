@@ -1,4 +1,3 @@
-using System.Text.Json;
 using TradingBots.Binance;
 using TradingBots.Events;
 
