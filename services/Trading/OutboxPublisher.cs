@@ -19,6 +19,8 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
     private static readonly TimeSpan Idle = TimeSpan.FromSeconds(1);
     /// <summary>After a wake-up, a moment for the rest of a burst of commits to land, so they leave as one batch.</summary>
     private static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(5);
+    /// <summary>Published events are kept a week (readers that were away can catch up by id); idempotency keys a day.</summary>
+    private static readonly TimeSpan CleanEvery = TimeSpan.FromMinutes(10);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -32,8 +34,18 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
+                var cleaned = DateTime.MinValue;
                 while (!stoppingToken.IsCancellationRequested)
                 {
+                    if (DateTime.UtcNow - cleaned > CleanEvery)
+                    {
+                        await using var clean = new NpgsqlCommand("""
+                            DELETE FROM outbox_events WHERE published_at < now() - interval '7 days';
+                            DELETE FROM idempotency_keys WHERE created_at < now() - interval '1 day'
+                            """, connection);
+                        await clean.ExecuteNonQueryAsync(stoppingToken);
+                        cleaned = DateTime.UtcNow;
+                    }
                     var (published, complete) = await PublishBatchAsync(connection, stoppingToken);
                     if (!complete) await Task.Delay(Idle, stoppingToken);          // Redis refused: try again shortly.
                     else if (published < BatchSize && await connection.WaitAsync(Idle, stoppingToken)) // Caught up: sleep until NOTIFY.

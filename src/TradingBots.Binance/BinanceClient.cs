@@ -9,7 +9,8 @@ namespace TradingBots.Binance;
 /// <summary>
 /// A small typed client for Binance's public Spot REST API (the part ccxt's fetch_tickers and fetch_ohlcv use).
 /// One long-lived, thread-safe instance: one HttpClient, a per-call timeout on top of the caller's cancellation,
-/// and every failure turned into a <see cref="BinanceException"/> of a known kind.
+/// every failure turned into a <see cref="BinanceException"/> of a known kind, and after a rate limit no call of any
+/// kind until its Retry-After has passed.
 /// </summary>
 public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> options, TimeProvider time)
 {
@@ -22,6 +23,7 @@ public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> opti
     private readonly SemaphoreSlim _symbolsGate = new(1, 1);
     private SymbolMap? _symbols;
     private DateTimeOffset _symbolsExpire;
+    private long _rateLimitedUntil; // UTC ticks; no call at all before then (Binance bans IPs that ignore Retry-After)
 
     public Uri BaseAddress => new(options.Value.BaseUrl);
 
@@ -85,6 +87,11 @@ public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> opti
 
     private async Task<T> GetAsync<T>(string pathAndQuery, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
+        var wait = new DateTimeOffset(Interlocked.Read(ref _rateLimitedUntil), TimeSpan.Zero) - time.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            throw new BinanceException(BinanceErrorKind.RateLimited, $"rate limited by the exchange for {wait.TotalSeconds:0.#} s more", retryAfter: wait);
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.Value.RequestTimeout);
         var path = pathAndQuery.Split('?')[0];
@@ -94,7 +101,9 @@ public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> opti
             var body = await response.Content.ReadAsStringAsync(timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
-                throw Failure(response, body, path);
+                var failure = Failure(response, body, path);
+                if (failure.RetryAfter is { } retryAfter) Interlocked.Exchange(ref _rateLimitedUntil, (time.GetUtcNow() + retryAfter).UtcTicks);
+                throw failure;
             }
             return JsonSerializer.Deserialize(body, type)
                 ?? throw new BinanceException(BinanceErrorKind.Malformed, $"empty body from {path}");

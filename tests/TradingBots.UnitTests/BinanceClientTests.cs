@@ -112,6 +112,32 @@ public sealed class BinanceClientTests
     }
 
     [Fact]
+    public async Task After_a_rate_limit_no_call_leaves_until_retry_after()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var limited = true;
+        var handler = new StubHandler(_ =>
+        {
+            if (!limited) return Json(HttpStatusCode.OK, "{}");
+            var response = Json(HttpStatusCode.TooManyRequests, """{"code":-1003,"msg":"Too many requests."}""");
+            response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(7));
+            return response;
+        });
+        var client = new BinanceClient(new HttpClient(handler), Options.Create(new BinanceOptions { BaseUrl = "http://binance.test" }), time);
+
+        await Assert.ThrowsAsync<BinanceException>(() => client.PingAsync(TestContext.Current.CancellationToken));
+        limited = false;
+        time.Advance(TimeSpan.FromSeconds(6));
+        var held = await Assert.ThrowsAsync<BinanceException>(() => client.GetKlinesAsync("BTCUSDT", "1m", 1, TestContext.Current.CancellationToken));
+        time.Advance(TimeSpan.FromSeconds(1.5));
+        await client.PingAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(BinanceErrorKind.RateLimited, held.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(1), held.RetryAfter);
+        Assert.Equal(2, handler.Requests.Count);
+    }
+
+    [Fact]
     public async Task Malformed_body_is_typed()
     {
         var (client, _) = Client(_ => Json(HttpStatusCode.OK, """[{"symbol": "BTCUSDT", "lastPrice": "1"""));
