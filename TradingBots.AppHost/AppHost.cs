@@ -54,10 +54,12 @@ AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker)
     .WaitFor(db).WaitFor(redis).WaitFor(rabbitmq).WaitFor(market).WaitFor(trading)
     .WaitForCompletion(migrations);
 
+// No WaitFor(ollama): the first pull of ollama/ollama is several GB, and waiting for it would hold back the AI
+// service and, through the gateway's WaitFor(ai), the whole API. The AI service starts at once and answers 503
+// until Ollama is reachable; its /health does not check Ollama, so the gateway does not wait for Ollama either.
 var ai = AddWebService<Projects.TradingBots_Ai>(ResourceNames.Ai)
     .WithEnvironment("OLLAMA_BASE_URL", ollama.GetEndpoint("http"))
-    .WithReference(redis)
-    .WaitFor(ollama);
+    .WithReference(redis);
 
 // The only endpoint meant to be reached from outside.
 AddWebService<Projects.TradingBots_Gateway>(ResourceNames.Gateway, port: 8080)
@@ -72,9 +74,11 @@ builder.Build().Run();
 
 // The services have no launchSettings.json. launchProfileName: null says so, so no endpoint is inferred and each
 // service gets exactly one: "http", declared here (when publishing, Aspire then sets HTTP_PORTS from it).
-// Its /health (the service defaults) gates everything that waits for the service.
+// Its /health (the service defaults) gates everything that waits for the service. A fixed port (the gateway's
+// 8080) is for runs on this machine only: a published endpoint with a port other than 80 cannot be a container
+// app's ingress (azd refuses it), so the manifest declares none and the local runner knows its own ports.
 IResourceBuilder<ProjectResource> AddWebService<TProject>(string name, int? port = null)
     where TProject : IProjectMetadata, new() =>
     builder.AddProject<TProject>(name, launchProfileName: null)
-        .WithHttpEndpoint(port: port, name: "http")
+        .WithHttpEndpoint(port: builder.ExecutionContext.IsRunMode ? port : null, name: "http")
         .WithHttpHealthCheck("/health", endpointName: "http");

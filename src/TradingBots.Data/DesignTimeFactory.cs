@@ -9,7 +9,7 @@ internal sealed class DesignTimeFactory : IDesignTimeDbContextFactory<TradingDbC
     public TradingDbContext CreateDbContext(string[] args)
     {
         var options = new DbContextOptionsBuilder<TradingDbContext>();
-        TradingDbContext.Configure(options, "Host=127.0.0.1;Username=postgres;Password=postgres;Database=tradingbots");
+        TradingDbContext.Configure(options, "Host=127.0.0.1;Username=tradingbots;Password=tradingbots;Database=tradingbots");
         return new TradingDbContext(options.Options);
     }
 }

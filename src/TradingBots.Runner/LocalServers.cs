@@ -1,15 +1,41 @@
+using System.Data.Common;
+using System.Globalization;
+
 namespace TradingBots.Runner;
 
 /// <summary>
-/// The local stand-ins for the AppHost's container resources: the Debian servers servers.sh starts on loopback,
-/// and Ollama at OLLAMA_BASE_URL when set.
+/// The local stand-ins for the AppHost's container resources: the Debian servers servers.sh starts on loopback, and
+/// Ollama at OLLAMA_BASE_URL when set. Each instance of the topology (its port offset) has its own share of them, so a
+/// test run or a benchmark never touches the system a user runs (offset 0):
+/// <list type="bullet">
+/// <item>PostgreSQL (shared server, 5432): its own database, <c>tradingbots</c> or <c>tradingbots_{offset}</c>, owned by
+/// the project's own role <see cref="DatabaseRole"/> (no other role is ever used or changed);</item>
+/// <item>Redis: its own server on 6379 + offset (pub/sub channels are global to a server), stopped only by whoever started it;</item>
+/// <item>RabbitMQ (shared server, 5672): its own virtual host, <c>tradingbots</c> or <c>tradingbots-{offset}</c>.</item>
+/// </list>
 /// </summary>
-public static class LocalServers
+public sealed class LocalServers(Manifest manifest, int portOffset)
 {
     public const string Host = "127.0.0.1";
+    public const int PostgresPort = 5432, RedisBasePort = 6379, AmqpPort = 5672, RabbitManagementPort = 15672;
 
-    /// <summary>Runs servers.sh (install when missing, start idempotently; or "stop redis") and fails with its output.</summary>
-    public static async Task RunScriptAsync(Manifest manifest, TextWriter log, params string[] arguments)
+    /// <summary>The project's own PostgreSQL login role (created by servers.sh, with CREATEDB).</summary>
+    public static string DatabaseRole => Environment.GetEnvironmentVariable("TRADINGBOTS_DB_ROLE") is { Length: > 0 } role ? role : "tradingbots";
+
+    public static string DatabasePassword =>
+        Environment.GetEnvironmentVariable("TRADINGBOTS_DB_PASSWORD") is { Length: > 0 } password ? password : "tradingbots";
+
+    public int PortOffset { get; } = portOffset;
+
+    public int RedisPort => RedisBasePort + PortOffset;
+
+    public string VirtualHost => PortOffset == 0 ? "tradingbots" : $"tradingbots-{PortOffset}";
+
+    /// <summary>This instance's name for a database of the manifest.</summary>
+    public string DatabaseName(string manifestName) => PortOffset == 0 ? manifestName : $"{manifestName}_{PortOffset}";
+
+    /// <summary>Runs servers.sh for this instance (install when missing, start idempotently; or "stop redis") and fails with its output.</summary>
+    public async Task RunScriptAsync(TextWriter log, params string[] arguments)
     {
         var start = new System.Diagnostics.ProcessStartInfo("bash")
         {
@@ -18,6 +44,12 @@ public static class LocalServers
         };
         start.ArgumentList.Add(Path.Combine(manifest.Directory, "src", "TradingBots.Runner", "servers.sh"));
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["PG_PORT"] = PostgresPort.ToString(CultureInfo.InvariantCulture);
+        start.Environment["REDIS_PORT"] = RedisPort.ToString(CultureInfo.InvariantCulture);
+        start.Environment["AMQP_PORT"] = AmqpPort.ToString(CultureInfo.InvariantCulture);
+        start.Environment["TRADINGBOTS_DB_ROLE"] = DatabaseRole;
+        start.Environment["TRADINGBOTS_DB_PASSWORD"] = DatabasePassword;
+        start.Environment["RABBITMQ_VHOST"] = VirtualHost;
         using var script = System.Diagnostics.Process.Start(start)!;
         var output = script.StandardOutput.ReadToEndAsync();
         var errors = script.StandardError.ReadToEndAsync();
@@ -29,29 +61,75 @@ public static class LocalServers
         }
     }
 
-    public static Endpoint EndpointOf(ManifestResource container, string binding)
+    /// <summary>
+    /// Drops this instance's databases, so a test run or benchmark starts from an empty schema that the migrations
+    /// create. Never for instance 0: that is the user's system.
+    /// </summary>
+    public Task DropDatabasesAsync(TextWriter log)
     {
-        var image = container["image"] ?? "";
+        if (PortOffset == 0) throw new RunnerException("the databases of instance 0 are the user's: they are never dropped");
+        var databases = manifest.Resources.Where(ParentIsPostgres).Select(r => DatabaseName(r.Name));
+        return RunScriptAsync(log, ["drop-database", .. databases]);
+    }
+
+    public Endpoint EndpointOf(ManifestResource container, string binding)
+    {
         var scheme = container.BindingString(binding, "scheme") ?? "tcp";
-        return (image, binding) switch
+        return (Kind(container), binding) switch
         {
-            _ when image.Contains("postgres", StringComparison.Ordinal) => new Endpoint(scheme, Host, 5432),
-            _ when image.Contains("redis", StringComparison.Ordinal) => new Endpoint(scheme, Host, 6379),
-            _ when image.Contains("rabbitmq", StringComparison.Ordinal) && binding == "management" => new Endpoint(scheme, Host, 15672),
-            _ when image.Contains("rabbitmq", StringComparison.Ordinal) => new Endpoint(scheme, Host, 5672),
-            _ when image.Contains("ollama", StringComparison.Ordinal) => Ollama(),
-            _ => throw new RunnerException($"no local server for container '{container.Name}' ({image})"),
+            ("postgres", _) => new Endpoint(scheme, Host, PostgresPort),
+            ("redis", _) => new Endpoint(scheme, Host, RedisPort),
+            ("rabbitmq", "management") => new Endpoint(scheme, Host, RabbitManagementPort),
+            ("rabbitmq", _) => new Endpoint(scheme, Host, AmqpPort),
+            ("ollama", _) => Ollama(),
+            _ => throw new RunnerException($"no local server for container '{container.Name}' ({container["image"]})"),
         };
     }
 
     /// <summary>The local servers' credentials, standing in for the AppHost's generated passwords.</summary>
     public static string ParameterValue(ManifestResource parameter) => parameter.Name switch
     {
-        $"{ResourceNames.Postgres}-password" => Environment.GetEnvironmentVariable("PG_PASSWORD") ?? "postgres",
+        $"{ResourceNames.Postgres}-password" => DatabasePassword,
         $"{ResourceNames.RabbitMq}-password" => "guest",
         $"{ResourceNames.Redis}-password" => "",
         _ => throw new RunnerException($"no local value for parameter '{parameter.Name}'"),
     };
+
+    /// <summary>
+    /// A connection string of the manifest, made to fit this instance's share of the local servers: PostgreSQL as the
+    /// project's role (the container's user is its superuser; here it is a role of our own), the instance's database,
+    /// and its RabbitMQ virtual host. Everything else is as the manifest declares it.
+    /// </summary>
+    public string Localize(ManifestResource resource, string connectionString)
+    {
+        switch (resource.IsContainer ? Kind(resource) : null)
+        {
+            case "postgres":
+                // Database=postgres: without one, Npgsql would pick the database named like the role (the user's).
+                return With(connectionString, ("Username", DatabaseRole), ("Password", DatabasePassword), ("Database", "postgres"));
+            case "rabbitmq":
+                return new UriBuilder(connectionString) { Path = "/" + Uri.EscapeDataString(VirtualHost) }.Uri.ToString().TrimEnd('/');
+        }
+        if (!ParentIsPostgres(resource)) return connectionString;
+        var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        return builder.TryGetValue("Database", out var database) && database is string name
+            ? With(connectionString, ("Database", DatabaseName(name)))
+            : connectionString;
+    }
+
+    private bool ParentIsPostgres(ManifestResource resource) =>
+        resource["connectionString"] is { } template && template.StartsWith('{') && template.IndexOf('.') is > 1 and var dot
+        && manifest.Resources.FirstOrDefault(r => r.Name == template[1..dot]) is { IsContainer: true } parent && Kind(parent) == "postgres";
+
+    private static string With(string connectionString, params (string Key, string Value)[] values)
+    {
+        var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        foreach (var (key, value) in values) builder[key] = value;
+        return builder.ConnectionString;
+    }
+
+    private static string? Kind(ManifestResource container) =>
+        new[] { "postgres", "redis", "rabbitmq", "ollama" }.FirstOrDefault(kind => (container["image"] ?? "").Contains(kind, StringComparison.Ordinal));
 
     private static Endpoint Ollama()
     {

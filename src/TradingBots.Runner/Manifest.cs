@@ -53,9 +53,11 @@ public sealed class Manifest
 /// <summary>
 /// Resolves the manifest's expressions: <c>{res.connectionString}</c>, <c>{res.value}</c>, <c>{param.value}</c>,
 /// <c>{param.inputs.value}</c> and <c>{res.bindings.name.host|port|targetPort|url|scheme}</c>; an
-/// <c>annotated.string</c> with <c>"filter": "uri"</c> (the *-uri-encoded passwords) is percent-encoded.
+/// <c>annotated.string</c> with <c>"filter": "uri"</c> (the *-uri-encoded passwords) is percent-encoded. A resolved
+/// connection string passes through <paramref name="localize"/> (the local servers' own role, database and virtual host).
 /// </summary>
-public sealed partial class ExpressionResolver(Manifest manifest, Func<string, string, Endpoint> endpoint, Func<ManifestResource, string> parameter)
+public sealed partial class ExpressionResolver(Manifest manifest, Func<string, string, Endpoint> endpoint, Func<ManifestResource, string> parameter,
+    Func<ManifestResource, string, string>? localize = null)
 {
     [GeneratedRegex(@"\{([^{}]+)\}")]
     private static partial Regex Expression();
@@ -70,8 +72,8 @@ public sealed partial class ExpressionResolver(Manifest manifest, Func<string, s
         var resource = manifest[parts[0]];
         return parts[1..] switch
         {
-            ["connectionString"] => Resolve(resource["connectionString"]
-                ?? throw new RunnerException($"'{resource.Name}' has no connectionString"), depth + 1),
+            ["connectionString"] => Localize(resource, Resolve(resource["connectionString"]
+                ?? throw new RunnerException($"'{resource.Name}' has no connectionString"), depth + 1)),
             ["value"] or ["inputs", _] when resource.IsParameter => parameter(resource),
             ["value"] => Filter(resource, Resolve(resource["value"]
                 ?? throw new RunnerException($"'{resource.Name}' has no value"), depth + 1)),
@@ -80,6 +82,9 @@ public sealed partial class ExpressionResolver(Manifest manifest, Func<string, s
             _ => throw new RunnerException($"unsupported manifest expression {{{expression}}}"),
         };
     }
+
+    private string Localize(ManifestResource resource, string connectionString) =>
+        localize is null ? connectionString : localize(resource, connectionString);
 
     private static string Filter(ManifestResource resource, string value) => resource["filter"] switch
     {

@@ -14,7 +14,7 @@ try
     var manifest = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
     if (!noServers)
     {
-        await LocalServers.RunScriptAsync(manifest, Console.Out, "start");
+        await new LocalServers(manifest, portOffset).RunScriptAsync(Console.Out, "start");
     }
 
     using var stop = new CancellationTokenSource();

@@ -11,7 +11,17 @@ public sealed record TopologyOptions
     /// <summary>Added to every port the runner assigns, so a test topology can run beside the user's.</summary>
     public int PortOffset { get; init; }
 
-    /// <summary>First port for project bindings the manifest gives no port (gateway 8080 and the simulator 8090 have theirs).</summary>
+    /// <summary>
+    /// The local ports of the resources users type in (the AppHost pins the same ones in run mode; the published
+    /// manifest declares none, as a container app's ingress cannot have one).
+    /// </summary>
+    public IReadOnlyDictionary<string, int> WellKnownPorts { get; init; } = new Dictionary<string, int>
+    {
+        [ResourceNames.Gateway] = 8080,
+        [ResourceNames.ExchangeSim] = 8090,
+    };
+
+    /// <summary>First port for the other project bindings.</summary>
     public int FirstFreePort { get; init; } = 8081;
 
     /// <summary>Environment set on top of the manifest's, per resource name (e.g. the market's Binance URL).</summary>
@@ -44,12 +54,16 @@ public sealed class Topology : IAsyncDisposable
     {
         Manifest = manifest;
         _options = options;
-        Resolver = new ExpressionResolver(manifest, EndpointOf, LocalServers.ParameterValue);
+        Servers = new LocalServers(manifest, options.PortOffset);
+        Resolver = new ExpressionResolver(manifest, EndpointOf, LocalServers.ParameterValue, Servers.Localize);
         _pidFile = Path.Combine(manifest.Directory, "storage", "runner", $"pids-{options.PortOffset}");
     }
 
     public Manifest Manifest { get; }
     public ExpressionResolver Resolver { get; }
+
+    /// <summary>This instance's share of the local servers (its database, Redis server and virtual host).</summary>
+    public LocalServers Servers { get; }
 
     /// <summary>The built configuration of the runner, used for the services' outputs too (bin/Debug or bin/Release).</summary>
     public static string BuildConfiguration { get; } =
@@ -93,20 +107,23 @@ public sealed class Topology : IAsyncDisposable
 
     private Endpoint EndpointOf(string resource, string binding) =>
         _endpoints.TryGetValue((resource, binding), out var endpoint) ? endpoint
-        : Manifest[resource].IsContainer ? LocalServers.EndpointOf(Manifest[resource], binding)
+        : Manifest[resource].IsContainer ? Servers.EndpointOf(Manifest[resource], binding)
         : throw new RunnerException($"'{resource}' has no binding '{binding}'");
 
     private void AssignProjectPorts()
     {
         var next = _options.FirstFreePort + _options.PortOffset;
+        int? FixedPort(ManifestResource resource, string binding) =>
+            (resource.BindingInt(binding, "port")
+             ?? (binding == "http" && _options.WellKnownPorts.TryGetValue(resource.Name, out var known) ? known : null))
+            + _options.PortOffset;
         var fixedPorts = Manifest.Resources.Where(r => r.IsProject)
-            .SelectMany(r => r.BindingNames.Select(b => r.BindingInt(b, "port")))
-            .OfType<int>().Select(p => p + _options.PortOffset).ToHashSet();
+            .SelectMany(r => r.BindingNames.Select(b => FixedPort(r, b))).OfType<int>().ToHashSet();
         foreach (var resource in Manifest.Resources.Where(r => r.IsProject))
         {
             foreach (var binding in resource.BindingNames)
             {
-                var port = resource.BindingInt(binding, "port") + _options.PortOffset;
+                var port = FixedPort(resource, binding);
                 if (port is null)
                 {
                     while (fixedPorts.Contains(next)) next++;

@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# Installs (when missing) and starts the three servers TradingBots needs, on loopback, without systemd.
-# Idempotent: a server that already answers is left alone.
+# Installs (when missing) and starts the three servers TradingBots needs, on loopback, without systemd, and gives
+# the project what it needs on them: its own PostgreSQL role, its own RabbitMQ virtual host, and (for a test or
+# benchmark instance) its own Redis server. Idempotent: a server that already answers is used as it is.
 #   servers.sh [start] [postgres|redis|rabbitmq ...]   start all, or the named ones
-#   servers.sh stop redis                              stop our Redis (used by the outage tests)
+#   servers.sh stop redis                              stop the Redis server this script started on REDIS_PORT
+#   servers.sh drop-database NAME_OFFSET ...           drop a test instance's own database (name ends in _<offset>)
+#
+# What it never does: change anything it did not create. A PostgreSQL cluster that was already on the machine keeps
+# its roles and passwords (the project logs in as its own role); a Redis or RabbitMQ that was already running is
+# never stopped; "stop redis" stops only a server whose pid file this script wrote.
+#
+# Settings (the runner sets them per instance, from its port offset):
+#   PG_PORT (5432), REDIS_PORT (6379), AMQP_PORT (5672)
+#   TRADINGBOTS_DB_ROLE (tradingbots), TRADINGBOTS_DB_PASSWORD (tradingbots): the project's login role (CREATEDB)
+#   RABBITMQ_VHOST (tradingbots): the project's virtual host, with all permissions for guest
 set -euo pipefail
 
-PG_PORT=5432 REDIS_PORT=6379 AMQP_PORT=5672
-PG_PASSWORD=${PG_PASSWORD:-postgres}
+PG_PORT=${PG_PORT:-5432} REDIS_PORT=${REDIS_PORT:-6379} AMQP_PORT=${AMQP_PORT:-5672}
+DB_ROLE=${TRADINGBOTS_DB_ROLE:-tradingbots}
+DB_PASSWORD=${TRADINGBOTS_DB_PASSWORD:-tradingbots}
+VHOST=${RABBITMQ_VHOST:-tradingbots}
+# Pid files and logs of the servers this script starts.
+STATE_DIR=$(cd "$(dirname "$0")/../.." && pwd)/storage/servers
 
 # As root, or through sudo when it is there: installing packages and starting daemons needs it.
 SUDO=""; [ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null && SUDO=sudo; }
@@ -43,48 +58,89 @@ as_postgres() {
 }
 
 start_postgres() {
-  if ! pg_isready -q -h 127.0.0.1 -p $PG_PORT; then
+  if ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
     local version; version=$(ls /usr/lib/postgresql | sort -n | tail -1)
     pg_lsclusters -h | grep -q "^$version main" || as_postgres "pg_createcluster $version main" >/dev/null \
       || die "cannot create the PostgreSQL $version cluster (run as root or as postgres)"
     say "starting PostgreSQL $version on 127.0.0.1:$PG_PORT"
     as_postgres "pg_ctlcluster $version main start" || die "PostgreSQL $version did not start (see /var/log/postgresql)"
-    for _ in $(seq 1 150); do pg_isready -q -h 127.0.0.1 -p $PG_PORT && break; sleep 0.2; done
-    pg_isready -q -h 127.0.0.1 -p $PG_PORT || die "PostgreSQL did not become ready"
+    for _ in $(seq 1 150); do pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.2; done
+    pg_isready -q -h 127.0.0.1 -p "$PG_PORT" || die "PostgreSQL did not become ready"
   fi
-  # The services log in with a password over TCP, as they would against the Aspire container.
-  if ! PGPASSWORD=$PG_PASSWORD psql -h 127.0.0.1 -p $PG_PORT -U postgres -qtAc 'select 1' >/dev/null 2>&1; then
-    as_postgres "psql -q -c \"ALTER USER postgres PASSWORD '$PG_PASSWORD'\"" >/dev/null \
-      || die "cannot set the postgres password (run as root or as postgres)"
+  # The services log in over TCP with a password, as they would against the Aspire container, but as the project's
+  # own role: created once (through the postgres OS account's local peer login), never any other role touched.
+  if ! PGPASSWORD=$DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_ROLE" -d postgres -qtAc 'select 1' >/dev/null 2>&1; then
+    local sql
+    sql="DO \$\$ BEGIN
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_ROLE') THEN
+             CREATE ROLE \"$DB_ROLE\" LOGIN CREATEDB PASSWORD '$DB_PASSWORD';
+           ELSE
+             ALTER ROLE \"$DB_ROLE\" LOGIN CREATEDB PASSWORD '$DB_PASSWORD';
+           END IF;
+         END \$\$;"
+    as_postgres "psql -p $PG_PORT -d postgres -qtA" <<<"$sql" >/dev/null \
+      || die "cannot create the role $DB_ROLE (run as root or as postgres)"
+    say "PostgreSQL role $DB_ROLE ready (login with password, CREATEDB)"
   fi
 }
 
+redis_pid_file() { echo "$STATE_DIR/redis-$REDIS_PORT.pid"; }
+
 start_redis() {
-  listening $REDIS_PORT && return 0
+  listening "$REDIS_PORT" && return 0
   say "starting Redis on 127.0.0.1:$REDIS_PORT"
-  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly no \
-    --logfile /tmp/tradingbots-redis.log >/dev/null
-  wait_port $REDIS_PORT Redis 10
+  mkdir -p "$STATE_DIR"
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --pidfile "$(redis_pid_file)" --logfile "$STATE_DIR/redis-$REDIS_PORT.log" >/dev/null
+  wait_port "$REDIS_PORT" Redis 10
+}
+
+# Only the server this script started (its pid file, and that pid still a redis-server on this port).
+stop_redis() {
+  local pid_file pid; pid_file=$(redis_pid_file)
+  [ -f "$pid_file" ] || { say "no Redis of ours on $REDIS_PORT: nothing stopped"; return 0; }
+  pid=$(cat "$pid_file")
+  if grep -qa "redis-server.*:$REDIS_PORT" "/proc/$pid/cmdline" 2>/dev/null; then
+    $SUDO kill "$pid"
+    for _ in $(seq 1 50); do listening "$REDIS_PORT" || break; sleep 0.1; done
+  fi
+  $SUDO rm -f "$pid_file"
 }
 
 start_rabbitmq() {
-  listening $AMQP_PORT && return 0
-  say "starting RabbitMQ on 127.0.0.1:$AMQP_PORT"
-  # rabbitmq-server as root switches to the rabbitmq user itself.
-  $SUDO env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$AMQP_PORT rabbitmq-server -detached >/dev/null 2>&1 \
-    || die "RabbitMQ did not start (see /var/log/rabbitmq)"
-  wait_port $AMQP_PORT RabbitMQ 60
+  if ! listening "$AMQP_PORT"; then
+    say "starting RabbitMQ on 127.0.0.1:$AMQP_PORT"
+    # rabbitmq-server as root switches to the rabbitmq user itself.
+    $SUDO env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT" rabbitmq-server -detached >/dev/null 2>&1 \
+      || die "RabbitMQ did not start (see /var/log/rabbitmq)"
+    wait_port "$AMQP_PORT" RabbitMQ 60
+  fi
+  # The project's own virtual host: its queues and exchanges never mix with anyone else's.
+  if ! $SUDO rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx "$VHOST"; then
+    for _ in $(seq 1 30); do $SUDO rabbitmqctl -q add_vhost "$VHOST" >/dev/null 2>&1 && break; sleep 1; done
+    $SUDO rabbitmqctl -q list_vhosts | grep -qx "$VHOST" || die "cannot add the RabbitMQ virtual host $VHOST"
+    say "RabbitMQ virtual host $VHOST added"
+  fi
+  $SUDO rabbitmqctl -q set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
 }
-
-stop_redis() { listening $REDIS_PORT && $SUDO redis-cli -p $REDIS_PORT shutdown nosave >/dev/null 2>&1 || true; }
 
 command=${1:-start}; [ $# -gt 0 ] && shift
 case "$command" in
   start)
     ensure_packages
     for server in ${@:-postgres redis rabbitmq}; do "start_$server"; done
-    say "ready: postgres 127.0.0.1:$PG_PORT, redis 127.0.0.1:$REDIS_PORT, rabbitmq 127.0.0.1:$AMQP_PORT" ;;
+    say "ready: postgres 127.0.0.1:$PG_PORT (role $DB_ROLE), redis 127.0.0.1:$REDIS_PORT, rabbitmq 127.0.0.1:$AMQP_PORT (vhost $VHOST)" ;;
+  drop-database)
+    # A test or benchmark instance's own databases (the runner never asks this for the user's).
+    for database in "$@"; do
+      [[ "$database" =~ ^[a-z0-9_]+_[0-9]+$ ]] || die "refusing to drop '$database': not a test instance's database"
+      PGPASSWORD=$DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_ROLE" -d postgres -qtA \
+        -c "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null || die "cannot drop $database"
+    done ;;
   stop)
-    for server in "$@"; do "stop_$server"; done ;;
+    for server in "$@"; do
+      [ "$server" = redis ] || die "only redis can be stopped (the others are shared and stay up)"
+      stop_redis
+    done ;;
   *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis]" ;;
 esac

@@ -19,8 +19,11 @@ var manifest = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
 var report = new StringBuilder($"# Benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC ({Topology.BuildConfiguration}, {Environment.ProcessorCount} cores, {seconds} s per point)\n\n");
 void Say(string line) { Console.WriteLine(line); report.AppendLine(line); }
 
-await LocalServers.RunScriptAsync(manifest, Console.Out, "start");
-await using var topology = await Topology.StartAsync(manifest, new TopologyOptions { PortOffset = 20000, Log = TextWriter.Null }, CancellationToken.None);
+// Its own instance: ports +20000, its own database (dropped first), Redis server and RabbitMQ virtual host.
+var servers = new LocalServers(manifest, 20000);
+await servers.RunScriptAsync(Console.Out, "start");
+await servers.DropDatabasesAsync(Console.Out);
+await using var topology = await Topology.StartAsync(manifest, new TopologyOptions { PortOffset = servers.PortOffset, Log = TextWriter.Null }, CancellationToken.None);
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = new Uri(topology.UrlOf(ResourceNames.Gateway)) };
 using var sim = new HttpClient { BaseAddress = new Uri(topology.UrlOf(ResourceNames.ExchangeSim)) };
 async Task<bool> Ok(Task<HttpResponseMessage> call) { using var response = await call; return response.IsSuccessStatusCode; }
@@ -65,7 +68,7 @@ if (only is null or "orders")
     foreach (var concurrency in new[] { 1, 8, 32 })
     {
         var orders = await Load.RunAsync(concurrency, duration, Order);
-        var tps = Pgbench(topology.ConnectionString(ResourceNames.Postgres), concurrency, seconds);
+        var tps = Pgbench(topology.ConnectionString(ResourceNames.Postgres), servers.DatabaseName("pgbench_reference"), concurrency, seconds);
         Say($"orders  {orders}");
         Say($"pgbench -N c={concurrency,-3} {tps,9:0} tps   ratio orders/pgbench {orders.PerSecond / tps:0.00}");
     }
@@ -76,6 +79,8 @@ var path = Path.Combine(manifest.Directory, "tests", "TradingBots.Bench", "resul
 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 await File.WriteAllTextAsync(path, report.ToString());
 Console.WriteLine($"written to {path}");
+await topology.DisposeAsync();
+await servers.RunScriptAsync(Console.Out, "stop", "redis"); // the bench's own Redis server, started above
 
 async Task<int> UpstreamCallsAsync()
 {
@@ -100,7 +105,7 @@ static async Task<long[]> CreateBotsAsync(string connectionString, int count)
 }
 
 // pgbench's simple-update transaction (-N) on its own database of the same server, as the reference.
-static double Pgbench(string serverConnectionString, int clients, int seconds)
+static double Pgbench(string serverConnectionString, string database, int clients, int seconds)
 {
     var server = new NpgsqlConnectionStringBuilder(serverConnectionString);
     var environment = new Dictionary<string, string> { ["PGPASSWORD"] = server.Password ?? "" };
@@ -117,15 +122,16 @@ static double Pgbench(string serverConnectionString, int clients, int seconds)
     using (var connection = new NpgsqlConnection(serverConnectionString))
     {
         connection.Open();
-        using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = 'pgbench_reference'", connection);
+        using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
+        exists.Parameters.AddWithValue("name", database);
         if (exists.ExecuteScalar() is null)
         {
-            using var create = new NpgsqlCommand("CREATE DATABASE pgbench_reference", connection);
+            using var create = new NpgsqlCommand($"CREATE DATABASE \"{database}\"", connection);
             create.ExecuteNonQuery();
-            Run("-i -q -s 1 pgbench_reference");
+            Run($"-i -q -s 1 {database}");
         }
     }
-    var result = Run($"-N -c {clients} -j {Math.Min(clients, 2)} -T {seconds} pgbench_reference");
+    var result = Run($"-N -c {clients} -j {Math.Min(clients, 2)} -T {seconds} {database}");
     var tps = Regex.Match(result, @"tps = ([0-9.]+)");
     return tps.Success ? double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture) : throw new InvalidOperationException(result);
 }

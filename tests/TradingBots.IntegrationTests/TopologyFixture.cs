@@ -9,24 +9,29 @@ using TradingBots.Runner;
 namespace TradingBots.IntegrationTests;
 
 /// <summary>
-/// Starts the real servers (servers.sh) and the whole topology through the runner, once for the test run,
-/// on ports offset by 10000 (gateway 18080; TRADINGBOTS_TEST_PORT_OFFSET changes it) so it can run beside
-/// a topology started by hand.
+/// Starts the real servers (servers.sh) and the whole topology through the runner, once for the test run, as its own
+/// instance: ports offset by 10000 (gateway 18080; TRADINGBOTS_TEST_PORT_OFFSET changes it), its own database
+/// (tradingbots_10000, dropped and migrated afresh on every run), its own Redis server (16379, stopped at the end)
+/// and its own RabbitMQ virtual host, so it runs beside a system the user started and changes nothing of it.
 /// </summary>
 public sealed class TopologyFixture : IAsyncLifetime
 {
     public static int PortOffset { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("TRADINGBOTS_TEST_PORT_OFFSET"), out var offset) ? offset : 10000;
+        int.TryParse(Environment.GetEnvironmentVariable("TRADINGBOTS_TEST_PORT_OFFSET"), out var offset) && offset != 0 ? offset : 10000;
 
     public Topology Topology { get; private set; } = null!;
     public HttpClient Gateway { get; private set; } = null!;
     public Manifest Manifest { get; } = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
 
+    /// <summary>The test run's share of the local servers.</summary>
+    public LocalServers Servers => field ??= new LocalServers(Manifest, PortOffset);
+
     public string DatabaseConnectionString => Topology.ConnectionString(ResourceNames.Database);
 
     public async ValueTask InitializeAsync()
     {
-        await LocalServers.RunScriptAsync(Manifest, TextWriter.Null, "start");
+        await Servers.RunScriptAsync(TextWriter.Null, "start");
+        await Servers.DropDatabasesAsync(TextWriter.Null);
         Topology = await Topology.StartAsync(Manifest, new TopologyOptions
         {
             PortOffset = PortOffset,
@@ -78,14 +83,16 @@ public sealed class TopologyFixture : IAsyncLifetime
         return connection;
     }
 
-    public Task StopRedisAsync() => LocalServers.RunScriptAsync(Manifest, TextWriter.Null, "stop", "redis");
+    /// <summary>Stops the test run's own Redis server (never another).</summary>
+    public Task StopRedisAsync() => Servers.RunScriptAsync(TextWriter.Null, "stop", "redis");
 
-    public Task StartRedisAsync() => LocalServers.RunScriptAsync(Manifest, TextWriter.Null, "start", "redis");
+    public Task StartRedisAsync() => Servers.RunScriptAsync(TextWriter.Null, "start", "redis");
 
     public async ValueTask DisposeAsync()
     {
         Gateway?.Dispose();
         Sim?.Dispose();
         if (Topology is not null) await Topology.DisposeAsync();
+        await StopRedisAsync();
     }
 }

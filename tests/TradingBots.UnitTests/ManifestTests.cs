@@ -20,27 +20,61 @@ public sealed class ManifestTests
             Assert.True(File.Exists(Path.Combine(Manifest.Directory, project["path"]!)), $"{project["path"]} exists"));
     }
 
-    [Fact]
-    public void Resolves_connection_strings_onto_the_local_servers()
+    private static ExpressionResolver LocalResolver(int portOffset)
     {
-        var resolver = new ExpressionResolver(Manifest, (name, binding) => LocalServers.EndpointOf(Manifest[name], binding),
-            LocalServers.ParameterValue);
+        var servers = new LocalServers(Manifest, portOffset);
+        return new ExpressionResolver(Manifest, (name, binding) => Manifest[name].IsContainer
+            ? servers.EndpointOf(Manifest[name], binding)
+            : new Endpoint("http", "127.0.0.1", 9999 + portOffset), LocalServers.ParameterValue, servers.Localize);
+    }
 
-        var database = resolver.Resolve($"{{{ResourceNames.Database}.connectionString}}");
-        Assert.Contains("Host=127.0.0.1", database);
-        Assert.Contains("Port=5432", database);
-        Assert.Contains("Password=postgres", database);
-        Assert.Contains($"Database={ResourceNames.Database}", database);
-        Assert.StartsWith("amqp://guest:guest@127.0.0.1:5672", resolver.Resolve($"{{{ResourceNames.RabbitMq}.connectionString}}"));
-        Assert.StartsWith("127.0.0.1:6379", resolver.Resolve($"{{{ResourceNames.Redis}.connectionString}}"));
+    [Fact]
+    public void Resolves_connection_strings_onto_the_local_servers_as_the_projects_own_role()
+    {
+        var resolver = LocalResolver(0);
+
+        var database = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = resolver.Resolve($"{{{ResourceNames.Database}.connectionString}}") };
+        Assert.Equal(("127.0.0.1", "5432", "tradingbots", "tradingbots", ResourceNames.Database),
+            (database["Host"], database["Port"], database["Username"], database["Password"], database["Database"]));
+        var server = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = resolver.Resolve($"{{{ResourceNames.Postgres}.connectionString}}") };
+        Assert.Equal(("tradingbots", "postgres"), (server["Username"], server["Database"]));
+        Assert.Equal("amqp://guest:guest@127.0.0.1:5672/tradingbots", resolver.Resolve($"{{{ResourceNames.RabbitMq}.connectionString}}"));
+        Assert.StartsWith("127.0.0.1:6379,", resolver.Resolve($"{{{ResourceNames.Redis}.connectionString}}"));
+    }
+
+    [Fact]
+    public void A_test_instance_has_its_own_database_redis_server_and_virtual_host()
+    {
+        var resolver = LocalResolver(10000);
+
+        var database = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = resolver.Resolve($"{{{ResourceNames.Database}.connectionString}}") };
+        Assert.Equal(("5432", "tradingbots_10000"), (database["Port"], database["Database"]));
+        Assert.Equal("amqp://guest:guest@127.0.0.1:5672/tradingbots-10000", resolver.Resolve($"{{{ResourceNames.RabbitMq}.connectionString}}"));
+        Assert.StartsWith("127.0.0.1:16379,", resolver.Resolve($"{{{ResourceNames.Redis}.connectionString}}"));
+        // What every service is given: nothing of instance 0.
+        foreach (var project in Manifest.Resources.Where(r => r.IsProject))
+        {
+            foreach (var (name, value) in project.Env.Where(e => e.Key.StartsWith("ConnectionStrings__", StringComparison.Ordinal)))
+            {
+                var resolved = resolver.Resolve(value);
+                Assert.DoesNotContain("Database=tradingbots;", resolved + ";");
+                Assert.DoesNotContain(":6379,", resolved);
+                Assert.False(resolved.StartsWith("amqp://", StringComparison.Ordinal) && resolved.EndsWith("/tradingbots", StringComparison.Ordinal), resolved);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_users_databases_are_never_dropped()
+    {
+        var error = await Assert.ThrowsAsync<RunnerException>(() => new LocalServers(Manifest, 0).DropDatabasesAsync(TextWriter.Null));
+        Assert.Contains("never dropped", error.Message);
     }
 
     [Fact]
     public void Every_project_environment_resolves()
     {
-        var resolver = new ExpressionResolver(Manifest, (name, binding) => Manifest[name].IsContainer
-            ? LocalServers.EndpointOf(Manifest[name], binding)
-            : new Endpoint("http", "127.0.0.1", 9999), LocalServers.ParameterValue);
+        var resolver = LocalResolver(0);
 
         foreach (var project in Manifest.Resources.Where(r => r.IsProject))
         {

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Npgsql;
+using StackExchange.Redis;
+using TradingBots.Runner;
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>
+/// The test run is an instance of its own: a system the user runs (instance 0: database tradingbots, Redis 6379,
+/// virtual host tradingbots) sees none of its rows or events, and its Redis outages stop only its own server.
+/// </summary>
+public sealed class IsolationTests(TopologyFixture topology)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public void The_test_run_has_its_own_database_redis_server_and_virtual_host()
+    {
+        var user = new LocalServers(topology.Manifest, 0);
+        var database = new NpgsqlConnectionStringBuilder(topology.DatabaseConnectionString);
+        var redis = ConfigurationOptions.Parse(topology.Topology.ConnectionString(ResourceNames.Redis));
+        var rabbit = new Uri(topology.Topology.ConnectionString(ResourceNames.RabbitMq));
+
+        Assert.Equal(($"tradingbots_{TopologyFixture.PortOffset}", LocalServers.DatabaseRole), (database.Database, database.Username));
+        Assert.NotEqual(user.DatabaseName(ResourceNames.Database), database.Database);
+        Assert.Equal(LocalServers.RedisBasePort + TopologyFixture.PortOffset, redis.EndPoints.Single() switch { IPEndPoint ip => ip.Port, DnsEndPoint dns => dns.Port, var other => throw new InvalidOperationException($"{other}") });
+        Assert.Equal($"/tradingbots-{TopologyFixture.PortOffset}", rabbit.AbsolutePath);
+        Assert.NotEqual(user.VirtualHost, rabbit.AbsolutePath.TrimStart('/'));
+        // The Redis server the outage tests stop is the one servers.sh started for this run (its pid file says so).
+        Assert.True(File.Exists(Path.Combine(topology.Manifest.Directory, "storage", "servers", $"redis-{topology.Servers.RedisPort}.pid")));
+    }
+
+    /// <summary>
+    /// With a system running at the defaults (the README's run command), orders, closes, a market fault and a Redis
+    /// outage of the test run leave that system's database byte for byte as it was and put nothing on its channel.
+    /// </summary>
+    [Fact]
+    public async Task A_system_running_beside_the_tests_sees_nothing_of_them()
+    {
+        var user = new LocalServers(topology.Manifest, 0);
+        var userDatabase = new NpgsqlConnectionStringBuilder(topology.DatabaseConnectionString) { Database = user.DatabaseName(ResourceNames.Database) };
+        var before = await ChecksumAsync(userDatabase.ConnectionString);
+        Assert.SkipWhen(before is null, "no system runs at the defaults (database tradingbots): start the run command to check this");
+        await using var userRedis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{user.RedisPort},abortConnect=false,connectTimeout=2000");
+        Assert.SkipUnless(userRedis.IsConnected, $"no Redis answers at 127.0.0.1:{user.RedisPort}");
+        var seen = new ConcurrentQueue<string>();
+        (await userRedis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("events"))).OnMessage(m => seen.Enqueue(m.Message.ToString()));
+
+        await using var events = await EventListener.StartAsync(topology);
+        await topology.SetPriceAsync("BTC/USDT", 100000m);
+        var bot = await topology.CreateBotAsync();
+        var (bought, body) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 100 });
+        Assert.Equal(HttpStatusCode.Created, bought.StatusCode);
+        var (manual, _) = await topology.PostOrderAsync(new { symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 });
+        Assert.Equal(HttpStatusCode.Created, manual.StatusCode);
+        using (var close = await topology.Gateway.PostAsync($"/api/trades/{body.GetProperty("trade_id").GetInt64()}/close", null, Cancel))
+        {
+            Assert.Equal(HttpStatusCode.OK, close.StatusCode);
+        }
+        // The test run's own channel carried them (so they were published, just not there).
+        await events.WaitForAsync(e => e.GetProperty("type").GetString() == "trade.closed"
+            && e.GetProperty("data").GetProperty("bot_id").GetInt64() == bot, seconds: 20);
+        await topology.StopRedisAsync();
+        await topology.StartRedisAsync();
+        Assert.True(userRedis.IsConnected, "the user's Redis is still up after the test run stopped its own");
+
+        Assert.Equal(before, await ChecksumAsync(userDatabase.ConnectionString));
+        Assert.Empty(seen);
+    }
+
+    /// <summary>
+    /// servers.sh creates the project's role and never changes another: every other role of the cluster (the postgres
+    /// superuser's password included) is as it was. A probe role of this test's own exercises the create path.
+    /// </summary>
+    [Fact]
+    public async Task Servers_script_creates_its_own_role_and_leaves_every_other_role_as_it_was()
+    {
+        Assert.SkipUnless(Environment.UserName == "root", "reading pg_authid needs the postgres OS account (root here)");
+        var probe = $"tradingbots_probe_{Guid.NewGuid():N}"[..30];
+        const string others = "SELECT md5(string_agg(a::text, '|' ORDER BY rolname)) FROM pg_authid a WHERE rolname NOT LIKE 'tradingbots_probe_%'";
+        var before = await AsPostgresAsync(others);
+        try
+        {
+            var (exit, output) = await RunAsync("bash", [Path.Combine(topology.Manifest.Directory, "src", "TradingBots.Runner", "servers.sh"), "start", "postgres"],
+                new() { ["TRADINGBOTS_DB_ROLE"] = probe, ["TRADINGBOTS_DB_PASSWORD"] = "probe-password" });
+            Assert.True(exit == 0, output);
+            Assert.Contains($"role {probe} ready", output);
+
+            Assert.Equal(before, await AsPostgresAsync(others));
+            await using var login = new NpgsqlConnection($"Host=127.0.0.1;Port=5432;Username={probe};Password=probe-password;Database=postgres");
+            await login.OpenAsync(Cancel);
+            await using var attributes = new NpgsqlCommand("SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user", login);
+            await using var reader = await attributes.ExecuteReaderAsync(Cancel);
+            Assert.True(await reader.ReadAsync(Cancel));
+            Assert.Equal((true, false), (reader.GetBoolean(0), reader.GetBoolean(1)));
+        }
+        finally
+        {
+            await AsPostgresAsync($"DROP ROLE IF EXISTS \"{probe}\"");
+        }
+    }
+
+    private static async Task<string> AsPostgresAsync(string sql)
+    {
+        var (exit, output) = await RunAsync("su", ["postgres", "-c", $"psql -p 5432 -d postgres -qtAX -c \"{sql.Replace("\"", "\\\"")}\""], []);
+        Assert.True(exit == 0, output);
+        return output.Trim();
+    }
+
+    private static async Task<(int Exit, string Output)> RunAsync(string file, string[] arguments, Dictionary<string, string> environment)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment) start.Environment[name] = value;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(Cancel);
+        var errors = process.StandardError.ReadToEndAsync(Cancel);
+        await process.WaitForExitAsync(Cancel);
+        return (process.ExitCode, await output + await errors);
+    }
+
+    /// <summary>An md5 of every row of every table of the database, or null when it cannot be read.</summary>
+    private static async Task<string?> ChecksumAsync(string connectionString)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(Cancel);
+            await using var tables = new NpgsqlCommand("""
+                SELECT string_agg(format('SELECT %L || md5(coalesce(string_agg(t::text, %L ORDER BY t::text), %L)) FROM %I.%I t',
+                                         table_name, '|', '', table_schema, table_name), ' UNION ALL ' ORDER BY table_name)
+                FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+                """, connection);
+            if (await tables.ExecuteScalarAsync(Cancel) is not string union) return "";
+            await using var sums = new NpgsqlCommand($"SELECT string_agg(x, ',' ORDER BY x) FROM ({union}) s(x)", connection);
+            return (string?)await sums.ExecuteScalarAsync(Cancel);
+        }
+        catch (PostgresException ex) when (ex.SqlState is "3D000" or "42501" or "28P01")
+        {
+            return null; // no such database, or not ours to read
+        }
+    }
+}
