@@ -86,11 +86,12 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
     {
         var fill = PaperRules.Buy(price, request.QuoteAmount, request.BaseQty, account.FeeRate);
         if (fill.Qty == 0 || fill.Quote == 0)
-            throw new PaperException(400, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty", $"too small: it fills nothing at {price}");
+            throw new PaperException(400, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty", $"too small: it fills nothing at {WireJson.Format(price)}");
         if (fill.Quote + fill.Fee > account.Cash)
         {
             throw new PaperException(422, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty",
-                $"insufficient cash: the buy costs {fill.Quote + fill.Fee} (fee {fill.Fee} included), the account has {account.Cash}");
+                $"insufficient cash: the buy costs {WireJson.Format(fill.Quote + fill.Fee)} (fee {WireJson.Format(fill.Fee)} included), "
+                + $"the account has {WireJson.Format(account.Cash)}");
         }
 
         var now = time.GetUtcNow();
@@ -113,11 +114,13 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
             .Where(t => t.BotId == request.BotId && t.Symbol == request.Symbol && t.Status == TradeStatus.Open)
             .OrderBy(t => t.CreatedAt).ThenBy(t => t.Id)
             .ToListAsync(cancellationToken);
-        var held = open.Sum(t => t.Amount);
-        var qty = request.BaseQty ?? (request.QuoteAmount / price);
+        var held = PaperRules.Held(open.Select(Lot));
+        var qty = PaperRules.SellQty(request.BaseQty, request.QuoteAmount, price);
         var field = request.BaseQty.HasValue ? "base_qty" : request.QuoteAmount.HasValue ? "quote_amount" : "symbol";
+        if (qty == 0) throw new PaperException(400, field, $"too small: it sells nothing at {WireJson.Format(price)}");
         if (held == 0) throw new PaperException(422, field, $"no open {request.Symbol} position to sell");
-        if (qty > held) throw new PaperException(422, field, $"cannot sell {qty} {request.Symbol}: {held} held (no short positions)");
+        if (qty > held)
+            throw new PaperException(422, field, $"cannot sell {WireJson.Format(qty!.Value)} {request.Symbol}: {WireJson.Format(held)} held (no short positions)");
 
         var orders = new List<Order>();
         var cash = account.Cash;

@@ -47,9 +47,20 @@ public static class PaperRules
         if (price <= 0) throw new ArgumentOutOfRangeException(nameof(price), price, "a price must be positive");
         if (quoteAmount.HasValue == baseQty.HasValue)
             throw new ArgumentException("a buy takes exactly one of quote_amount or base_qty");
-        var (qty, quote) = quoteAmount is { } q ? (Round(q / price), q) : (baseQty!.Value, Round(baseQty.Value * price));
+        var (qty, quote) = quoteAmount is { } q ? (QtyForQuote(q, price), q) : (baseQty!.Value, Value(baseQty.Value, price));
         return new BuyFill(qty, quote, Round(feeRate * quote));
     }
+
+    /// <summary>The base quantity a quote amount buys or sells at <paramref name="price"/>: quote / P, rounded once (both sides).</summary>
+    public static decimal QtyForQuote(decimal quoteAmount, decimal price) =>
+        price > 0 ? Round(quoteAmount / price) : throw new ArgumentOutOfRangeException(nameof(price), price, "a price must be positive");
+
+    /// <summary>A quantity valued at <paramref name="price"/>: qty × P, rounded once (quotes, proceeds, position values).</summary>
+    public static decimal Value(decimal qty, decimal price) => Round(qty * price);
+
+    /// <summary>How much a sell asks for: <paramref name="baseQty"/>, or what <paramref name="quoteAmount"/> is worth at P, or all held (null).</summary>
+    public static decimal? SellQty(decimal? baseQty, decimal? quoteAmount, decimal price) =>
+        baseQty ?? (quoteAmount is { } quote ? QtyForQuote(quote, price) : null);
 
     /// <summary>
     /// A market sell of <paramref name="qty"/> (all of it when null) across open trades, oldest first; the last
@@ -76,7 +87,7 @@ public static class PaperRules
     /// <summary>Sells <paramref name="qty"/> of one trade at <paramref name="price"/>.</summary>
     public static LotSale SellFrom(OpenLot lot, decimal qty, decimal price, decimal feeRate)
     {
-        var proceeds = Round(qty * price);
+        var proceeds = Value(qty, price);
         var fee = Round(feeRate * proceeds);
         var fees = lot.FeesPaidQuote + fee;
         if (qty == lot.Amount)
@@ -92,7 +103,7 @@ public static class PaperRules
 
     /// <summary>Unrealized PnL of an open trade marked at <paramref name="price"/>: qty × P − cost basis − fees paid.</summary>
     public static decimal Unrealized(decimal qty, decimal price, decimal costBasisQuote, decimal feesPaidQuote) =>
-        Round(qty * price) - costBasisQuote - feesPaidQuote;
+        Value(qty, price) - costBasisQuote - feesPaidQuote;
 
     private static decimal? Knob(string? knobs, string name)
     {

@@ -52,7 +52,7 @@ public sealed class Portfolio(TradingDbContext db, PriceSource prices, IOptions<
                 var qty = g.Sum(t => t.Amount);
                 var cost = g.Sum(t => t.CostBasisQuote);
                 var fees = g.Sum(t => t.FeesPaidQuote);
-                return new Position(g.Key, qty, cost, fees, price, qty * price, PaperRules.Unrealized(qty, price, cost, fees), g.Count());
+                return new Position(g.Key, qty, cost, fees, price, PaperRules.Value(qty, price), PaperRules.Unrealized(qty, price, cost, fees), g.Count());
             }).ToList();
             // An account that never traded has its starting cash (from the knobs of now).
             var startingCash = opened.TryGetValue(key, out var row) ? row.StartingCash : PaperRules.StartingCash(account.Knobs, options.Value.StartingCash);

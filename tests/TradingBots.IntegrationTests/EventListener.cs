@@ -10,6 +10,7 @@ public sealed class EventListener : IAsyncDisposable
 {
     private readonly ConnectionMultiplexer _redis;
     private readonly ConcurrentQueue<JsonElement> _events = new();
+    private readonly ConcurrentQueue<string> _raw = new();
 
     private EventListener(ConnectionMultiplexer redis) => _redis = redis;
 
@@ -19,11 +20,18 @@ public sealed class EventListener : IAsyncDisposable
         options.AbortOnConnectFail = false;
         var listener = new EventListener(await ConnectionMultiplexer.ConnectAsync(options));
         var queue = await listener._redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("events"));
-        queue.OnMessage(message => listener._events.Enqueue(JsonDocument.Parse(message.Message.ToString()).RootElement.Clone()));
+        queue.OnMessage(message =>
+        {
+            listener._raw.Enqueue(message.Message.ToString());
+            listener._events.Enqueue(JsonDocument.Parse(message.Message.ToString()).RootElement.Clone());
+        });
         return listener;
     }
 
     public IReadOnlyList<JsonElement> Events => [.. _events];
+
+    /// <summary>Every message exactly as it came off the channel.</summary>
+    public IReadOnlyList<string> Raw => [.. _raw];
 
     public IReadOnlyList<JsonElement> OfType(string type) => [.. _events.Where(e => e.GetProperty("type").GetString() == type)];
 

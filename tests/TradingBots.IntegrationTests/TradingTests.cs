@@ -74,8 +74,69 @@ public sealed class TradingTests(TopologyFixture topology)
         var (response, body) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 100 });
 
         Assert.Equal((HttpStatusCode)422, response.StatusCode);
-        Assert.Contains("insufficient cash", body.GetProperty("errors").GetProperty("quote_amount")[0].GetString());
+        // Amounts in the wire's normalized form (never 100.100000000000).
+        Assert.Equal("insufficient cash: the buy costs 100.1 (fee 0.1 included), the account has 100",
+            body.GetProperty("errors").GetProperty("quote_amount")[0].GetString());
         await AssertNothingWrittenAsync(bot, events);
+    }
+
+    [Fact]
+    public async Task A_sell_by_quote_amount_stores_a_quantity_rounded_like_a_buy()
+    {
+        await topology.SetPriceAsync("ETH/USDT", 2999m);
+        var bot = await topology.CreateBotAsync();
+        var trade = await BuyAsync(bot, "ETH/USDT", baseQty: 1m);
+
+        var (response, body) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "ETH/USDT", side = "sell", type = "market", quote_amount = 100 });
+
+        // 100 / 2999 = 0.0333444481493…: 0.033344448149 (12 places); proceeds 0.033344448149 × 2999 = 99.999999998851.
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var order = body.GetProperty("order");
+        Assert.Equal((0.033344448149m, 99.999999998851m), (order.GetProperty("amount").GetDecimal(), order.GetProperty("quote_amount").GetDecimal()));
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var sold = new NpgsqlCommand("SELECT amount::text, base_qty::text FROM orders WHERE trade_id = @t AND side = 'sell'", connection);
+        sold.Parameters.AddWithValue("t", trade);
+        await using (var reader = await sold.ExecuteReaderAsync(Cancel))
+        {
+            Assert.True(await reader.ReadAsync(Cancel));
+            Assert.Equal(("0.033344448149", "0.033344448149"), (reader.GetString(0), reader.GetString(1)));
+        }
+        Assert.Equal(0.966655551851m, (await TradeRowAsync(trade)).Amount);
+    }
+
+    [Fact]
+    public async Task Valuations_are_rounded_to_twelve_places()
+    {
+        await topology.SetPriceAsync("BTC/USDT", 103394.4m);
+        var bot = await topology.CreateBotAsync();
+        await BuyAsync(bot, "BTC/USDT", baseQty: 0.000967170369m);   // quote 100.000000000534, fee 0.100000000001
+        await topology.SetPriceAsync("BTC/USDT", 103438.3m);
+
+        var account = await topology.GetJsonAsync($"/api/portfolio/{bot}");
+
+        // 0.000967170369 × 103438.3 = 100.0424587797327 → 100.042458779733; cash 10000 − 100.000000000534 − 0.100000000001.
+        Assert.Equal((9899.899999999465m, 100.042458779733m, 9999.942458779198m, -0.057541220802m),
+            (account.GetProperty("cash").GetDecimal(), account.GetProperty("positions_value").GetDecimal(),
+             account.GetProperty("equity").GetDecimal(), account.GetProperty("unrealized_pnl_quote").GetDecimal()));
+        Assert.Equal(100.042458779733m, account.GetProperty("positions")[0].GetProperty("value").GetDecimal());
+    }
+
+    [Fact]
+    public async Task Event_timestamps_on_the_channel_are_the_specs_iso_form_byte_for_byte()
+    {
+        await topology.SetPriceAsync("BTC/USDT", 100000m);
+        var bot = await topology.CreateBotAsync();
+        await using var events = await EventListener.StartAsync(topology);
+
+        var trade = await BuyAsync(bot, "BTC/USDT", quoteAmount: 100m);
+
+        await events.WaitForAsync(e => IsFor(e, "trade.opened", trade));
+        var raw = events.Raw.Single(r => r.Contains($"\"trade_id\":{trade},", StringComparison.Ordinal));
+        var ts = System.Text.RegularExpressions.Regex.Match(raw, "\"ts\":\"([^\"]*)\"}}$");
+        Assert.True(ts.Success, raw);
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$", ts.Groups[1].Value);
+        Assert.DoesNotContain("\\u", raw);
+        Assert.EndsWith($"\"symbol\":\"BTC/USDT\",\"qty\":0.001,\"price\":100000,\"cost_basis_quote\":100,\"fee_quote\":0.1,\"ts\":\"{ts.Groups[1].Value}\"}}}}", raw);
     }
 
     [Fact]

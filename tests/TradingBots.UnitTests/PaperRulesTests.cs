@@ -121,4 +121,26 @@ public sealed class PaperRulesTests
         Assert.Equal(66.666666666667m, sale.RemainingCostBasis);
         Assert.Equal(10m - 33.333333333333m, sale.RealizedPnlQuote);
     }
+
+    [Fact]
+    public void A_sell_by_quote_amount_converts_like_a_buy_rounded_once()
+    {
+        // 100 / 3 = 33.3333…: both sides take 33.333333333333, never a 28-decimal quantity.
+        Assert.Equal(33.333333333333m, PaperRules.SellQty(baseQty: null, quoteAmount: 100m, price: 3m));
+        Assert.Equal(PaperRules.Buy(3m, 100m, null, 0m).Qty, PaperRules.SellQty(null, 100m, 3m));
+        // 10 / 103394.4 = 0.000096717036899…: rounded at the 12th place, 0.000096717037.
+        Assert.Equal(0.000096717037m, PaperRules.SellQty(null, 10m, 103394.4m));
+        Assert.Equal(0.25m, PaperRules.SellQty(baseQty: 0.25m, quoteAmount: null, price: 3m));
+        Assert.Null(PaperRules.SellQty(null, null, 3m));
+        // Less than half of the smallest step sells nothing: the engine refuses it as too small.
+        Assert.Equal(0m, PaperRules.SellQty(null, 0.0000000000004m, 1m));
+    }
+
+    [Fact]
+    public void A_position_value_is_rounded_like_every_amount()
+    {
+        // 0.000967170369 × 103438.3 = 100.0424587797327 exactly: 13 places, rounded to 100.042458779733.
+        Assert.Equal(100.042458779733m, PaperRules.Value(0.000967170369m, 103438.3m));
+        Assert.Equal(0.000000000002m, PaperRules.Value(0.000000000003m, 0.5m)); // 0.0000000000015: half to even
+    }
 }
