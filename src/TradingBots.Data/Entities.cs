@@ -122,12 +122,14 @@ public sealed class IdempotencyKey
 
 /// <summary>
 /// A paper account's cash: the manual account ("manual") or a bot's ("bot:12"), created at its first order with the
-/// starting cash of that moment. Its row lock serializes the account's orders; cash changes with every fill.
+/// starting cash and quote currency of that moment. Its row lock serializes the account's orders; cash changes with
+/// every fill. The cash is in one currency: only symbols quoted in it trade in this account.
 /// </summary>
 public sealed class PaperAccount
 {
     public required string Key { get; set; }
     public long? BotId { get; set; }
+    public required string QuoteCurrency { get; set; }
     public decimal StartingCash { get; set; }
     public decimal Cash { get; set; }
     public DateTimeOffset CreatedAt { get; set; }

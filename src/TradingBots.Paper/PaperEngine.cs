@@ -14,7 +14,7 @@ namespace TradingBots.Paper;
 /// (paper_accounts), so concurrent orders never overdraw it and a trade is closed once. Events go to the outbox in the
 /// same transaction and leave only after the commit.
 /// </summary>
-public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOptions<PaperOptions> options, TimeProvider time)
+public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPrices marks, IOptions<PaperOptions> options, TimeProvider time)
 {
     public const string OutboxChannel = "outbox_events";
 
@@ -25,11 +25,12 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         // A retry of a committed order is answered without the market (which may be the reason for the retry).
         if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } replay) return replay;
         // The price before the lock: no lock is held while the market answers.
-        var price = await prices.GetPriceAsync(request.Symbol, cancellationToken);
+        var price = await PriceForAsync(request, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var account = await OpenAccountAsync(request.BotId, cancellationToken);
         // Again under the account's lock: a concurrent first attempt with this key may just have committed.
         if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } raced) return raced;
+        EnsureCurrency(account, request.Symbol);
 
         var result = request.Side == Sides.Buy
             ? await BuyAsync(request, account, price, cancellationToken)
@@ -49,6 +50,30 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         return (201, body);
     }
 
+    /// <summary>
+    /// The live price of the order's symbol. A symbol the market does not know (PEPE/TRY on a simulator) that is also
+    /// quoted in another currency than the account's is refused for the currency (the rule that holds on any exchange);
+    /// on the usual path the currency is checked under the account's lock, without a round trip of its own.
+    /// </summary>
+    private async Task<decimal> PriceForAsync(OrderRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await prices.GetPriceAsync(request.Symbol, cancellationToken);
+        }
+        catch (PriceException ex) when (ex.Status == System.Net.HttpStatusCode.BadRequest)
+        {
+            var currency = await db.PaperAccounts.Where(a => a.Key == AccountKey(request.BotId)).Select(a => a.QuoteCurrency).FirstOrDefaultAsync(cancellationToken)
+                ?? PaperRules.AccountCurrency(request.BotId is { } botId
+                    ? await db.Bots.Where(b => b.Id == botId).Select(b => b.Symbols).FirstOrDefaultAsync(cancellationToken) : null,
+                    options.Value.QuoteCurrency);
+            if (PaperRules.CurrencyMismatch(request.Symbol, currency) is { } reason) throw new PaperException(422, "symbol", reason);
+            throw;
+        }
+    }
+
+    private static string AccountKey(long? botId) => botId is null ? "manual" : $"bot:{botId}";
+
     /// <summary>The stored first response for this key; 422 when the key came with a different request.</summary>
     private async Task<(int Status, string Body)?> ReplayAsync(string? idempotencyKey, string requestHash, CancellationToken cancellationToken)
     {
@@ -60,26 +85,36 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
         return (seen.StatusCode, seen.Response);
     }
 
-    /// <summary>POST /trades/{id}/close: the whole trade at the live price. A closed trade is 409.</summary>
+    /// <summary>
+    /// POST /trades/{id}/close: the whole trade at the live price, or at the last known price (said in the answer)
+    /// when the exchange no longer lists the symbol. A closed trade is 409.
+    /// </summary>
     public async Task<OrderResult> CloseTradeAsync(long tradeId, CancellationToken cancellationToken)
     {
         var trade = await db.Trades.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tradeId, cancellationToken)
             ?? throw new PaperException(404, "id", $"no trade {tradeId}");
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
 
-        var price = await prices.GetPriceAsync(trade.Symbol, cancellationToken);
+        var (price, stale) = await marks.GetAsync(trade.Symbol, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var account = await OpenAccountAsync(trade.BotId, cancellationToken);
         // Re-read under the lock: a concurrent close may have won.
         trade = await db.Trades.FirstAsync(t => t.Id == tradeId, cancellationToken);
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
+        EnsureCurrency(account, trade.Symbol);
 
         var sale = PaperRules.SellFrom(Lot(trade), trade.Amount, price, account.FeeRate);
         var order = await ApplySaleAsync(trade, sale, price, cancellationToken);
         SetCash(account, account.Cash + sale.Proceeds - sale.Fee);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)]);
+        return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)], PriceStale: stale);
+    }
+
+    /// <summary>An account holds one currency: a symbol quoted in another is refused (422), before anything is written.</summary>
+    private static void EnsureCurrency(AccountState account, string symbol)
+    {
+        if (PaperRules.CurrencyMismatch(symbol, account.QuoteCurrency) is { } reason) throw new PaperException(422, "symbol", reason);
     }
 
     private async Task<OrderResult> BuyAsync(OrderRequest request, AccountState account, decimal price, CancellationToken cancellationToken)
@@ -182,47 +217,53 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
 
     private static OpenLot Lot(Trade t) => new(t.Id, t.Amount, t.CostBasisQuote, t.FeesPaidQuote, t.RealizedPnlQuote);
 
-    private sealed record AccountState(string Key, decimal FeeRate, decimal Cash);
+    private sealed record AccountState(string Key, decimal FeeRate, decimal Cash, string QuoteCurrency);
 
     /// <summary>
     /// Opens the account for this transaction: locks its row until commit (so concurrent orders of one account run one
     /// after another and never overdraw it) and reads its cash and the bot's knobs in one round trip, with a NOTIFY
     /// that tells the outbox publisher to look once this transaction commits. On the account's first order, the row
-    /// is created with the starting cash of that moment.
+    /// is created with the starting cash and currency of that moment.
     /// </summary>
     private async Task<AccountState> OpenAccountAsync(long? botId, CancellationToken cancellationToken)
     {
         // A failed SaveChanges fails the whole order, so EF's savepoints (two more round trips) would buy nothing.
         db.Database.AutoSavepointsEnabled = false;
-        var key = botId is null ? "manual" : $"bot:{botId}";
+        var key = AccountKey(botId);
         await using (var open = Command($"""
-            SELECT a.cash, b.knobs FROM paper_accounts a LEFT JOIN bots b ON b.id = a.bot_id WHERE a.key = @key FOR UPDATE OF a;
+            SELECT a.cash, a.quote_currency, b.knobs FROM paper_accounts a LEFT JOIN bots b ON b.id = a.bot_id WHERE a.key = @key FOR UPDATE OF a;
             NOTIFY {OutboxChannel}
             """, ("key", key)))
         await using (var reader = await open.ExecuteReaderAsync(cancellationToken))
         {
             if (await reader.ReadAsync(cancellationToken))
             {
-                return new AccountState(key, PaperRules.FeeRate(reader.IsDBNull(1) ? null : reader.GetString(1), options.Value.FeeRate), reader.GetDecimal(0));
+                return new AccountState(key, PaperRules.FeeRate(reader.IsDBNull(2) ? null : reader.GetString(2), options.Value.FeeRate),
+                    reader.GetDecimal(0), reader.GetString(1));
             }
         }
 
         string? knobs = null;
+        List<string>? symbols = null;
         if (botId is not null)
         {
-            knobs = await db.Bots.Where(b => b.Id == botId).Select(b => b.Knobs).FirstOrDefaultAsync(cancellationToken)
+            var bot = await db.Bots.Where(b => b.Id == botId).Select(b => new { b.Knobs, b.Symbols }).FirstOrDefaultAsync(cancellationToken)
                 ?? throw new PaperException(404, "bot_id", $"no bot {botId}");
+            (knobs, symbols) = (bot.Knobs, bot.Symbols);
         }
         var startingCash = PaperRules.StartingCash(knobs, options.Value.StartingCash);
+        var currency = PaperRules.AccountCurrency(symbols, options.Value.QuoteCurrency);
         var now = time.GetUtcNow();
-        // ON CONFLICT: a concurrent first order may have created it meanwhile; then this waits for its lock and reads its cash.
+        // ON CONFLICT: a concurrent first order may have created it meanwhile; then this waits for its lock and reads its row.
         await using var create = Command("""
-            INSERT INTO paper_accounts (key, bot_id, starting_cash, cash, created_at, updated_at) VALUES (@key, @bot, @cash, @cash, @now, @now)
+            INSERT INTO paper_accounts (key, bot_id, quote_currency, starting_cash, cash, created_at, updated_at)
+            VALUES (@key, @bot, @currency, @cash, @cash, @now, @now)
             ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at
-            RETURNING cash
-            """, ("key", key), ("bot", (object?)botId ?? DBNull.Value), ("cash", startingCash), ("now", now));
-        var cash = (decimal)(await create.ExecuteScalarAsync(cancellationToken))!;
-        return new AccountState(key, PaperRules.FeeRate(knobs, options.Value.FeeRate), cash);
+            RETURNING cash, quote_currency
+            """, ("key", key), ("bot", (object?)botId ?? DBNull.Value), ("currency", currency), ("cash", startingCash), ("now", now));
+        await using var created = await create.ExecuteReaderAsync(cancellationToken);
+        await created.ReadAsync(cancellationToken);
+        return new AccountState(key, PaperRules.FeeRate(knobs, options.Value.FeeRate), created.GetDecimal(0), created.GetString(1));
     }
 
     private NpgsqlCommand Command(string sql, params (string Name, object Value)[] parameters)
@@ -236,7 +277,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, IOption
     /// <summary>Writes the account's new cash with the rest of the transaction's changes.</summary>
     private void SetCash(AccountState account, decimal cash)
     {
-        var row = new PaperAccount { Key = account.Key, Cash = cash, UpdatedAt = time.GetUtcNow() };
+        var row = new PaperAccount { Key = account.Key, QuoteCurrency = account.QuoteCurrency, Cash = cash, UpdatedAt = time.GetUtcNow() };
         db.PaperAccounts.Attach(row);
         db.Entry(row).Property(a => a.Cash).IsModified = true;
         db.Entry(row).Property(a => a.UpdatedAt).IsModified = true;

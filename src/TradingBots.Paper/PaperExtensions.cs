@@ -22,6 +22,7 @@ public static class PaperExtensions
             .RemoveAllResilienceHandlers();
         builder.Services.AddScoped<PaperEngine>();
         builder.Services.AddScoped<Portfolio>();
+        builder.Services.AddScoped<MarkPrices>();
         return builder;
     }
 }

@@ -39,12 +39,14 @@ public sealed record TradeView(long Id, long? BotId, string Symbol, string Side,
         t.FeesPaidQuote, t.UnrealizedPnlQuote, t.RealizedPnlQuote, t.Pnl, t.ClosedAt, t.CreatedAt);
 }
 
-/// <summary>The answer to POST /orders and POST /trades/{id}/close: the spec's <c>order</c> and <c>trade_id</c>, and
-/// every fill when a sell touched several trades.</summary>
-public sealed record OrderResult(OrderView Order, long? TradeId, IReadOnlyList<OrderView> Orders);
+/// <summary>The answer to POST /orders and POST /trades/{id}/close: the spec's <c>order</c> and <c>trade_id</c>, every
+/// fill when a sell touched several trades, and whether the price was the last known one (a symbol no longer listed).</summary>
+public sealed record OrderResult(OrderView Order, long? TradeId, IReadOnlyList<OrderView> Orders, bool PriceStale = false);
 
-public sealed record Position(string Symbol, decimal Qty, decimal CostBasisQuote, decimal FeesPaidQuote, decimal Price, decimal Value,
-    decimal UnrealizedPnlQuote, int OpenTrades);
+/// <summary>An account's open trades of one symbol, valued at <see cref="Price"/> (the last known one when <see cref="PriceStale"/>).</summary>
+public sealed record Position(string Symbol, decimal Qty, decimal CostBasisQuote, decimal FeesPaidQuote, decimal Price, bool PriceStale,
+    decimal Value, decimal UnrealizedPnlQuote, int OpenTrades);
 
-public sealed record Account(long? BotId, decimal StartingCash, decimal Cash, decimal PositionsValue, decimal Equity,
+/// <summary>A paper account marked to market; every amount is in <see cref="QuoteCurrency"/>.</summary>
+public sealed record Account(long? BotId, string QuoteCurrency, decimal StartingCash, decimal Cash, decimal PositionsValue, decimal Equity,
     decimal RealizedPnlQuote, decimal UnrealizedPnlQuote, IReadOnlyList<Position> Positions);

@@ -41,6 +41,20 @@ public static class PaperRules
     public static decimal StartingCash(string? knobs, decimal defaultCash) =>
         Knob(knobs, "starting_cash") is { } cash && cash > 0 ? cash : defaultCash;
 
+    /// <summary>The currency a symbol is quoted in: "ETH/BTC" → "BTC".</summary>
+    public static string QuoteOf(string symbol) => symbol[(symbol.IndexOf('/') + 1)..];
+
+    /// <summary>
+    /// The one currency an account holds: a bot's is the quote of its (first) symbol, the manual account's the configured
+    /// one. Fixed when the account first trades.
+    /// </summary>
+    public static string AccountCurrency(IReadOnlyList<string>? botSymbols, string manualCurrency) =>
+        botSymbols is [var first, ..] && first.Contains('/') ? QuoteOf(first) : manualCurrency;
+
+    /// <summary>Null when <paramref name="symbol"/> trades in an account holding <paramref name="accountCurrency"/>, else why not.</summary>
+    public static string? CurrencyMismatch(string symbol, string accountCurrency) =>
+        QuoteOf(symbol) == accountCurrency ? null : $"{symbol} is quoted in {QuoteOf(symbol)}; this account holds {accountCurrency}";
+
     /// <summary>A market buy at <paramref name="price"/> of exactly one of a quote amount or a base quantity.</summary>
     public static BuyFill Buy(decimal price, decimal? quoteAmount, decimal? baseQty, decimal feeRate)
     {

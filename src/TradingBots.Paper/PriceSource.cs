@@ -40,7 +40,7 @@ public sealed class PriceSource(IHttpClientFactory http)
         try
         {
             // Not a caller's token: others may be waiting on this call. The client's timeout bounds it.
-            call.SetResult((await GetPricesAsync([symbol], CancellationToken.None))[symbol]);
+            call.SetResult((await GetChunkAsync([symbol], CancellationToken.None)).Single().Item2);
         }
         catch (Exception ex)
         {
@@ -52,15 +52,38 @@ public sealed class PriceSource(IHttpClientFactory http)
         }
     }
 
-    /// <summary>Last prices of the given symbols (in requests of at most <see cref="MaxSymbolsPerCall"/>, the market's limit).</summary>
-    public async Task<IReadOnlyDictionary<string, decimal>> GetPricesAsync(IReadOnlyCollection<string> symbols, CancellationToken cancellationToken)
+    /// <summary>
+    /// Last prices of the given symbols (in requests of at most <see cref="MaxSymbolsPerCall"/>, the market's limit), and
+    /// which of them the exchange does not list (any more: Binance delists pairs). Other failures throw.
+    /// </summary>
+    public async Task<(IReadOnlyDictionary<string, decimal> Prices, IReadOnlyList<string> Unlisted)> GetListedPricesAsync(
+        IReadOnlyCollection<string> symbols, CancellationToken cancellationToken)
     {
         var prices = new Dictionary<string, decimal>(symbols.Count);
+        var unlisted = new List<string>();
         foreach (var chunk in symbols.Chunk(MaxSymbolsPerCall))
         {
-            foreach (var (symbol, price) in await GetChunkAsync(chunk, cancellationToken)) prices[symbol] = price;
+            try
+            {
+                foreach (var (symbol, price) in await GetChunkAsync(chunk, cancellationToken)) prices[symbol] = price;
+            }
+            catch (PriceException ex) when (ex.Status == HttpStatusCode.BadRequest)
+            {
+                // The market refuses the whole request for one unknown symbol: ask one by one to learn which (rare).
+                foreach (var symbol in chunk)
+                {
+                    try
+                    {
+                        foreach (var (one, price) in await GetChunkAsync([symbol], cancellationToken)) prices[one] = price;
+                    }
+                    catch (PriceException single) when (single.Status == HttpStatusCode.BadRequest)
+                    {
+                        unlisted.Add(symbol);
+                    }
+                }
+            }
         }
-        return prices;
+        return (prices, unlisted);
     }
 
     private const int MaxSymbolsPerCall = 20;

@@ -8,15 +8,16 @@ namespace TradingBots.IntegrationTests;
 public static class TradingFixtureExtensions
 {
     /// <summary>A fresh bot, straight into the table (the bots API is not part of these tests).</summary>
-    public static async Task<long> CreateBotAsync(this TopologyFixture topology, string knobs = "{}")
+    public static async Task<long> CreateBotAsync(this TopologyFixture topology, string knobs = "{}", string[]? symbols = null)
     {
         await using var connection = await topology.OpenDatabaseAsync();
         await using var insert = new NpgsqlCommand("""
             INSERT INTO bots (name, symbols, timeframe, paper_mode, strategy, knobs, status, stop_requested, created_at, updated_at)
-            VALUES ('test-' || gen_random_uuid(), ARRAY['BTC/USDT'], '1m', true, 'baseline', @knobs::jsonb, 'stopped', false, now(), now())
+            VALUES ('test-' || gen_random_uuid(), @symbols, '1m', true, 'baseline', @knobs::jsonb, 'stopped', false, now(), now())
             RETURNING id
             """, connection);
         insert.Parameters.AddWithValue("knobs", knobs);
+        insert.Parameters.AddWithValue("symbols", symbols ?? ["BTC/USDT"]);
         return (long)(await insert.ExecuteScalarAsync())!;
     }
 

@@ -143,4 +143,20 @@ public sealed class PaperRulesTests
         Assert.Equal(100.042458779733m, PaperRules.Value(0.000967170369m, 103438.3m));
         Assert.Equal(0.000000000002m, PaperRules.Value(0.000000000003m, 0.5m)); // 0.0000000000015: half to even
     }
+
+    [Theory]
+    [InlineData(null, "USDT")]                       // the manual account: the configured currency
+    [InlineData(new[] { "ETH/BTC", "SOL/BTC" }, "BTC")]  // a bot: the quote of its (first) symbol
+    [InlineData(new[] { "PEPE/TRY" }, "TRY")]
+    [InlineData(new string[0], "USDT")]
+    public void An_account_holds_one_currency(string[]? botSymbols, string expected) =>
+        Assert.Equal(expected, PaperRules.AccountCurrency(botSymbols, "USDT"));
+
+    [Fact]
+    public void A_symbol_in_another_currency_is_refused_naming_both()
+    {
+        Assert.Null(PaperRules.CurrencyMismatch("BTC/USDT", "USDT"));
+        Assert.Equal("ETH/BTC is quoted in BTC; this account holds USDT", PaperRules.CurrencyMismatch("ETH/BTC", "USDT"));
+        Assert.Equal("BTC", PaperRules.QuoteOf("ETH/BTC"));
+    }
 }

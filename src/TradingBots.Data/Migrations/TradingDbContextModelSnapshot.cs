@@ -311,6 +311,11 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<string>("QuoteCurrency")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("quote_currency");
+
                     b.Property<decimal>("StartingCash")
                         .HasColumnType("numeric")
                         .HasColumnName("starting_cash");

@@ -1,0 +1,45 @@
+using Microsoft.EntityFrameworkCore;
+using TradingBots.Data;
+
+namespace TradingBots.Paper;
+
+/// <summary>A price to value or close a position at; <see cref="Stale"/> when the exchange no longer lists the symbol.</summary>
+public sealed record MarkPrice(decimal Price, bool Stale);
+
+/// <summary>
+/// Prices to value and close positions at: the market's live last price, or, for a symbol the exchange no longer lists
+/// (a delisted pair, or another exchange than the one the position was opened on), the last price this system filled
+/// it at, flagged stale. So one such position never makes a whole portfolio unreadable, and it can still be closed.
+/// </summary>
+public sealed class MarkPrices(TradingDbContext db, PriceSource prices)
+{
+    public async Task<IReadOnlyDictionary<string, MarkPrice>> GetAsync(IReadOnlyCollection<string> symbols, CancellationToken cancellationToken)
+    {
+        var (live, unlisted) = await prices.GetListedPricesAsync(symbols, cancellationToken);
+        var marks = live.ToDictionary(p => p.Key, p => new MarkPrice(p.Value, Stale: false));
+        foreach (var (symbol, price) in await LastFilledAsync(unlisted, cancellationToken)) marks[symbol] = new MarkPrice(price, Stale: true);
+        return marks;
+    }
+
+    /// <summary>One symbol's price for closing a trade.</summary>
+    public async Task<MarkPrice> GetAsync(string symbol, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return new MarkPrice(await prices.GetPriceAsync(symbol, cancellationToken), Stale: false);
+        }
+        catch (PriceException ex) when (ex.Status == System.Net.HttpStatusCode.BadRequest)
+        {
+            if ((await LastFilledAsync([symbol], cancellationToken)).TryGetValue(symbol, out var last)) return new MarkPrice(last, Stale: true);
+            throw;
+        }
+    }
+
+    /// <summary>The price of the newest fill of each symbol, in any account (every open trade has at least its buy).</summary>
+    private async Task<Dictionary<string, decimal>> LastFilledAsync(IReadOnlyList<string> symbols, CancellationToken cancellationToken) =>
+        symbols.Count == 0 ? [] : await db.Orders.AsNoTracking()
+            .Where(o => symbols.Contains(o.Symbol))
+            .GroupBy(o => o.Symbol)
+            .Select(g => g.OrderByDescending(o => o.CreatedAt).ThenByDescending(o => o.Id).First())
+            .ToDictionaryAsync(o => o.Symbol, o => o.Price, cancellationToken);
+}
