@@ -34,6 +34,7 @@ public static class ServiceDefaultsExtensions
         });
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOpenApi();
+        builder.AddProblemResponses();
         return builder;
     }
 
@@ -76,9 +77,13 @@ public static class ServiceDefaultsExtensions
         ResponseWriter = WriteHealthJson,
     };
 
-    /// <summary>/health (readiness), /alive (liveness: the process answers) and the OpenAPI document at /openapi/v1.json.</summary>
+    /// <summary>
+    /// Errors as ProblemDetails (<see cref="ProblemResponses"/>), /health (readiness), /alive (liveness: the process
+    /// answers) and the OpenAPI document at /openapi/v1.json.
+    /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseProblemResponses();
         app.MapOpenApi();
         app.MapHealthChecks(HealthPath, Readiness);
         app.MapHealthChecks(AlivePath, new HealthCheckOptions

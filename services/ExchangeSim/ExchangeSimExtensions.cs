@@ -9,7 +9,6 @@ public static class ExchangeSimExtensions
         builder.Services.AddSingleton<MarketSimulator>();
         builder.Services.AddSingleton<FaultBoard>();
         builder.Services.AddSingleton<UsageMeter>();
-        builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new CandleJsonConverter()));
         return builder;
     }

@@ -16,6 +16,9 @@ public static class ApiRoutes
         (ResourceNames.Ai, ["ai"]),
     ];
 
+    /// <summary>The services the gateway fronts (each has its OpenAPI document at /openapi/{service}.json).</summary>
+    public static IEnumerable<string> Services => Owners.Select(o => o.Service);
+
     public static IReadOnlyList<RouteConfig> Routes { get; } =
     [
         .. from owner in Owners

@@ -1,3 +1,4 @@
+using Scalar.AspNetCore;
 using TradingBots.Events;
 
 namespace TradingBots.Gateway;
@@ -23,7 +24,14 @@ public static class GatewayExtensions
     {
         // The gateway's own /health (from the service defaults) checks every shared dependency; /api/health is the same.
         app.MapHealthChecks("/api/health", ServiceDefaultsExtensions.Readiness);
-        app.MapReverseProxy();
+        app.MapReverseProxy(proxy => proxy.Use(ServiceErrors.WriteAsync));
+        // One API reference over every service's OpenAPI document (/openapi/<service>.json, forwarded above): /scalar/.
+        app.MapScalarApiReference(scalar =>
+        {
+            scalar.Title = "TradingBots API";
+            scalar.DefaultFonts = false; // the fonts would come from the internet; the UI itself is served from here
+            foreach (var service in ApiRoutes.Services) scalar.AddDocument(service, service);
+        });
         return app;
     }
 

@@ -13,7 +13,6 @@ public static class MarketExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<TickerCache>();
         builder.Services.AddSingleton<UpstreamNotices>();
-        builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         return builder;
     }

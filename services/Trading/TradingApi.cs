@@ -12,27 +12,37 @@ public static class TradingApi
 {
     private const int DefaultPage = 100, MaxPage = 500;
 
+    /// <summary>A POST /orders body is a few hundred bytes; anything near this is not an order.</summary>
+    public const long MaxOrderBytes = 16 * 1024;
+
     public static WebApplication MapTradingApi(this WebApplication app)
     {
-        app.MapPost("/orders", PlaceOrderAsync)
+        // Every endpoint reads the database: 503 (with Retry-After) while it is down.
+        var api = app.MapGroup("").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/orders", PlaceOrderAsync)
+            .WithBodyLimit(MaxOrderBytes)
             .Accepts<OrderBody>("application/json")
             .Produces<OrderResult>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status502BadGateway)
             .WithSummary("Place a paper market order (header Idempotency-Key optional)");
-        app.MapGet("/trades", ListTradesAsync)
+        api.MapGet("/trades", ListTradesAsync)
             .Produces<TradePage>().ProducesProblem(StatusCodes.Status400BadRequest)
             .WithSummary("Trades, newest first");
-        app.MapPost("/trades/{id:long}/close", CloseTradeAsync)
+        api.MapPost("/trades/{id:long}/close", CloseTradeAsync)
             .Produces<OrderResult>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
-            .WithSummary("Close an open trade at the live price");
-        app.MapGet("/portfolio", async (Portfolio portfolio, CancellationToken ct) =>
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status502BadGateway)
+            .WithSummary("Close an open trade at the live price (the last known one when the symbol is no longer listed)");
+        api.MapGet("/portfolio", async (Portfolio portfolio, CancellationToken ct) =>
                 await Guard(async () => TypedResults.Ok(new AllAccounts(await portfolio.GetAllAsync(ct)))))
-            .Produces<AllAccounts>().WithSummary("Every paper account marked to market");
-        app.MapGet("/portfolio/{botId:long}", async (long botId, Portfolio portfolio, CancellationToken ct) =>
+            .Produces<AllAccounts>().ProducesProblem(StatusCodes.Status502BadGateway)
+            .WithSummary("Every paper account marked to market");
+        api.MapGet("/portfolio/{botId:long}", async (long botId, Portfolio portfolio, CancellationToken ct) =>
                 await Guard<IResult>(async () => await portfolio.GetAsync(botId, ct) is { } account
                     ? TypedResults.Ok(account) : Problem(new PaperException(404, "bot_id", $"no bot {botId}"))))
-            .Produces<Account>().ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One bot's paper account");
+            .Produces<Account>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway)
+            .WithSummary("One bot's paper account");
         return app;
     }
 

@@ -11,7 +11,6 @@ public static class TradingExtensions
         builder.AddTradingDatabase();
         builder.AddRedis();
         builder.AddPaperEngine();
-        builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         // Trading owns the outbox: the events that the engine (here and in the Worker) commits leave from here.
         builder.Services.AddHostedService<OutboxPublisher>();

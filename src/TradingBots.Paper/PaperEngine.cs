@@ -16,8 +16,6 @@ namespace TradingBots.Paper;
 /// </summary>
 public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPrices marks, IOptions<PaperOptions> options, TimeProvider time)
 {
-    public const string OutboxChannel = "outbox_events";
-
     /// <summary>POST /orders. With an idempotency key, a retry gets the first response (status and body) back.</summary>
     public async Task<(int Status, string Body)> PlaceOrderAsync(OrderRequest request, string? idempotencyKey, string requestHash,
         CancellationToken cancellationToken)
@@ -196,11 +194,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         return order;
     }
 
-    /// <summary>Adds the event to the outbox of this transaction; the publisher sends it once committed.</summary>
-    private void Emit<T>(string type, T data) => db.OutboxEvents.Add(new OutboxEvent
-    {
-        Type = type, Payload = JsonSerializer.Serialize(data, WireJson.Options), CreatedAt = time.GetUtcNow(),
-    });
+    private void Emit<T>(string type, T data) => Outbox.Add(db, type, data, time.GetUtcNow());
 
     /// <summary>A filled paper order; for a fill, quote_amount and base_qty are what was filled (cash moved, base moved).</summary>
     private async Task<Order> AddOrderAsync(long? botId, long tradeId, string symbol, string side, decimal qty, decimal quote, decimal price,
@@ -232,7 +226,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         var key = AccountKey(botId);
         await using (var open = Command($"""
             SELECT a.cash, a.quote_currency, b.knobs FROM paper_accounts a LEFT JOIN bots b ON b.id = a.bot_id WHERE a.key = @key FOR UPDATE OF a;
-            NOTIFY {OutboxChannel}
+            {Outbox.WakeSql}
             """, ("key", key)))
         await using (var reader = await open.ExecuteReaderAsync(cancellationToken))
         {
@@ -254,12 +248,13 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         var startingCash = PaperRules.StartingCash(knobs, options.Value.StartingCash);
         var currency = PaperRules.AccountCurrency(symbols, options.Value.QuoteCurrency);
         var now = time.GetUtcNow();
-        // ON CONFLICT: a concurrent first order may have created it meanwhile; then this waits for its lock and reads its row.
+        // A concurrent first order may be creating it too: DO NOTHING (on any unique index: key and bot_id both collide)
+        // waits for that insert to commit, and the SELECT then waits for its lock and reads the row it left.
         await using var create = Command("""
             INSERT INTO paper_accounts (key, bot_id, quote_currency, starting_cash, cash, created_at, updated_at)
             VALUES (@key, @bot, @currency, @cash, @cash, @now, @now)
-            ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at
-            RETURNING cash, quote_currency
+            ON CONFLICT DO NOTHING;
+            SELECT cash, quote_currency FROM paper_accounts WHERE key = @key FOR UPDATE
             """, ("key", key), ("bot", (object?)botId ?? DBNull.Value), ("currency", currency), ("cash", startingCash), ("now", now));
         await using var created = await create.ExecuteReaderAsync(cancellationToken);
         await created.ReadAsync(cancellationToken);

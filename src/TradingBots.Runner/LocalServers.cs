@@ -8,8 +8,9 @@ namespace TradingBots.Runner;
 /// Ollama at OLLAMA_BASE_URL when set. Each instance of the topology (its port offset) has its own share of them, so a
 /// test run or a benchmark never touches the system a user runs (offset 0):
 /// <list type="bullet">
-/// <item>PostgreSQL (shared server, 5432): its own database, <c>tradingbots</c> or <c>tradingbots_{offset}</c>, owned by
-/// the project's own role <see cref="DatabaseRole"/> (no other role is ever used or changed);</item>
+/// <item>PostgreSQL: the machine's cluster on 5432 for instance 0, database <c>tradingbots</c> owned by the project's own
+/// role <see cref="DatabaseRole"/> (no other role is ever used or changed); for any other instance a cluster of its own on
+/// 5432 + offset (which its tests may stop), database <c>tradingbots_{offset}</c>;</item>
 /// <item>Redis: its own server on 6379 + offset (pub/sub channels are global to a server), stopped only by whoever started it;</item>
 /// <item>RabbitMQ (shared server, 5672): its own virtual host, <c>tradingbots</c> or <c>tradingbots-{offset}</c>.</item>
 /// </list>
@@ -17,7 +18,7 @@ namespace TradingBots.Runner;
 public sealed class LocalServers(Manifest manifest, int portOffset)
 {
     public const string Host = "127.0.0.1";
-    public const int PostgresPort = 5432, RedisBasePort = 6379, AmqpPort = 5672, RabbitManagementPort = 15672;
+    public const int PostgresBasePort = 5432, RedisBasePort = 6379, AmqpPort = 5672, RabbitManagementPort = 15672;
 
     /// <summary>The project's own PostgreSQL login role (created by servers.sh, with CREATEDB).</summary>
     public static string DatabaseRole => Environment.GetEnvironmentVariable("TRADINGBOTS_DB_ROLE") is { Length: > 0 } role ? role : "tradingbots";
@@ -26,6 +27,8 @@ public sealed class LocalServers(Manifest manifest, int portOffset)
         Environment.GetEnvironmentVariable("TRADINGBOTS_DB_PASSWORD") is { Length: > 0 } password ? password : "tradingbots";
 
     public int PortOffset { get; } = portOffset;
+
+    public int PostgresPort => PostgresBasePort + PortOffset;
 
     public int RedisPort => RedisBasePort + PortOffset;
 

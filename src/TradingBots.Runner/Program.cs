@@ -28,8 +28,8 @@ try
         PortOffset = portOffset,
         Overrides = binanceUrl is null ? new Dictionary<string, IReadOnlyDictionary<string, string>>()
             : new() { [ResourceNames.Market] = new Dictionary<string, string> { ["Binance__BaseUrl"] = binanceUrl } },
-        OnUnexpectedExit = (name, code, tail) => Console.Error.WriteLine(
-            $"!! {name} exited with code {code}. Last lines:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}"),
+        OnGaveUp = (name, code, tail) => Console.Error.WriteLine(
+            $"!! {name} keeps exiting (last code {code}); the rest keeps running. Last lines:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}"),
     }, stop.Token);
 
     StartupTable.Print(topology, Console.Out);

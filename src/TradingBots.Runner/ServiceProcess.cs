@@ -9,17 +9,19 @@ internal sealed class ServiceProcess : IDisposable
     private readonly Queue<string> _tail = new();
     private readonly StreamWriter _log;
 
-    public ServiceProcess(string name, string? url, string logPath, ProcessStartInfo start)
+    /// <param name="restart">A restart appends to the log of the run before (which says why it died).</param>
+    public ServiceProcess(string name, string? url, string logPath, ProcessStartInfo start, bool restart = false)
     {
         Name = name;
         Url = url;
         LogPath = logPath;
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
-        _log = new StreamWriter(logPath, append: false) { AutoFlush = true };
+        _log = new StreamWriter(logPath, append: restart) { AutoFlush = true };
         Process = new Process { StartInfo = start, EnableRaisingEvents = true };
         Process.OutputDataReceived += (_, e) => Append(e.Data);
         Process.ErrorDataReceived += (_, e) => Append(e.Data);
         Process.Start();
+        StartedAt = DateTime.UtcNow;
         Process.BeginOutputReadLine();
         Process.BeginErrorReadLine();
     }
@@ -28,6 +30,9 @@ internal sealed class ServiceProcess : IDisposable
     public string? Url { get; }
     public string LogPath { get; }
     public Process Process { get; }
+
+    /// <summary>When it was started (an exited Process no longer tells).</summary>
+    public DateTime StartedAt { get; }
 
     public IReadOnlyList<string> Tail()
     {
@@ -54,3 +59,6 @@ internal sealed class ServiceProcess : IDisposable
         lock (_tail) _log.Dispose();
     }
 }
+
+/// <summary>An extra process of a service (see <see cref="Topology.StartReplicaAsync"/>).</summary>
+public sealed record ServiceReplica(string Name, string Url, int ProcessId, string LogPath);

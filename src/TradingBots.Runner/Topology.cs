@@ -30,8 +30,11 @@ public sealed record TopologyOptions
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
-    /// <summary>Called with a service's name, exit code and last log lines when it dies while the topology runs.</summary>
-    public Action<string, int, IReadOnlyList<string>>? OnUnexpectedExit { get; init; }
+    /// <summary>
+    /// Called with a service's name, exit code and last log lines when it keeps dying and is not restarted any more
+    /// (each restart before that is one line in <see cref="Log"/>).
+    /// </summary>
+    public Action<string, int, IReadOnlyList<string>>? OnGaveUp { get; init; }
 
     public TextWriter Log { get; init; } = Console.Out;
 }
@@ -40,15 +43,20 @@ public sealed record TopologyOptions
 /// Runs the topology of aspire-manifest.json without Docker: container resources are the local servers
 /// (servers.sh), each project resource is its own process with the environment the manifest declares.
 /// A project without bindings is a job (the migrations): it must exit 0 before the next resources start.
+/// A service that exits on its own is restarted on the same port (<see cref="RestartPolicy"/>).
 /// </summary>
 public sealed class Topology : IAsyncDisposable
 {
     private const int SigTerm = 15;
     private readonly List<ServiceProcess> _processes = [];
+    private readonly Dictionary<string, ServiceProcess> _current = [];
+    private readonly Dictionary<string, RestartPolicy> _restarts = [];
+    private int _replicas;
+    private volatile bool _started;
     private readonly Dictionary<(string, string), Endpoint> _endpoints = [];
     private readonly TopologyOptions _options;
     private readonly string _pidFile;
-    private bool _stopping;
+    private volatile bool _stopping;
 
     private Topology(Manifest manifest, TopologyOptions options)
     {
@@ -75,6 +83,28 @@ public sealed class Topology : IAsyncDisposable
 
     public string LogPathOf(string resource) => Path.Combine(Manifest.Directory, "storage", "logs", $"{resource}-{_options.PortOffset}.log");
 
+    /// <summary>The process id of a service as it runs now (a restart gives it a new one).</summary>
+    public int ProcessIdOf(string resource)
+    {
+        lock (_processes) return _current[resource].Process.Id;
+    }
+
+    /// <summary>
+    /// Starts one more process of a service, with the same environment on a port of its own, and waits for its health
+    /// (two Trading or two Worker processes, as replicas would run). Not restarted when it exits; stopped with the rest.
+    /// </summary>
+    public async Task<ServiceReplica> StartReplicaAsync(string resource, CancellationToken cancellationToken)
+    {
+        var number = Interlocked.Increment(ref _replicas);
+        var port = Enumerable.Range(_options.FirstFreePort + _options.PortOffset + 100, 1000)
+            .First(p => !_endpoints.Values.Any(e => e.Port == p) && !IsListening(p));
+        var name = $"{resource}-replica{number}";
+        var service = Start(Manifest[resource], new Endpoint("http", "127.0.0.1", port).Url,
+            Path.Combine(Manifest.Directory, "storage", "logs", $"{name}-{_options.PortOffset}.log"), supervised: false);
+        await WaitHealthyAsync(service, cancellationToken);
+        return new ServiceReplica(name, service.Url!, service.Process.Id, service.LogPath);
+    }
+
     public static async Task<Topology> StartAsync(Manifest manifest, TopologyOptions options, CancellationToken cancellationToken)
     {
         var topology = new Topology(manifest, options);
@@ -96,13 +126,15 @@ public sealed class Topology : IAsyncDisposable
         AssignProjectPorts();
         foreach (var resource in Manifest.Resources.Where(r => r.IsProject))
         {
-            var service = Start(resource);
+            var url = _endpoints.TryGetValue((resource.Name, "http"), out var http) ? http.Url : null;
+            var service = Start(resource, url, LogPathOf(resource.Name), supervised: url is not null);
             if (service.Url is null)
             {
                 await WaitForJobAsync(service, cancellationToken);
             }
         }
         await Task.WhenAll(_processes.Where(p => p.Url is not null).Select(p => WaitHealthyAsync(p, cancellationToken)));
+        _started = true;
     }
 
     private Endpoint EndpointOf(string resource, string binding) =>
@@ -138,7 +170,7 @@ public sealed class Topology : IAsyncDisposable
         }
     }
 
-    private ServiceProcess Start(ManifestResource resource)
+    private ServiceProcess Start(ManifestResource resource, string? url, string logPath, bool supervised, bool restart = false)
     {
         var projectPath = Path.GetFullPath(Path.Combine(Manifest.Directory, resource["path"]
             ?? throw new RunnerException($"project '{resource.Name}' has no path")));
@@ -164,7 +196,6 @@ public sealed class Topology : IAsyncDisposable
         {
             start.Environment[name] = Resolver.Resolve(value);
         }
-        var url = _endpoints.TryGetValue((resource.Name, "http"), out var http) ? http.Url : null;
         if (url is not null)
         {
             // Loopback only: the manifest's HTTP_PORTS would listen on every interface.
@@ -175,17 +206,55 @@ public sealed class Topology : IAsyncDisposable
             foreach (var (name, value) in overrides) start.Environment[name] = value;
         }
 
-        var service = new ServiceProcess(resource.Name, url, LogPathOf(resource.Name), start);
-        _processes.Add(service);
-        File.AppendAllText(_pidFile, $"{service.Process.Id} {assembly}\n");
-        service.Process.Exited += (_, _) =>
+        lock (_processes)
         {
-            if (!_stopping && url is not null)
-            {
-                _options.OnUnexpectedExit?.Invoke(service.Name, service.Process.ExitCode, service.Tail());
-            }
-        };
-        return service;
+            if (_stopping) throw new OperationCanceledException("the topology is stopping");
+            var service = new ServiceProcess(resource.Name, url, logPath, start, restart);
+            _processes.Add(service);
+            if (supervised || url is null) _current[resource.Name] = service;
+            File.AppendAllText(_pidFile, $"{service.Process.Id} {assembly}\n");
+            if (supervised) service.Process.Exited += (_, _) => _ = RestartAsync(resource, service);
+            return service;
+        }
+    }
+
+    /// <summary>Starts a service again after it exited on its own, on the same port, after the policy's delay; one line each time.</summary>
+    private async Task RestartAsync(ManifestResource resource, ServiceProcess exited)
+    {
+        try
+        {
+            await SuperviseAsync(resource, exited);
+        }
+        catch (Exception ex)
+        {
+            _options.Log.WriteLine($"!! {resource.Name} could not be restarted: {ex.Message}");
+        }
+    }
+
+    private async Task SuperviseAsync(ManifestResource resource, ServiceProcess exited)
+    {
+        // While starting, a death fails the start (with its log); afterwards it is restarted.
+        if (_stopping || !_started) return;
+        var code = exited.Process.ExitCode;
+        var uptime = DateTime.UtcNow - exited.StartedAt;
+        TimeSpan? delay;
+        int attempt;
+        lock (_processes)
+        {
+            var policy = _restarts.TryGetValue(resource.Name, out var p) ? p : _restarts[resource.Name] = new RestartPolicy();
+            delay = policy.NextDelay(uptime);
+            attempt = policy.InARow;
+        }
+        if (delay is null)
+        {
+            _options.Log.WriteLine($"!! {resource.Name} exited with code {code} after {RestartPolicy.MaxRestarts} restarts in a row: not restarting it again");
+            _options.OnGaveUp?.Invoke(resource.Name, code, exited.Tail());
+            return;
+        }
+        _options.Log.WriteLine($"!! {resource.Name} exited with code {code} after {uptime.TotalSeconds:0.0} s; restarting it in "
+            + $"{delay.Value.TotalSeconds:0} s (restart {attempt} of {RestartPolicy.MaxRestarts} in a row)");
+        await Task.Delay(delay.Value);
+        if (!_stopping) Start(resource, exited.Url, exited.LogPath, supervised: true, restart: true);
     }
 
     private async Task WaitForJobAsync(ServiceProcess job, CancellationToken cancellationToken)
@@ -274,13 +343,18 @@ public sealed class Topology : IAsyncDisposable
     /// <summary>SIGTERM to every process (they shut down gracefully), then a kill for any still running after 10 s.</summary>
     public async ValueTask DisposeAsync()
     {
-        _stopping = true;
-        foreach (var service in _processes.Where(p => !p.Process.HasExited))
+        List<ServiceProcess> processes;
+        lock (_processes)
+        {
+            _stopping = true;
+            processes = [.. _processes];
+        }
+        foreach (var service in processes.Where(p => !p.Process.HasExited))
         {
             _ = kill(service.Process.Id, SigTerm);
         }
         using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        foreach (var service in _processes)
+        foreach (var service in processes)
         {
             try
             {

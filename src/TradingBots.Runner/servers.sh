@@ -3,7 +3,8 @@
 # the project what it needs on them: its own PostgreSQL role, its own RabbitMQ virtual host, and (for a test or
 # benchmark instance) its own Redis server. Idempotent: a server that already answers is used as it is.
 #   servers.sh [start] [postgres|redis|rabbitmq ...]   start all, or the named ones
-#   servers.sh stop redis                              stop the Redis server this script started on REDIS_PORT
+#   servers.sh stop redis|postgres                     stop the Redis server / PostgreSQL cluster this script started
+#                                                      for a test instance (REDIS_PORT, PG_PORT other than 5432)
 #   servers.sh drop-database NAME_OFFSET ...           drop a test instance's own database (name ends in _<offset>)
 #
 # What it never does: change anything it did not create. A PostgreSQL cluster that was already on the machine keeps
@@ -11,7 +12,8 @@
 # never stopped; "stop redis" stops only a server whose pid file this script wrote.
 #
 # Settings (the runner sets them per instance, from its port offset):
-#   PG_PORT (5432), REDIS_PORT (6379), AMQP_PORT (5672)
+#   PG_PORT (5432: the machine's cluster, shared; any other port: a cluster of our own in storage/servers/postgres-<port>)
+#   REDIS_PORT (6379), AMQP_PORT (5672)
 #   TRADINGBOTS_DB_ROLE (tradingbots), TRADINGBOTS_DB_PASSWORD (tradingbots): the project's login role (CREATEDB)
 #   RABBITMQ_VHOST (tradingbots): the project's virtual host, with all permissions for guest
 set -euo pipefail
@@ -57,7 +59,38 @@ as_postgres() {
   else sudo -u postgres bash -c "$1"; fi
 }
 
+pg_bin() { echo "/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -1)/bin/$1"; }
+pg_own_dir() { echo "$STATE_DIR/postgres-$PG_PORT"; }
+
+# A test or benchmark instance (any port but 5432) has a cluster of its own, which it may stop and start at will:
+# data in storage/servers/postgres-<port>, its superuser the project's role, TCP on loopback only.
+start_own_postgres() {
+  local dir; dir=$(pg_own_dir)
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    say "creating a PostgreSQL cluster of our own in $dir"
+    mkdir -p "$dir"; chmod 700 "$dir"
+    local pwfile; pwfile=$(mktemp); printf '%s\n' "$DB_PASSWORD" >"$pwfile"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir" "$pwfile"; fi
+    as_postgres "$(pg_bin initdb) -D '$dir' -U '$DB_ROLE' --pwfile='$pwfile' --auth-host=scram-sha-256 --auth-local=peer -E UTF8 --locale=C.UTF-8" >/dev/null \
+      || { rm -f "$pwfile"; die "initdb of $dir failed"; }
+    rm -f "$pwfile"
+  fi
+  say "starting our PostgreSQL on 127.0.0.1:$PG_PORT"
+  as_postgres "$(pg_bin pg_ctl) -D '$dir' -l '$dir/server.log' -w -t 60 -o \"-p $PG_PORT -c listen_addresses=127.0.0.1 -k '$dir'\" start" >/dev/null \
+    || die "our PostgreSQL on $PG_PORT did not start (see $dir/server.log)"
+}
+
+stop_postgres() {
+  local dir; dir=$(pg_own_dir)
+  [ "$PG_PORT" != 5432 ] && [ -f "$dir/postmaster.pid" ] || { say "no PostgreSQL of ours on $PG_PORT: nothing stopped"; return 0; }
+  as_postgres "$(pg_bin pg_ctl) -D '$dir' -m fast -w stop" >/dev/null || die "our PostgreSQL on $PG_PORT did not stop"
+}
+
 start_postgres() {
+  if [ "$PG_PORT" != 5432 ]; then
+    pg_isready -q -h 127.0.0.1 -p "$PG_PORT" || start_own_postgres
+    return 0
+  fi
   if ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
     local version; version=$(ls /usr/lib/postgresql | sort -n | tail -1)
     pg_lsclusters -h | grep -q "^$version main" || as_postgres "pg_createcluster $version main" >/dev/null \
@@ -139,8 +172,8 @@ case "$command" in
     done ;;
   stop)
     for server in "$@"; do
-      [ "$server" = redis ] || die "only redis can be stopped (the others are shared and stay up)"
-      stop_redis
+      [[ "$server" =~ ^(redis|postgres)$ ]] || die "only redis or postgres can be stopped (RabbitMQ is shared and stays up)"
+      "stop_$server"
     done ;;
-  *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis]" ;;
+  *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis|postgres | drop-database NAME ...]" ;;
 esac

@@ -7,8 +7,8 @@ using TradingBots.Runner;
 namespace TradingBots.IntegrationTests;
 
 /// <summary>
-/// The test run is an instance of its own: a system the user runs (instance 0: database tradingbots, Redis 6379,
-/// virtual host tradingbots) sees none of its rows or events, and its Redis outages stop only its own server.
+/// The test run is an instance of its own: a system the user runs (instance 0: database tradingbots on the machine's
+/// PostgreSQL, Redis 6379, virtual host tradingbots) sees none of its rows or events, and its outages stop only its own servers.
 /// </summary>
 public sealed class IsolationTests(TopologyFixture topology)
 {
@@ -23,6 +23,7 @@ public sealed class IsolationTests(TopologyFixture topology)
         var rabbit = new Uri(topology.Topology.ConnectionString(ResourceNames.RabbitMq));
 
         Assert.Equal(($"tradingbots_{TopologyFixture.PortOffset}", LocalServers.DatabaseRole), (database.Database, database.Username));
+        Assert.Equal(LocalServers.PostgresBasePort + TopologyFixture.PortOffset, database.Port);
         Assert.NotEqual(user.DatabaseName(ResourceNames.Database), database.Database);
         Assert.Equal(LocalServers.RedisBasePort + TopologyFixture.PortOffset, redis.EndPoints.Single() switch { IPEndPoint ip => ip.Port, DnsEndPoint dns => dns.Port, var other => throw new InvalidOperationException($"{other}") });
         Assert.Equal($"/tradingbots-{TopologyFixture.PortOffset}", rabbit.AbsolutePath);
@@ -39,7 +40,10 @@ public sealed class IsolationTests(TopologyFixture topology)
     public async Task A_system_running_beside_the_tests_sees_nothing_of_them()
     {
         var user = new LocalServers(topology.Manifest, 0);
-        var userDatabase = new NpgsqlConnectionStringBuilder(topology.DatabaseConnectionString) { Database = user.DatabaseName(ResourceNames.Database) };
+        var userDatabase = new NpgsqlConnectionStringBuilder(topology.DatabaseConnectionString)
+        {
+            Port = user.PostgresPort, Database = user.DatabaseName(ResourceNames.Database), Timeout = 3,
+        };
         var before = await ChecksumAsync(userDatabase.ConnectionString);
         Assert.SkipWhen(before is null, "no system runs at the defaults (database tradingbots): start the run command to check this");
         await using var userRedis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{user.RedisPort},abortConnect=false,connectTimeout=2000");
@@ -139,6 +143,10 @@ public sealed class IsolationTests(TopologyFixture topology)
         catch (PostgresException ex) when (ex.SqlState is "3D000" or "42501" or "28P01")
         {
             return null; // no such database, or not ours to read
+        }
+        catch (NpgsqlException ex) when (ex is not PostgresException)
+        {
+            return null; // no server there
         }
     }
 }

@@ -10,9 +10,9 @@ namespace TradingBots.IntegrationTests;
 
 /// <summary>
 /// Starts the real servers (servers.sh) and the whole topology through the runner, once for the test run, as its own
-/// instance: ports offset by 10000 (gateway 18080; TRADINGBOTS_TEST_PORT_OFFSET changes it), its own database
-/// (tradingbots_10000, dropped and migrated afresh on every run), its own Redis server (16379, stopped at the end)
-/// and its own RabbitMQ virtual host, so it runs beside a system the user started and changes nothing of it.
+/// instance: ports offset by 10000 (gateway 18080; TRADINGBOTS_TEST_PORT_OFFSET changes it), its own PostgreSQL cluster
+/// (15432) and database (tradingbots_10000, dropped and migrated afresh on every run), its own Redis server (16379), both
+/// stopped at the end, and its own RabbitMQ virtual host, so it runs beside a system the user started and changes nothing of it.
 /// </summary>
 public sealed class TopologyFixture : IAsyncLifetime
 {
@@ -88,11 +88,17 @@ public sealed class TopologyFixture : IAsyncLifetime
 
     public Task StartRedisAsync() => Servers.RunScriptAsync(TextWriter.Null, "start", "redis");
 
+    /// <summary>Stops the test run's own PostgreSQL cluster (never the machine's).</summary>
+    public Task StopPostgresAsync() => Servers.RunScriptAsync(TextWriter.Null, "stop", "postgres");
+
+    public Task StartPostgresAsync() => Servers.RunScriptAsync(TextWriter.Null, "start", "postgres");
+
     public async ValueTask DisposeAsync()
     {
         Gateway?.Dispose();
         Sim?.Dispose();
         if (Topology is not null) await Topology.DisposeAsync();
         await StopRedisAsync();
+        await StopPostgresAsync();
     }
 }

@@ -48,7 +48,7 @@ public sealed class ManifestTests
         var resolver = LocalResolver(10000);
 
         var database = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = resolver.Resolve($"{{{ResourceNames.Database}.connectionString}}") };
-        Assert.Equal(("5432", "tradingbots_10000"), (database["Port"], database["Database"]));
+        Assert.Equal(("15432", "tradingbots_10000"), (database["Port"], database["Database"]));
         Assert.Equal("amqp://guest:guest@127.0.0.1:5672/tradingbots-10000", resolver.Resolve($"{{{ResourceNames.RabbitMq}.connectionString}}"));
         Assert.StartsWith("127.0.0.1:16379,", resolver.Resolve($"{{{ResourceNames.Redis}.connectionString}}"));
         // What every service is given: nothing of instance 0.

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Npgsql;
+using TradingBots.Data;
+
+namespace TradingBots.Events;
+
+/// <summary>
+/// The transactional outbox, the one owner of its rules: an event that follows a database write is added to
+/// <c>outbox_events</c> in the same transaction (<see cref="Add{T}"/>), the transaction wakes the publisher with
+/// <see cref="WakeSql"/>, and after the commit the publisher sends the pending events to the Redis channel in id order
+/// (<see cref="PublishPendingAsync"/>) and marks them. So no event leaves for a write that did not commit, and none is
+/// lost while Redis is down. One publisher at a time, whatever the number of replicas (<see cref="TryLeadSql"/>).
+/// </summary>
+public static class Outbox
+{
+    /// <summary>The PostgreSQL NOTIFY channel a committing transaction wakes the publisher on.</summary>
+    public const string WakeChannel = "outbox_events";
+
+    /// <summary>Sent inside the writing transaction: PostgreSQL delivers it to the publisher once the transaction commits.</summary>
+    public const string WakeSql = $"NOTIFY {WakeChannel}";
+
+    /// <summary>
+    /// Session advisory lock held by the one publishing process. Publishing is then one reader in id order (per account
+    /// in commit order: one account's transactions are serialized by its row lock); a standby takes over as soon as the
+    /// publisher's session ends (its process died or lost the database).
+    /// </summary>
+    public const string TryLeadSql = "SELECT pg_try_advisory_lock(7462001)";
+
+    public const int BatchSize = 500;
+
+    /// <summary>Adds an event to the outbox of the context's transaction; it is published once that commits.</summary>
+    public static void Add<T>(TradingDbContext db, string type, T data, DateTimeOffset now) => db.OutboxEvents.Add(new OutboxEvent
+    {
+        Type = type, Payload = JsonSerializer.Serialize(data, WireJson.Options), CreatedAt = now,
+    });
+
+    /// <summary>
+    /// Publishes the oldest unpublished events, in id order, and marks those sent. Complete is false when Redis failed
+    /// part-way: what was not sent stays pending, and is sent first next time (delivery is at least once: a crash
+    /// between publishing and marking sends that batch again; readers drop repeated ids).
+    /// </summary>
+    public static async Task<(int Published, bool Complete)> PublishPendingAsync(NpgsqlConnection connection, EventPublisher events,
+        Action<Exception, int> onRedisFailure, CancellationToken cancellationToken)
+    {
+        var pending = new List<(long Id, string Type, string Payload)>();
+        await using (var select = new NpgsqlCommand(
+            "SELECT id, type, payload::text FROM outbox_events WHERE published_at IS NULL ORDER BY id LIMIT @n", connection))
+        {
+            select.Parameters.AddWithValue("n", BatchSize);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+        }
+
+        var sent = new List<long>(pending.Count);
+        var complete = true;
+        foreach (var (id, type, payload) in pending)
+        {
+            try
+            {
+                using var data = JsonDocument.Parse(payload);
+                await events.PublishRawAsync(EventPublisher.Envelope(id, type, data.RootElement));
+                sent.Add(id);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                onRedisFailure(ex, pending.Count - sent.Count);
+                complete = false;
+                break;
+            }
+        }
+        if (sent.Count > 0)
+        {
+            await using var mark = new NpgsqlCommand("UPDATE outbox_events SET published_at = now() WHERE id = ANY(@ids)", connection);
+            mark.Parameters.AddWithValue("ids", sent.ToArray());
+            await mark.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return (sent.Count, complete);
+    }
+
+    /// <summary>Published events are kept a week (readers that were away can catch up by id); idempotency keys a day.</summary>
+    public const string CleanSql = """
+        DELETE FROM outbox_events WHERE published_at < now() - interval '7 days';
+        DELETE FROM idempotency_keys WHERE created_at < now() - interval '1 day'
+        """;
+}

@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>Real processes killed and replicated: the runner restarts a dead service, and the outbox publishes once with replicas.</summary>
+public sealed class ResilienceTests(TopologyFixture topology)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    /// <summary>
+    /// SIGKILL of the Trading process under load: the gateway answers 503 naming it meanwhile, the runner starts it again,
+    /// and the API answers within 10 s. Clients retry with their Idempotency-Key, so no order is lost or doubled.
+    /// </summary>
+    [Fact]
+    public async Task A_killed_service_is_back_within_ten_seconds_and_no_order_is_lost_or_doubled()
+    {
+        await topology.SetPriceAsync("BTC/USDT", 100000m);
+        var bot = await topology.CreateBotAsync();
+        const int orders = 60;
+        var keys = Enumerable.Range(0, orders).Select(_ => Guid.NewGuid().ToString()).ToArray();
+        var answers = new ConcurrentDictionary<string, string>();
+        var refusals = new ConcurrentBag<(HttpStatusCode Status, string Body)>();
+        var created = 0;
+        var next = -1;
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        async Task ClientAsync()
+        {
+            for (var i = Interlocked.Increment(ref next); i < orders; i = Interlocked.Increment(ref next))
+            {
+                while (DateTime.UtcNow < deadline)
+                {
+                    try
+                    {
+                        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/orders")
+                        {
+                            Content = JsonContent.Create(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 }),
+                        };
+                        request.Headers.Add("Idempotency-Key", keys[i]);
+                        using var response = await topology.Gateway.SendAsync(request, Cancel);
+                        var body = await response.Content.ReadAsStringAsync(Cancel);
+                        if (response.StatusCode == HttpStatusCode.Created)
+                        {
+                            Assert.True(answers.GetOrAdd(keys[i], body) == body, "a retry got the first answer back");
+                            Interlocked.Increment(ref created);
+                            break;
+                        }
+                        refusals.Add((response.StatusCode, body));
+                        Assert.True(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable, $"{response.StatusCode}: {body}");
+                    }
+                    catch (HttpRequestException)
+                    {
+                    }
+                    await Task.Delay(50, Cancel);
+                }
+            }
+        }
+
+        var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(ClientAsync, Cancel)).ToList();
+        while (Volatile.Read(ref created) < 10) await Task.Delay(10, Cancel);
+        var killed = topology.Topology.ProcessIdOf(ResourceNames.Trading);
+        Process.GetProcessById(killed).Kill();
+        var down = Stopwatch.StartNew();
+        HttpStatusCode status;
+        do
+        {
+            await Task.Delay(100, Cancel);
+            using var probe = await topology.Gateway.GetAsync($"/api/trades?bot_id={bot}&limit=1", Cancel);
+            status = probe.StatusCode;
+        } while (status != HttpStatusCode.OK && down.Elapsed < TimeSpan.FromSeconds(30));
+        var back = down.Elapsed;
+        await Task.WhenAll(clients);
+
+        Assert.True(back < TimeSpan.FromSeconds(10), $"answering again {back.TotalSeconds:0.0} s after the kill");
+        Assert.NotEqual(killed, topology.Topology.ProcessIdOf(ResourceNames.Trading));
+        Assert.Equal(orders, answers.Count);
+        Assert.Contains(refusals, r => r.Status == HttpStatusCode.ServiceUnavailable
+            && JsonDocument.Parse(r.Body).RootElement.GetProperty("service").GetString() == ResourceNames.Trading);
+        Assert.Equal(orders, await topology.CountAsync("orders", bot));
+        Assert.Equal(orders, await topology.CountAsync("trades", bot));
+        Assert.Equal(10000m - orders * 10.01m, (await topology.GetJsonAsync($"/api/portfolio/{bot}")).GetProperty("cash").GetDecimal());
+    }
+
+    /// <summary>Two Trading processes, both with an outbox publisher: one publishes, each event exactly once, in id order; the other takes over.</summary>
+    [Fact]
+    public async Task Two_trading_processes_publish_each_event_once_in_order()
+    {
+        await topology.SetPriceAsync("BTC/USDT", 100000m);
+        var bot = await topology.CreateBotAsync();
+        await using var events = await EventListener.StartAsync(topology);
+        var replica = await topology.Topology.StartReplicaAsync(ResourceNames.Trading, Cancel);
+        using var direct = new HttpClient { BaseAddress = new Uri(replica.Url) };
+        try
+        {
+            // Orders through both processes, so both write to the outbox.
+            await Task.WhenAll(Enumerable.Range(0, 20).Select(async i =>
+            {
+                var client = i % 2 == 0 ? topology.Gateway : direct;
+                using var response = await client.PostAsJsonAsync("/orders", new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 }, Cancel);
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }));
+
+            var opened = await events.WaitForAsync(e => IsOpenedFor(e, bot), count: 20, seconds: 15);
+            await Task.Delay(1500, Cancel); // a second publisher would have sent its copies by now
+            var ids = events.Events.Where(e => IsOpenedFor(e, bot)).Select(e => e.GetProperty("id").GetInt64()).ToList();
+            Assert.Equal(20, ids.Count);
+            Assert.Equal(ids.Order(), ids);
+            Assert.Equal(ids.Count, ids.Distinct().Count());
+            Assert.Equal((2L, 1L), await PublishersAsync());
+        }
+        finally
+        {
+            Process.GetProcessById(replica.ProcessId).Kill();
+        }
+
+        // Whichever of the two published, events still flow once the replica is gone.
+        var trade = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 });
+        Assert.Equal(HttpStatusCode.Created, trade.Response.StatusCode);
+        await events.WaitForAsync(e => IsOpenedFor(e, bot), count: 21, seconds: 15);
+    }
+
+    private static bool IsOpenedFor(JsonElement e, long bot) =>
+        e.GetProperty("type").GetString() == "trade.opened" && e.GetProperty("data").GetProperty("bot_id").GetInt64() == bot;
+
+    /// <summary>Sessions of outbox publishers, and how many of them hold the publishing lock.</summary>
+    private async Task<(long Sessions, long Leaders)> PublishersAsync()
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var count = new NpgsqlCommand("""
+            SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted))
+            FROM pg_stat_activity a WHERE a.application_name LIKE 'outbox-publisher:%'
+            """, connection);
+        await using var reader = await count.ExecuteReaderAsync(Cancel);
+        await reader.ReadAsync(Cancel);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+}
