@@ -346,6 +346,7 @@ public sealed class Topology : IAsyncDisposable
         List<ServiceProcess> processes;
         lock (_processes)
         {
+            if (_stopping) return; // disposed already
             _stopping = true;
             processes = [.. _processes];
         }
