@@ -8,6 +8,8 @@ public static class GatewayExtensions
     public static WebApplicationBuilder AddGatewayServices(this WebApplicationBuilder builder)
     {
         builder.AddRedis();
+        // Its own ProblemDetails (unknown paths, a service that is down) in the one wire format of the services' ones.
+        builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         builder.Services.AddOptions<ArtifactsOptions>().BindConfiguration(ArtifactsOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHealthChecks()

@@ -115,6 +115,25 @@ start_postgres() {
       || die "cannot create the role $DB_ROLE (run as root or as postgres)"
     say "PostgreSQL role $DB_ROLE ready (login with password, CREATEDB)"
   fi
+  adopt_database tradingbots
+}
+
+# Earlier versions of the project created the database tradingbots as the postgres superuser: hand it, and the
+# tables and sequences the project created in it, to the project's role (nothing else in the cluster is touched).
+adopt_database() {
+  local owner; owner=$(as_postgres "psql -p $PG_PORT -d postgres -qtAX -c \"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$1'\"")
+  [ -n "$owner" ] && [ "$owner" != "$DB_ROLE" ] || return 0
+  say "handing the database $1 (created by an earlier version as $owner) to the role $DB_ROLE"
+  as_postgres "psql -p $PG_PORT -d '$1' -qtAX" <<SQL >/dev/null || die "cannot hand $1 to $DB_ROLE"
+ALTER DATABASE "$1" OWNER TO "$DB_ROLE";
+DO \$\$ DECLARE r record; BEGIN
+  FOR r IN SELECT format('ALTER %s %I.%I OWNER TO %I', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, n.nspname, c.relname, '$DB_ROLE') AS sql
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S') AND pg_get_userbyid(c.relowner) = '$owner'
+             AND NOT (c.relkind = 'S' AND EXISTS (SELECT FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')))
+  LOOP EXECUTE r.sql; END LOOP;
+END \$\$;
+SQL
 }
 
 redis_pid_file() { echo "$STATE_DIR/redis-$REDIS_PORT.pid"; }
