@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace TradingBots.Strategies;
+
+public enum KnobType
+{
+    Integer,
+    Decimal,
+}
+
+/// <summary>
+/// One knob, declared once: the validation of POST /bots and /bots/{id}/knobs, GET /strategies and the README table all
+/// come from this. A knob without a default is optional (absent means "off"), unless <see cref="Required"/>.
+/// </summary>
+public sealed record KnobSpec(string Name, KnobType Type, decimal? Default, decimal Min, decimal Max, string Description, bool Required = false)
+{
+    /// <summary>Why <paramref name="value"/> is not a valid value of this knob, or null.</summary>
+    public string? Problem(JsonElement value)
+    {
+        var range = $"from {Text(Min)} to {Text(Max)}";
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var number))
+            return Type == KnobType.Integer ? $"must be an integer {range}" : $"must be a number {range}";
+        if (Type == KnobType.Integer && number != decimal.Truncate(number)) return $"must be an integer {range}";
+        return number < Min || number > Max ? $"must be {range}" : null;
+    }
+
+    private static string Text(decimal value) => (value / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>A bot's knobs as given (a JSON object), read through their declarations: a knob not given has its default.</summary>
+public sealed class KnobValues
+{
+    private readonly Dictionary<string, decimal> _given;
+    private readonly IReadOnlyDictionary<string, KnobSpec> _specs;
+
+    public KnobValues(JsonElement knobs, IEnumerable<KnobSpec> specs)
+    {
+        _specs = specs.ToDictionary(s => s.Name, StringComparer.Ordinal);
+        _given = knobs.ValueKind == JsonValueKind.Object
+            ? knobs.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetDecimal(out _))
+                .ToDictionary(p => p.Name, p => p.Value.GetDecimal(), StringComparer.Ordinal)
+            : [];
+    }
+
+    public static KnobValues Parse(string knobsJson, IEnumerable<KnobSpec> specs)
+    {
+        using var document = JsonDocument.Parse(string.IsNullOrWhiteSpace(knobsJson) ? "{}" : knobsJson);
+        return new KnobValues(document.RootElement, specs);
+    }
+
+    /// <summary>The knob's value, its default when not given, null when neither.</summary>
+    public decimal? Get(string name) =>
+        _given.TryGetValue(name, out var value) ? value
+        : _specs.TryGetValue(name, out var spec) ? spec.Default
+        : throw new ArgumentException($"no knob '{name}' is declared", nameof(name));
+
+    public int Integer(string name) => (int)(Get(name) ?? throw new InvalidOperationException($"knob '{name}' has no value"));
+
+    public decimal Decimal(string name) => Get(name) ?? throw new InvalidOperationException($"knob '{name}' has no value");
+}
+
+/// <summary>Knobs every bot has, whatever its strategy: how it runs and its paper account.</summary>
+public static class BotKnobs
+{
+    public const string TickSeconds = "tick_seconds", MaxTicks = "max_ticks", StartingCash = "starting_cash", FeeRate = "fee_rate";
+
+    public static IReadOnlyList<KnobSpec> All { get; } =
+    [
+        new(TickSeconds, KnobType.Integer, 5, 1, 86_400, "seconds between two ticks of the bot loop"),
+        new(MaxTicks, KnobType.Integer, null, 1, 100_000_000, "the run completes after this many ticks (absent: it runs until stopped)"),
+        new(StartingCash, KnobType.Decimal, null, 0.00000001m, 1_000_000_000_000m,
+            "the paper account's starting cash, in its quote currency (absent: PAPER_STARTING_CASH); fixed at the first trade"),
+        new(FeeRate, KnobType.Decimal, null, 0, 0.999999m, "fee rate of every fill (absent: PAPER_FEE_RATE, 0.001)"),
+    ];
+}

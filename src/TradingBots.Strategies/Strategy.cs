@@ -1,0 +1,43 @@
+namespace TradingBots.Strategies;
+
+/// <summary>A closed candle: open time (Unix ms) and OHLCV, as the Market service serves them.</summary>
+public sealed record Candle(long OpenTime, decimal Open, decimal High, decimal Low, decimal Close, decimal Volume);
+
+/// <summary>An open trade of the bot, as a strategy sees it.</summary>
+public sealed record OpenTrade(long TradeId, string Symbol, decimal Qty, decimal EntryPrice, decimal CostBasisQuote, decimal FeesPaidQuote);
+
+/// <summary>What a strategy is asked with on each tick, for one of the bot's symbols.</summary>
+public sealed record StrategyInput(string Symbol, IReadOnlyList<Candle> ClosedCandles, decimal Price, IReadOnlyList<OpenTrade> OpenTrades,
+    KnobValues Knobs);
+
+/// <summary>
+/// What a strategy wants done, executed by the paper engine (the same rules as POST /orders): buy
+/// <see cref="QuoteAmount"/> of the symbol, or close the trade <see cref="TradeId"/> whole. <see cref="Reason"/> says why.
+/// </summary>
+public sealed record StrategyOrder(string Symbol, string Side, decimal? QuoteAmount, long? TradeId, string Reason)
+{
+    public static StrategyOrder Buy(string symbol, decimal quote, string reason) => new(symbol, "buy", quote, null, reason);
+
+    public static StrategyOrder Close(OpenTrade trade, string reason) => new(trade.Symbol, "sell", null, trade.TradeId, reason);
+}
+
+/// <summary>
+/// A trading strategy: pure code, found by (<see cref="Name"/>, <see cref="Version"/>) in the <see cref="StrategyRegistry"/>.
+/// Its knobs are declared once in <see cref="Knobs"/>; <see cref="Decide"/> sees only its input and returns orders.
+/// </summary>
+public interface IStrategy
+{
+    string Name { get; }
+    int Version { get; }
+    string Description { get; }
+
+    /// <summary>Closed candles it needs at least for a decision (fewer: it holds).</summary>
+    int CandlesNeeded(KnobValues knobs);
+
+    IReadOnlyList<KnobSpec> Knobs { get; }
+
+    /// <summary>Checks between knobs (e.g. fast below slow), after each knob passed its own range; field → reason.</summary>
+    IEnumerable<(string Knob, string Reason)> Conflicts(KnobValues knobs);
+
+    IReadOnlyList<StrategyOrder> Decide(StrategyInput input);
+}

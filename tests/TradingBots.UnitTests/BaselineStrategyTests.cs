@@ -1,0 +1,152 @@
+using System.Text.Json;
+using TradingBots.Strategies;
+
+namespace TradingBots.UnitTests;
+
+/// <summary>baseline v1 on fixed candle series, with hand-derived averages (fast 2, slow 3 unless said otherwise).</summary>
+public sealed class BaselineStrategyTests
+{
+    private static readonly Baseline Strategy = new();
+
+    private static StrategyInput Input(decimal[] closes, decimal price, OpenTrade[]? open = null, string knobs = """{"fast": 2, "slow": 3}""") =>
+        new("BTC/USDT", [.. closes.Select((c, i) => new Candle(i * 60_000L, c, c, c, c, 1m))], price, open ?? [],
+            KnobValues.Parse(knobs, StrategyRegistry.KnobsOf(Strategy)));
+
+    private static OpenTrade Trade(long id, decimal entry) => new(id, "BTC/USDT", 0.001m, entry, entry * 0.001m, entry * 0.000001m);
+
+    [Fact]
+    public void An_upward_cross_buys_order_quote()
+    {
+        // Before the last candle: SMA2 = 10, SMA3 = 10 (equal). With it: SMA2 = (10 + 13) / 2 = 11.5 > SMA3 = 33 / 3 = 11.
+        var orders = Strategy.Decide(Input([10, 10, 10, 13], price: 13));
+
+        Assert.Equal([StrategyOrder.Buy("BTC/USDT", 100m, "SMA2 crossed above SMA3")], orders);
+    }
+
+    [Fact]
+    public void The_order_size_is_the_order_quote_knob()
+    {
+        var orders = Strategy.Decide(Input([10, 10, 10, 13], 13, knobs: """{"fast": 2, "slow": 3, "order_quote": 25.5}"""));
+
+        Assert.Equal(25.5m, Assert.Single(orders).QuoteAmount);
+    }
+
+    [Fact]
+    public void A_downward_cross_closes_every_open_trade()
+    {
+        // Before: SMA2 = (13 + 13) / 2 = 13 > SMA3 = (10 + 13 + 13) / 3 = 12. Now: SMA2 = (13 + 7) / 2 = 10 < SMA3 = 33 / 3 = 11.
+        var orders = Strategy.Decide(Input([10, 10, 10, 13, 13, 7], price: 7, open: [Trade(1, 13), Trade(2, 12)],
+            knobs: """{"fast": 2, "slow": 3, "max_open_trades": 2}"""));
+
+        Assert.Equal([StrategyOrder.Close(Trade(1, 13), "SMA2 crossed below SMA3"), StrategyOrder.Close(Trade(2, 12), "SMA2 crossed below SMA3")], orders);
+    }
+
+    [Fact]
+    public void No_cross_no_order()
+    {
+        // Rising steadily: SMA2 stays above SMA3 on both candles (before 12.5 > 12, now 13.5 > 13).
+        Assert.Empty(Strategy.Decide(Input([10, 11, 12, 13, 14], price: 14)));
+        Assert.Empty(Strategy.Decide(Input([10, 10, 10, 10], price: 10)));
+    }
+
+    [Fact]
+    public void An_upward_cross_at_max_open_trades_buys_nothing()
+    {
+        Assert.Empty(Strategy.Decide(Input([10, 10, 10, 13], 13, open: [Trade(1, 10)])));
+    }
+
+    [Fact]
+    public void Too_few_closed_candles_hold()
+    {
+        // slow 3 needs 4 closed candles to see a cross.
+        Assert.Equal(4, Strategy.CandlesNeeded(KnobValues.Parse("""{"fast": 2, "slow": 3}""", StrategyRegistry.KnobsOf(Strategy))));
+        Assert.Empty(Strategy.Decide(Input([10, 10, 13], price: 13)));
+    }
+
+    [Theory]
+    [InlineData(95.00, true)]    // 100 × (1 − 5 / 100) = 95: reached
+    [InlineData(95.01, false)]
+    public void The_stop_loss_closes_a_trade_at_its_percent_below_entry(decimal price, bool closes)
+    {
+        var orders = Strategy.Decide(Input([10, 10, 10, 10], price, open: [Trade(7, 100)], knobs: """{"fast": 2, "slow": 3, "stop_loss_pct": 5}"""));
+
+        Assert.Equal(closes ? [StrategyOrder.Close(Trade(7, 100), $"stop loss: {price} is 5% or more below the entry 100")] : [], orders);
+    }
+
+    [Theory]
+    [InlineData(110.0, true)]    // 100 × (1 + 10 / 100) = 110
+    [InlineData(109.99, false)]
+    public void The_take_profit_closes_a_trade_at_its_percent_above_entry(decimal price, bool closes)
+    {
+        var orders = Strategy.Decide(Input([10, 10, 10, 10], price, open: [Trade(7, 100)], knobs: """{"fast": 2, "slow": 3, "take_profit_pct": 10}"""));
+
+        Assert.Equal(closes ? 1 : 0, orders.Count);
+    }
+
+    [Fact]
+    public void A_stopped_out_trade_frees_its_slot_for_a_cross_in_the_same_tick()
+    {
+        // The one open trade hits its stop loss at 13 (entry 20, 5%) while SMA2 crosses above SMA3: close it, then buy.
+        var orders = Strategy.Decide(Input([10, 10, 10, 13], 13, open: [Trade(3, 20)], knobs: """{"fast": 2, "slow": 3, "stop_loss_pct": 5}"""));
+
+        Assert.Equal(["sell", "buy"], orders.Select(o => o.Side));
+    }
+
+    [Fact]
+    public void Defaults_are_the_documented_ones()
+    {
+        var knobs = KnobValues.Parse("{}", StrategyRegistry.KnobsOf(Strategy));
+
+        Assert.Equal((9, 21, 100m, 1, 5), (knobs.Integer("fast"), knobs.Integer("slow"), knobs.Decimal("order_quote"),
+            knobs.Integer("max_open_trades"), knobs.Integer("tick_seconds")));
+        Assert.Null(knobs.Get("stop_loss_pct"));
+        Assert.Null(knobs.Get("max_ticks"));
+    }
+}
+
+public sealed class StrategyRegistryTests
+{
+    [Theory]
+    [InlineData("baseline", "baseline@1")]
+    [InlineData("baseline@1", "baseline@1")]
+    public void Strategies_are_found_by_name_and_version(string asked, string found) =>
+        Assert.Equal(found, StrategyRegistry.Key(StrategyRegistry.Find(asked)!));
+
+    [Theory]
+    [InlineData("baseline@2")]
+    [InlineData("nope")]
+    [InlineData("baseline@x")]
+    public void An_unknown_strategy_is_not_found(string asked) => Assert.Null(StrategyRegistry.Find(asked));
+
+    public static TheoryData<string, string, string> InvalidKnobs => new()
+    {
+        { """{"fast": 2.5}""", "knobs.fast", "must be an integer from 1 to 500" },
+        { """{"fast": "9"}""", "knobs.fast", "must be an integer from 1 to 500" },
+        { """{"slow": 1}""", "knobs.slow", "must be from 2 to 1000" },
+        { """{"fast": 21, "slow": 21}""", "knobs.fast", "must be less than slow (21)" },
+        { """{"order_quote": 0}""", "knobs.order_quote", "must be from 0.00000001 to 1000000000000" },
+        { """{"tick_seconds": 0}""", "knobs.tick_seconds", "must be from 1 to 86400" },
+        { """{"fee_rate": 1}""", "knobs.fee_rate", "must be from 0 to 0.999999" },
+        { """{"leverage": 10}""", "knobs.leverage", "unknown knob of baseline@1; known: fast, slow, order_quote, stop_loss_pct, take_profit_pct, max_open_trades, tick_seconds, max_ticks, starting_cash, fee_rate" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidKnobs))]
+    public void Knobs_are_checked_by_type_and_range_and_unknown_ones_refused(string knobs, string field, string reason)
+    {
+        using var json = JsonDocument.Parse(knobs);
+
+        var errors = StrategyRegistry.Validate(new Baseline(), json.RootElement);
+
+        Assert.Equal([reason], errors[field]);
+        Assert.Single(errors);
+    }
+
+    [Fact]
+    public void Valid_knobs_have_no_errors()
+    {
+        using var json = JsonDocument.Parse("""{"fast": 5, "slow": 20, "order_quote": 50, "stop_loss_pct": 2.5, "tick_seconds": 1, "max_ticks": 10}""");
+
+        Assert.Empty(StrategyRegistry.Validate(new Baseline(), json.RootElement));
+    }
+}
