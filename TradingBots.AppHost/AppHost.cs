@@ -44,9 +44,10 @@ var trading = AddWebService<Projects.TradingBots_Trading>(ResourceNames.Trading)
     .WaitFor(redis).WaitFor(market)
     .WaitForCompletion(migrations);
 
+// Bots checks a new bot's symbols against the exchange through the Market service.
 var bots = AddWebService<Projects.TradingBots_Bots>(ResourceNames.Bots)
-    .WithReference(db).WithReference(redis).WithReference(rabbitmq)
-    .WaitFor(redis).WaitFor(rabbitmq)
+    .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market)
+    .WaitFor(redis).WaitFor(rabbitmq).WaitFor(market)
     .WaitForCompletion(migrations);
 
 AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker)

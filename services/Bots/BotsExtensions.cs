@@ -1,6 +1,7 @@
 using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Messaging;
+using TradingBots.Paper;
 
 namespace TradingBots.Bots;
 
@@ -11,11 +12,8 @@ public static class BotsExtensions
         builder.AddTradingDatabase();
         builder.AddRedis();
         builder.AddMessaging();
+        builder.AddPriceSource();
+        builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         return builder;
-    }
-
-    public static WebApplication MapBotsApi(this WebApplication app)
-    {
-        return app;
     }
 }

@@ -13,6 +13,16 @@ public static class PaperExtensions
     public static IHostApplicationBuilder AddPaperEngine(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<PaperOptions>().Bind(builder.Configuration).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddPriceSource();
+        builder.Services.AddScoped<PaperEngine>();
+        builder.Services.AddScoped<Portfolio>();
+        builder.Services.AddScoped<MarkPrices>();
+        return builder;
+    }
+
+    /// <summary>Live prices from the Market service only (what the Bots service needs to check symbols).</summary>
+    public static IHostApplicationBuilder AddPriceSource(this IHostApplicationBuilder builder)
+    {
         builder.Services.AddSingleton<PriceSource>();
         builder.Services.AddHttpClient(PriceSource.MarketClient, http =>
             {
@@ -20,9 +30,6 @@ public static class PaperExtensions
                 http.Timeout = TimeSpan.FromSeconds(15);
             })
             .RemoveAllResilienceHandlers();
-        builder.Services.AddScoped<PaperEngine>();
-        builder.Services.AddScoped<Portfolio>();
-        builder.Services.AddScoped<MarkPrices>();
         return builder;
     }
 }

@@ -122,7 +122,8 @@ start_postgres() {
 # tables and sequences the project created in it, to the project's role (nothing else in the cluster is touched).
 adopt_database() {
   local owner; owner=$(as_postgres "psql -p $PG_PORT -d postgres -qtAX -c \"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$1'\"")
-  [ -n "$owner" ] && [ "$owner" != "$DB_ROLE" ] || return 0
+  # Only from the superuser an earlier version used: a database some other role owns is not ours to hand over.
+  [ "$owner" = postgres ] && [ "$DB_ROLE" != postgres ] || return 0
   say "handing the database $1 (created by an earlier version as $owner) to the role $DB_ROLE"
   as_postgres "psql -p $PG_PORT -d '$1' -qtAX" <<SQL >/dev/null || die "cannot hand $1 to $DB_ROLE"
 ALTER DATABASE "$1" OWNER TO "$DB_ROLE";

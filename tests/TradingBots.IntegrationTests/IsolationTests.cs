@@ -83,7 +83,9 @@ public sealed class IsolationTests(TopologyFixture topology)
         Assert.SkipUnless(Environment.UserName == "root", "reading pg_authid needs the postgres OS account (root here)");
         var probe = $"tradingbots_probe_{Guid.NewGuid():N}"[..30];
         const string others = "SELECT md5(string_agg(a::text, '|' ORDER BY rolname)) FROM pg_authid a WHERE rolname NOT LIKE 'tradingbots_probe_%'";
+        const string owners = "SELECT md5(string_agg(datname || ':' || pg_get_userbyid(datdba), ',' ORDER BY datname)) FROM pg_database";
         var before = await AsPostgresAsync(others);
+        var ownersBefore = await AsPostgresAsync(owners);
         try
         {
             var (exit, output) = await RunAsync("bash", [Path.Combine(topology.Manifest.Directory, "src", "TradingBots.Runner", "servers.sh"), "start", "postgres"],
@@ -92,6 +94,7 @@ public sealed class IsolationTests(TopologyFixture topology)
             Assert.Contains($"role {probe} ready", output);
 
             Assert.Equal(before, await AsPostgresAsync(others));
+            Assert.Equal(ownersBefore, await AsPostgresAsync(owners)); // no database changed hands (the user's tradingbots included)
             await using var login = new NpgsqlConnection($"Host=127.0.0.1;Port=5432;Username={probe};Password=probe-password;Database=postgres");
             await login.OpenAsync(Cancel);
             await using var attributes = new NpgsqlCommand("SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user", login);

@@ -1,0 +1,50 @@
+using System.Text.Json;
+using TradingBots.Data;
+using TradingBots.Strategies;
+
+namespace TradingBots.Bots;
+
+public static class BotStatus
+{
+    public const string Stopped = "stopped", Starting = "starting", Running = "running", Stopping = "stopping", Error = "error";
+}
+
+/// <summary>A bot as the API shows it: the spec's columns, its strategy as name and version, knobs as given.</summary>
+public sealed record BotView(long Id, string Name, IReadOnlyList<string> Symbols, string Timeframe, bool PaperMode, string Strategy,
+    int? StrategyVersion, JsonElement Knobs, string Status, bool StopRequested, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static BotView From(Bot bot)
+    {
+        var at = bot.Strategy.IndexOf('@');
+        using var knobs = JsonDocument.Parse(bot.Knobs);
+        return new(bot.Id, bot.Name, bot.Symbols, bot.Timeframe, bot.PaperMode, at < 0 ? bot.Strategy : bot.Strategy[..at],
+            at >= 0 && int.TryParse(bot.Strategy[(at + 1)..], out var version) ? version : null, knobs.RootElement.Clone(), bot.Status,
+            bot.StopRequested, bot.CreatedAt, bot.UpdatedAt);
+    }
+}
+
+public sealed record JobView(long Id, long? BotId, string Task, string Status, int Progress, string? Message, string? CeleryTaskId,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static JobView From(Job j) => new(j.Id, j.BotId, j.Task, j.Status, j.Progress, j.Message, j.CeleryTaskId, j.CreatedAt, j.UpdatedAt);
+}
+
+public sealed record SnapshotView(decimal Equity, decimal Cash, decimal PositionsValue, DateTimeOffset Timestamp);
+
+/// <summary>GET /bots/{id}: the bot, its newest job, its latest portfolio snapshot and how many trades it has open.</summary>
+public sealed record BotDetails(BotView Bot, JobView? CurrentJob, SnapshotView? LatestSnapshot, int OpenTrades);
+
+public sealed record BotList(IReadOnlyList<BotView> Bots);
+
+public sealed record KnobView(string Name, string Type, decimal? Default, decimal Min, decimal Max, bool Required, string Scope, string Description);
+
+public sealed record StrategyView(string Name, int Version, string Description, IReadOnlyList<KnobView> Knobs)
+{
+    public static StrategyView From(IStrategy s) => new(s.Name, s.Version, s.Description,
+        [.. s.Knobs.Select(k => Knob(k, "strategy")), .. BotKnobs.All.Select(k => Knob(k, "bot"))]);
+
+    private static KnobView Knob(KnobSpec k, string scope) =>
+        new(k.Name, k.Type == KnobType.Integer ? "integer" : "number", k.Default, k.Min, k.Max, k.Required, scope, k.Description);
+}
+
+public sealed record StrategyList(IReadOnlyList<StrategyView> Strategies);

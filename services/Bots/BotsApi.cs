@@ -1,0 +1,127 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using TradingBots.Data;
+using TradingBots.Paper;
+using TradingBots.Strategies;
+
+namespace TradingBots.Bots;
+
+/// <summary>POST /bots, GET /bots, GET /bots/{id}, POST /bots/{id}/knobs, GET /strategies.</summary>
+public static class BotsApi
+{
+    /// <summary>A bot's definition is a few hundred bytes.</summary>
+    public const long MaxBodyBytes = 64 * 1024;
+
+    public static WebApplication MapBotsApi(this WebApplication app)
+    {
+        var api = app.MapGroup("").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/bots", CreateAsync).WithBodyLimit(MaxBodyBytes).Accepts<BotBody>("application/json")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status502BadGateway)
+            .WithSummary("Create a bot (paper mode; strategy baseline v1 unless named)");
+        api.MapGet("/bots", ListAsync).WithSummary("Every bot, newest first");
+        api.MapGet("/bots/{id:long}", GetAsync).ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One bot with its current job, latest portfolio snapshot and open-trade count");
+        api.MapPost("/bots/{id:long}/knobs", SetKnobsAsync).WithBodyLimit(MaxBodyBytes).Accepts<Dictionary<string, decimal?>>("application/json")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .WithSummary("Merge knobs into a bot's (null resets one to its default); takes effect on the next tick");
+        api.MapGet("/strategies", () => TypedResults.Ok(new StrategyList([.. StrategyRegistry.All.Select(StrategyView.From)])))
+            .WithSummary("Every strategy with its knobs: type, default, range, meaning");
+        return app;
+    }
+
+    private static async Task<Results<Created<BotDetails>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
+        TradingDbContext db, PriceSource prices, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (await ReadAsync(request, cancellationToken) is not { } body) return Invalid("body", "not valid JSON");
+        using (body)
+        {
+            var (bot, errors) = BotRequests.Parse(body.RootElement);
+            if (bot is null) return TypedResults.ValidationProblem(errors);
+            try
+            {
+                var (_, unlisted) = await prices.GetListedPricesAsync(bot.Symbols, cancellationToken);
+                if (unlisted.Count > 0) return Invalid("symbols", $"not listed on the exchange: {string.Join(", ", unlisted)}");
+            }
+            catch (PriceException ex)
+            {
+                return TypedResults.Problem(statusCode: (int)ex.Status is 503 ? 503 : 502, title: "Market data unavailable",
+                    detail: $"the symbols cannot be checked: {ex.Message}");
+            }
+
+            var now = time.GetUtcNow();
+            // Resolved or created, once even under concurrent creation: (name, version) is unique.
+            await db.Database.ExecuteSqlInterpolatedAsync($"""
+                INSERT INTO strategies (name, version, description, created_at) VALUES ({bot.Strategy.Name}, {bot.Strategy.Version},
+                {bot.Strategy.Description}, {now}) ON CONFLICT (name, version) DO NOTHING
+                """, cancellationToken);
+            var row = new Bot
+            {
+                Name = bot.Name, Symbols = [.. bot.Symbols], Timeframe = bot.Timeframe, PaperMode = true, Strategy = StrategyRegistry.Key(bot.Strategy),
+                Knobs = bot.Knobs, Status = BotStatus.Stopped, StopRequested = false, CreatedAt = now, UpdatedAt = now,
+            };
+            db.Bots.Add(row);
+            await db.SaveChangesAsync(cancellationToken);
+            return TypedResults.Created($"/bots/{row.Id}", new BotDetails(BotView.From(row), null, null, 0));
+        }
+    }
+
+    private static async Task<Ok<BotList>> ListAsync(TradingDbContext db, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new BotList([.. (await db.Bots.AsNoTracking().OrderByDescending(b => b.Id).ToListAsync(cancellationToken)).Select(BotView.From)]));
+
+    private static async Task<Results<Ok<BotDetails>, ProblemHttpResult>> GetAsync(long id, TradingDbContext db, CancellationToken cancellationToken)
+    {
+        var bot = await db.Bots.AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, cancellationToken);
+        if (bot is null) return NotFound(id);
+        var job = await db.Jobs.AsNoTracking().Where(j => j.BotId == id).OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
+            .FirstOrDefaultAsync(cancellationToken);
+        var snapshot = await db.PortfolioSnapshots.AsNoTracking().Where(s => s.BotId == id).OrderByDescending(s => s.Timestamp)
+            .Select(s => new SnapshotView(s.Equity, s.Cash, s.PositionsValue, s.Timestamp)).FirstOrDefaultAsync(cancellationToken);
+        var open = await db.Trades.CountAsync(t => t.BotId == id && t.Status == TradeStatus.Open, cancellationToken);
+        return TypedResults.Ok(new BotDetails(BotView.From(bot), job is null ? null : JobView.From(job), snapshot, open));
+    }
+
+    private static async Task<Results<Ok<BotView>, ValidationProblem, ProblemHttpResult>> SetKnobsAsync(long id, HttpRequest request,
+        TradingDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (await ReadAsync(request, cancellationToken) is not { } body) return Invalid("body", "not valid JSON");
+        using (body)
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            // Under the bot's row lock: two merges at once both count.
+            var bot = await db.Bots.FromSql($"SELECT * FROM bots WHERE id = {id} FOR UPDATE").FirstOrDefaultAsync(cancellationToken);
+            if (bot is null) return NotFound(id);
+            if (StrategyRegistry.Find(bot.Strategy) is not { } strategy)
+                return TypedResults.Problem(statusCode: 409, title: "Conflict", detail: $"bot {id} has strategy '{bot.Strategy}', which this version does not know");
+            var (merged, errors) = BotRequests.Merge(strategy, bot.Knobs, body.RootElement);
+            if (merged is null) return TypedResults.ValidationProblem(errors);
+            bot.Knobs = merged;
+            bot.UpdatedAt = time.GetUtcNow();
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return TypedResults.Ok(BotView.From(bot));
+        }
+    }
+
+    private static async Task<JsonDocument?> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static ValidationProblem Invalid(string field, string reason) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [reason] });
+
+    private static ProblemHttpResult NotFound(long id) =>
+        TypedResults.Problem(statusCode: 404, title: "Not found", detail: $"no bot {id}",
+            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { ["id"] = [$"no bot {id}"] } });
+
+    /// <summary>The body of POST /bots, for the OpenAPI document (the handler reads the JSON itself to name bad fields).</summary>
+    private sealed record BotBody(string Name, string[] Symbols, string Timeframe, bool? PaperMode, string? Strategy, Dictionary<string, decimal>? Knobs);
+}

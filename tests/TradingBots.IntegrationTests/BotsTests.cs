@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Npgsql;
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>The bots API through the gateway: creation with the default strategy, validation naming the field, knobs merged.</summary>
+public sealed class BotsTests(TopologyFixture topology)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static string UniqueName() => $"bot-{Guid.NewGuid():N}";
+
+    private async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(string url, string json)
+    {
+        var response = await topology.Gateway.PostAsync(url, new StringContent(json, System.Text.Encoding.UTF8, "application/json"), Cancel);
+        var text = await response.Content.ReadAsStringAsync(Cancel);
+        return (response, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement);
+    }
+
+    [Theory]
+    [InlineData("/bots")]
+    [InlineData("/api/bots")]
+    public async Task A_bot_without_a_strategy_gets_baseline_v1(string path)
+    {
+        var name = UniqueName();
+
+        var (response, body) = await PostAsync(path, $$$"""{"name": "{{{name}}}", "symbols": ["BTC/USDT", "ETH/USDT"], "timeframe": "1m", "knobs": {"fast": 5}}""");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var bot = body.GetProperty("bot");
+        var id = bot.GetProperty("id").GetInt64();
+        Assert.Equal($"/bots/{id}", response.Headers.Location?.OriginalString);
+        Assert.Equal((name, "baseline", 1, "stopped", true, false), (bot.GetProperty("name").GetString(), bot.GetProperty("strategy").GetString(),
+            bot.GetProperty("strategy_version").GetInt32(), bot.GetProperty("status").GetString(), bot.GetProperty("paper_mode").GetBoolean(),
+            bot.GetProperty("stop_requested").GetBoolean()));
+        Assert.Equal(["BTC/USDT", "ETH/USDT"], bot.GetProperty("symbols").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal("""{"fast":5}""", bot.GetProperty("knobs").GetRawText());
+
+        var details = await topology.GetJsonAsync($"/api/bots/{id}");
+        Assert.Equal(id, details.GetProperty("bot").GetProperty("id").GetInt64());
+        Assert.Equal((JsonValueKind.Null, JsonValueKind.Null, 0), (details.GetProperty("current_job").ValueKind,
+            details.GetProperty("latest_snapshot").ValueKind, details.GetProperty("open_trades").GetInt32()));
+        Assert.Contains((await topology.GetJsonAsync("/bots")).GetProperty("bots").EnumerateArray(), b => b.GetProperty("id").GetInt64() == id);
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM strategies WHERE name = 'baseline' AND version = 1"));
+        Assert.Equal("baseline@1", await ScalarAsync($"SELECT strategy FROM bots WHERE id = {id}"));
+    }
+
+    [Fact]
+    public async Task Concurrent_creations_resolve_one_baseline_strategy()
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            PostAsync("/api/bots", $$"""{"name": "{{UniqueName()}}", "symbols": ["SOL/USDT"], "timeframe": "5m"}""")));
+
+        Assert.All(results, r => Assert.Equal(HttpStatusCode.Created, r.Response.StatusCode));
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM strategies WHERE name = 'baseline' AND version = 1"));
+    }
+
+    public static TheoryData<string, string, string> InvalidBots => new()
+    {
+        { """{"symbols": ["BTC/USDT"], "timeframe": "1m"}""", "name", "is required" },
+        { """{"name": "x", "timeframe": "1m"}""", "symbols", "is required" },
+        { """{"name": "x", "symbols": ["btcusdt"], "timeframe": "1m"}""", "symbols", "malformed symbol 'btcusdt'" },
+        { """{"name": "x", "symbols": ["BTC/USDT", "ETH/BTC"], "timeframe": "1m"}""", "symbols", "must share one quote currency" },
+        { """{"name": "x", "symbols": ["PEPE/USDT"], "timeframe": "1m"}""", "symbols", "not listed on the exchange: PEPE/USDT" },
+        { """{"name": "x", "symbols": ["BTC/USDT", "BTC/USDT"], "timeframe": "1m"}""", "symbols", "BTC/USDT is listed twice" },
+        { """{"name": "x", "symbols": ["BTC/USDT"], "timeframe": "2m"}""", "timeframe", "'2m' is not a Binance interval" },
+        { """{"name": "x", "symbols": ["BTC/USDT"], "timeframe": "1m", "paper_mode": false}""", "paper_mode", "live trading is not offered" },
+        { """{"name": "x", "symbols": ["BTC/USDT"], "timeframe": "1m", "strategy": "moon"}""", "strategy", "unknown strategy 'moon'; known: baseline@1" },
+        { """{"name": "x", "symbols": ["BTC/USDT"], "timeframe": "1m", "knobs": {"fast": 0}}""", "knobs.fast", "must be from 1 to 500" },
+        { """{"name": "x", "symbols": ["BTC/USDT"], "timeframe": "1m", "knobs": {"leverage": 5}}""", "knobs.leverage", "unknown knob of baseline@1" },
+        { """{"name": "x", "symbols": ["BTC/USDT"], "timeframe": "1m", "knobs": {"fast": 30}}""", "knobs.fast", "must be less than slow (21)" },
+        { """{"name": "x", "symbols": ["BTC/USDT"], "timeframe": "1m", "colour": "red"}""", "colour", "unknown field" },
+        { """not json""", "body", "not valid JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidBots))]
+    public async Task Bad_input_is_a_400_naming_the_field_and_nothing_is_written(string json, string field, string reason)
+    {
+        var before = await ScalarAsync("SELECT count(*) FROM bots");
+
+        var (response, problem) = await PostAsync("/api/bots", json);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(reason, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.Equal(before, await ScalarAsync("SELECT count(*) FROM bots"));
+    }
+
+    [Fact]
+    public async Task Knobs_are_merged_validated_as_a_whole_and_reset_with_null()
+    {
+        var (_, created) = await PostAsync("/api/bots", $$$"""{"name": "{{{UniqueName()}}}", "symbols": ["BTC/USDT"], "timeframe": "1h", "knobs": {"fast": 5, "order_quote": 50}}""");
+        var id = created.GetProperty("bot").GetProperty("id").GetInt64();
+
+        var (merged, mergedBody) = await PostAsync($"/api/bots/{id}/knobs", """{"slow": 30, "order_quote": null, "tick_seconds": 2}""");
+        var (refused, refusedBody) = await PostAsync($"/bots/{id}/knobs", """{"fast": 40}""");
+        var (missing, _) = await PostAsync("/bots/999999999/knobs", """{"fast": 4}""");
+
+        Assert.Equal(HttpStatusCode.OK, merged.StatusCode);
+        Assert.Equal("""{"fast":5,"slow":30,"tick_seconds":2}""", mergedBody.GetProperty("knobs").GetRawText());
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("must be less than slow (30)", refusedBody.GetProperty("errors").GetProperty("knobs.fast")[0].GetString());
+        Assert.Equal("""{"fast": 5, "slow": 30, "tick_seconds": 2}""", await ScalarAsync($"SELECT knobs::text FROM bots WHERE id = {id}"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
+    public async Task Strategies_list_each_knob_with_its_type_default_range_and_meaning()
+    {
+        var strategies = (await topology.GetJsonAsync("/api/strategies")).GetProperty("strategies").EnumerateArray().ToList();
+
+        var baseline = Assert.Single(strategies, s => s.GetProperty("name").GetString() == "baseline");
+        Assert.Equal(1, baseline.GetProperty("version").GetInt32());
+        var knobs = baseline.GetProperty("knobs").EnumerateArray().ToDictionary(k => k.GetProperty("name").GetString()!);
+        Assert.Equal(["fast", "slow", "order_quote", "stop_loss_pct", "take_profit_pct", "max_open_trades", "tick_seconds", "max_ticks", "starting_cash", "fee_rate"],
+            knobs.Keys);
+        var fast = knobs["fast"];
+        Assert.Equal(("integer", 9m, 1m, 500m, "strategy"), (fast.GetProperty("type").GetString(), fast.GetProperty("default").GetDecimal(),
+            fast.GetProperty("min").GetDecimal(), fast.GetProperty("max").GetDecimal(), fast.GetProperty("scope").GetString()));
+        Assert.Equal(JsonValueKind.Null, knobs["stop_loss_pct"].GetProperty("default").ValueKind);
+        Assert.Equal(("bot", 5m), (knobs["tick_seconds"].GetProperty("scope").GetString(), knobs["tick_seconds"].GetProperty("default").GetDecimal()));
+        Assert.False(string.IsNullOrWhiteSpace(knobs["order_quote"].GetProperty("description").GetString()));
+    }
+
+    [Fact]
+    public async Task An_unknown_bot_is_404()
+    {
+        using var response = await topology.Gateway.GetAsync("/api/bots/999999999", Cancel);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    private async Task<object?> ScalarAsync(string sql)
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync(Cancel);
+    }
+}

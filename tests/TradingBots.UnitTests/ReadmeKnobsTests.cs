@@ -1,0 +1,31 @@
+using System.Globalization;
+using System.Text;
+using TradingBots.Runner;
+using TradingBots.Strategies;
+
+namespace TradingBots.UnitTests;
+
+/// <summary>The README's knob tables are the declarations, written out: a knob changed in code and not in the README fails here.</summary>
+public sealed class ReadmeKnobsTests
+{
+    public static string Table(IStrategy strategy)
+    {
+        static string Number(decimal? value) => value is { } v ? (v / 1.000000000000000000000000000000000m).ToString(CultureInfo.InvariantCulture) : "—";
+        var table = new StringBuilder($"| `{StrategyRegistry.Key(strategy)}` knob | type | default | range | meaning |\n|---|---|---|---|---|\n");
+        foreach (var (knob, scope) in strategy.Knobs.Select(k => (k, "")).Concat(BotKnobs.All.Select(k => (k, " (every bot)"))))
+        {
+            table.Append($"| `{knob.Name}`{scope} | {(knob.Type == KnobType.Integer ? "integer" : "number")} | {Number(knob.Default)} | "
+                + $"{Number(knob.Min)} … {Number(knob.Max)} | {knob.Description} |\n");
+        }
+        return table.ToString();
+    }
+
+    [Fact]
+    public void The_readme_lists_every_strategys_knobs_as_declared()
+    {
+        var readme = File.ReadAllText(RepoRoot.File("README.md")).ReplaceLineEndings("\n");
+
+        Assert.All(StrategyRegistry.All, strategy => Assert.True(readme.Contains(Table(strategy), StringComparison.Ordinal),
+            $"README.md should hold this table, as declared:\n{Table(strategy)}"));
+    }
+}
