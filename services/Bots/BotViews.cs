@@ -4,11 +4,6 @@ using TradingBots.Strategies;
 
 namespace TradingBots.Bots;
 
-public static class BotStatus
-{
-    public const string Stopped = "stopped", Starting = "starting", Running = "running", Stopping = "stopping", Error = "error";
-}
-
 /// <summary>A bot as the API shows it: the spec's columns, its strategy as name and version, knobs as given.</summary>
 public sealed record BotView(long Id, string Name, IReadOnlyList<string> Symbols, string Timeframe, bool PaperMode, string Strategy,
     int? StrategyVersion, JsonElement Knobs, string Status, bool StopRequested, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
@@ -35,6 +30,9 @@ public sealed record SnapshotView(decimal Equity, decimal Cash, decimal Position
 public sealed record BotDetails(BotView Bot, JobView? CurrentJob, SnapshotView? LatestSnapshot, int OpenTrades);
 
 public sealed record BotList(IReadOnlyList<BotView> Bots);
+
+/// <summary>GET /jobs: a page, and the <c>before</c> of the next (older) page or null.</summary>
+public sealed record JobPage(IReadOnlyList<JobView> Jobs, long? NextBefore);
 
 public sealed record KnobView(string Name, string Type, decimal? Default, decimal Min, decimal Max, bool Required, string Scope, string Description);
 

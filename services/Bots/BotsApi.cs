@@ -25,6 +25,12 @@ public static class BotsApi
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Merge knobs into a bot's (null resets one to its default); takes effect on the next tick");
+        api.MapPost("/bots/{id:long}/start", StartAsync).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Start a bot: a job (bot.run) and a job message for a Worker; a running bot: 200, no second job");
+        api.MapPost("/bots/{id:long}/stop", StopAsync).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Ask a bot to stop (its run ends within one tick); a stopped bot: 200");
+        api.MapGet("/jobs", ListJobsAsync).ProducesProblem(StatusCodes.Status400BadRequest).WithSummary("Jobs, newest first (filters bot_id, status)");
+        api.MapGet("/jobs/{id:long}", GetJobAsync).ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One job");
         api.MapGet("/strategies", () => TypedResults.Ok(new StrategyList([.. StrategyRegistry.All.Select(StrategyView.From)])))
             .WithSummary("Every strategy with its knobs: type, default, range, meaning");
         return app;
@@ -71,14 +77,19 @@ public static class BotsApi
 
     private static async Task<Results<Ok<BotDetails>, ProblemHttpResult>> GetAsync(long id, TradingDbContext db, CancellationToken cancellationToken)
     {
+        return await DetailsAsync(id, db, cancellationToken) is { } details ? TypedResults.Ok(details) : NotFound(id);
+    }
+
+    private static async Task<BotDetails?> DetailsAsync(long id, TradingDbContext db, CancellationToken cancellationToken)
+    {
         var bot = await db.Bots.AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, cancellationToken);
-        if (bot is null) return NotFound(id);
+        if (bot is null) return null;
         var job = await db.Jobs.AsNoTracking().Where(j => j.BotId == id).OrderByDescending(j => j.CreatedAt).ThenByDescending(j => j.Id)
             .FirstOrDefaultAsync(cancellationToken);
         var snapshot = await db.PortfolioSnapshots.AsNoTracking().Where(s => s.BotId == id).OrderByDescending(s => s.Timestamp)
             .Select(s => new SnapshotView(s.Equity, s.Cash, s.PositionsValue, s.Timestamp)).FirstOrDefaultAsync(cancellationToken);
         var open = await db.Trades.CountAsync(t => t.BotId == id && t.Status == TradeStatus.Open, cancellationToken);
-        return TypedResults.Ok(new BotDetails(BotView.From(bot), job is null ? null : JobView.From(job), snapshot, open));
+        return new BotDetails(BotView.From(bot), job is null ? null : JobView.From(job), snapshot, open);
     }
 
     private static async Task<Results<Ok<BotView>, ValidationProblem, ProblemHttpResult>> SetKnobsAsync(long id, HttpRequest request,
@@ -102,6 +113,61 @@ public static class BotsApi
             return TypedResults.Ok(BotView.From(bot));
         }
     }
+
+    private static async Task<Results<Accepted<BotDetails>, Ok<BotDetails>, ProblemHttpResult>> StartAsync(long id, BotLifecycle bots,
+        TradingDbContext db, CancellationToken cancellationToken)
+    {
+        var (outcome, reason) = await bots.StartAsync(id, cancellationToken);
+        return outcome switch
+        {
+            BotLifecycle.Outcome.NotFound => NotFound(id),
+            BotLifecycle.Outcome.Conflict => TypedResults.Problem(statusCode: 409, title: "Conflict", detail: reason),
+            BotLifecycle.Outcome.Changed => TypedResults.Accepted($"/bots/{id}", await DetailsAsync(id, db, cancellationToken)),
+            _ => TypedResults.Ok(await DetailsAsync(id, db, cancellationToken)),
+        };
+    }
+
+    private static async Task<Results<Accepted<BotDetails>, Ok<BotDetails>, ProblemHttpResult>> StopAsync(long id, BotLifecycle bots,
+        TradingDbContext db, CancellationToken cancellationToken) => await bots.StopAsync(id, cancellationToken) switch
+    {
+        BotLifecycle.Outcome.NotFound => NotFound(id),
+        BotLifecycle.Outcome.Changed => TypedResults.Accepted($"/bots/{id}", await DetailsAsync(id, db, cancellationToken)),
+        _ => TypedResults.Ok(await DetailsAsync(id, db, cancellationToken)),
+    };
+
+    private const int DefaultPage = 100, MaxPage = 500;
+
+    private static async Task<Results<Ok<JobPage>, ValidationProblem>> ListJobsAsync(string? bot_id, string? status, string? limit, string? before,
+        TradingDbContext db, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        long? Number(string? value, string field, long max)
+        {
+            if (value is null) return null;
+            if (long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= max) return n;
+            errors[field] = [$"must be an integer from 1 to {max}"];
+            return null;
+        }
+        var botId = Number(bot_id, "bot_id", long.MaxValue);
+        var take = (int)(Number(limit, "limit", MaxPage) ?? DefaultPage);
+        var beforeId = Number(before, "before", long.MaxValue);
+        string[] statuses = [JobStatus.Queued, JobStatus.Running, JobStatus.Completed, JobStatus.Cancelled, JobStatus.Failed];
+        if (status is not null && !statuses.Contains(status)) errors["status"] = [$"must be one of {string.Join(", ", statuses)}"];
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+
+        var jobs = db.Jobs.AsNoTracking();
+        if (botId is not null) jobs = jobs.Where(j => j.BotId == botId);
+        if (status is not null) jobs = jobs.Where(j => j.Status == status);
+        if (beforeId is not null) jobs = jobs.Where(j => j.Id < beforeId);
+        // Job ids come from one identity sequence: newest first is id order.
+        var page = await jobs.OrderByDescending(j => j.Id).Take(take + 1).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new JobPage([.. page.Take(take).Select(JobView.From)], page.Count > take ? page[take - 1].Id : null));
+    }
+
+    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetJobAsync(long id, TradingDbContext db, CancellationToken cancellationToken) =>
+        await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, cancellationToken) is { } job
+            ? TypedResults.Ok(JobView.From(job))
+            : TypedResults.Problem(statusCode: 404, title: "Not found", detail: $"no job {id}");
 
     private static async Task<JsonDocument?> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {

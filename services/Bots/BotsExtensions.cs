@@ -13,6 +13,7 @@ public static class BotsExtensions
         builder.AddRedis();
         builder.AddMessaging();
         builder.AddPriceSource();
+        builder.Services.AddScoped<BotLifecycle>();
         builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         return builder;
     }

@@ -1,6 +1,7 @@
 using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Messaging;
+using TradingBots.Paper;
 
 namespace TradingBots.Worker;
 
@@ -10,7 +11,13 @@ public static class WorkerExtensions
     {
         builder.AddTradingDatabase();
         builder.AddRedis();
-        builder.AddMessaging();
+        builder.AddPaperEngine();
+        builder.AddMessaging(bus => bus.AddConsumer<RunBotConsumer>());
+        builder.Services.AddSingleton<WorkerIdentity>();
+        builder.Services.AddSingleton<SeenCandles>();
+        builder.Services.AddScoped<BotRuns>();
+        builder.Services.AddScoped<BotTicker>();
+        builder.Services.AddHostedService<BotScheduler>();
         return builder;
     }
 

@@ -1,5 +1,20 @@
 namespace TradingBots.Data;
 
+/// <summary>A bot's status: stopped → starting → running → stopping → stopped, or error (its job's message says why).</summary>
+public static class BotStatus
+{
+    public const string Stopped = "stopped", Starting = "starting", Running = "running", Stopping = "stopping", Error = "error";
+}
+
+/// <summary>A job's status: queued → running → completed | cancelled | failed.</summary>
+public static class JobStatus
+{
+    public const string Queued = "queued", Running = "running", Completed = "completed", Cancelled = "cancelled", Failed = "failed";
+
+    /// <summary>The task of a bot's run (the spec's Celery task name).</summary>
+    public const string BotRunTask = "bot.run";
+}
+
 // The spec's six tables (../shared/spec/phase2-spec.md), one class each; column names are the
 // snake_case of the property names. Money and quantities are decimal (numeric), times UTC (timestamptz).
 
@@ -134,4 +149,19 @@ public sealed class PaperAccount
     public decimal Cash { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>
+/// Which Worker runs a bot now (beyond the spec's tables): a lease its owner renews every tick. A lease that is not
+/// renewed for two tick intervals (its Worker died) is taken over by another Worker; a claim moves
+/// <see cref="NextTickAt"/> forward, so each tick of a bot is run by exactly one Worker.
+/// </summary>
+public sealed class BotLease
+{
+    public long BotId { get; set; }
+    public long JobId { get; set; }
+    public required string Owner { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset NextTickAt { get; set; }
+    public int Ticks { get; set; }
 }

@@ -13,6 +13,7 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
     public DbSet<OutboxEvent> OutboxEvents => Set<OutboxEvent>();
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
     public DbSet<PaperAccount> PaperAccounts => Set<PaperAccount>();
+    public DbSet<BotLease> BotLeases => Set<BotLease>();
 
     /// <summary>The one place that says how the model maps to PostgreSQL (used at run time and by <c>dotnet ef</c>).</summary>
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
@@ -75,6 +76,15 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
         {
             account.HasKey(a => a.Key);
             account.HasOne<Bot>().WithOne().HasForeignKey<PaperAccount>(a => a.BotId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        model.Entity<BotLease>(lease =>
+        {
+            lease.HasKey(l => l.BotId);
+            lease.HasOne<Bot>().WithOne().HasForeignKey<BotLease>(l => l.BotId).OnDelete(DeleteBehavior.Cascade);
+            lease.HasOne<Job>().WithMany().HasForeignKey(l => l.JobId).OnDelete(DeleteBehavior.Cascade);
+            // The Workers' scheduler asks for the leases due, by time.
+            lease.HasIndex(l => l.NextTickAt);
         });
 
         model.Entity<IdempotencyKey>(key =>

@@ -33,5 +33,11 @@ public sealed record TradeUpdated(long? BotId, long TradeId, string Symbol, deci
 
 public sealed record SystemNotice(string Message, DateTimeOffset Ts);
 
+public sealed record BotState(long BotId, string Status, long? JobId, DateTimeOffset Ts);
+
+public sealed record JobProgress(long? BotId, long JobId, string Status, int Progress, DateTimeOffset Ts);
+
+public sealed record PortfolioSnapshotEvent(long? BotId, decimal Equity, decimal Cash, decimal PositionsValue, DateTimeOffset Ts);
+
 /// <summary>What travels on the channel.</summary>
 public sealed record EventEnvelope(long? Id, string Type, JsonElement Data);

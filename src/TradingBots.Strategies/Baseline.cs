@@ -5,8 +5,8 @@ namespace TradingBots.Strategies;
 /// <c>order_quote</c> when the fast average crosses above the slow one while fewer than <c>max_open_trades</c> are open;
 /// it closes every open trade when the fast one crosses below, and any one trade whose price reached its stop loss or
 /// take profit (percent from its entry price). Averages are exact decimal means (no rounding: they are only compared);
-/// a cross is a change of sign of fast − slow between the previous closed candle and the last one (equal counts as
-/// the side it came from).
+/// a cross is a change of sign of fast − slow between the last closed candle it had judged and the last one now
+/// (equal counts as the side it came from): normally the previous candle, several back when a tick came late.
 /// </summary>
 public sealed class Baseline : IStrategy
 {
@@ -56,9 +56,10 @@ public sealed class Baseline : IStrategy
         }
 
         var closes = input.ClosedCandles.Select(c => c.Close).ToList();
-        if (closes.Count < CandlesNeeded(input.Knobs)) return orders;
+        if (closes.Count < CandlesNeeded(input.Knobs) || input.NewCandles < 1) return orders;
         var (fast, slow) = (input.Knobs.Integer(Fast), input.Knobs.Integer(Slow));
-        var before = Average(closes, fast, skip: 1) - Average(closes, slow, skip: 1);
+        var back = Math.Min(input.NewCandles, closes.Count - slow);
+        var before = Average(closes, fast, skip: back) - Average(closes, slow, skip: back);
         var now = Average(closes, fast, skip: 0) - Average(closes, slow, skip: 0);
 
         if (before >= 0 && now < 0)

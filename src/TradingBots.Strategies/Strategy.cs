@@ -6,9 +6,13 @@ public sealed record Candle(long OpenTime, decimal Open, decimal High, decimal L
 /// <summary>An open trade of the bot, as a strategy sees it.</summary>
 public sealed record OpenTrade(long TradeId, string Symbol, decimal Qty, decimal EntryPrice, decimal CostBasisQuote, decimal FeesPaidQuote);
 
-/// <summary>What a strategy is asked with on each tick, for one of the bot's symbols.</summary>
+/// <summary>
+/// What a strategy is asked with on each tick, for one of the bot's symbols. <see cref="NewCandles"/>: how many of the
+/// closed candles closed since it was last asked (1 normally; more when a tick came late, 0 when none closed), so every
+/// candle is judged once, live as in a backtest.
+/// </summary>
 public sealed record StrategyInput(string Symbol, IReadOnlyList<Candle> ClosedCandles, decimal Price, IReadOnlyList<OpenTrade> OpenTrades,
-    KnobValues Knobs);
+    KnobValues Knobs, int NewCandles = 1);
 
 /// <summary>
 /// What a strategy wants done, executed by the paper engine (the same rules as POST /orders): buy

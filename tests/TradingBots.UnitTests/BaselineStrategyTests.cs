@@ -49,6 +49,17 @@ public sealed class BaselineStrategyTests
         Assert.Empty(Strategy.Decide(Input([10, 10, 10, 10], price: 10)));
     }
 
+    [Theory]
+    [InlineData(2, true)]    // the last judged candle is the third: SMA2 10 = SMA3 10, now 13 > 12: crossed since
+    [InlineData(1, false)]   // judged from the fourth (SMA2 11.5 > SMA3 11): above already, no new cross
+    [InlineData(0, false)]   // nothing closed since the last tick
+    public void A_cross_is_judged_since_the_last_candle_it_saw(int newCandles, bool buys)
+    {
+        var input = Input([10, 10, 10, 13, 13], price: 13) with { NewCandles = newCandles };
+
+        Assert.Equal(buys ? 1 : 0, Strategy.Decide(input).Count);
+    }
+
     [Fact]
     public void An_upward_cross_at_max_open_trades_buys_nothing()
     {

@@ -90,6 +90,45 @@ namespace TradingBots.Data.Migrations
                     b.ToTable("bots", (string)null);
                 });
 
+            modelBuilder.Entity("TradingBots.Data.BotLease", b =>
+                {
+                    b.Property<long>("BotId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("bot_id");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<long>("JobId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("job_id");
+
+                    b.Property<DateTimeOffset>("NextTickAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_tick_at");
+
+                    b.Property<string>("Owner")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("owner");
+
+                    b.Property<int>("Ticks")
+                        .HasColumnType("integer")
+                        .HasColumnName("ticks");
+
+                    b.HasKey("BotId")
+                        .HasName("pk_bot_leases");
+
+                    b.HasIndex("JobId")
+                        .HasDatabaseName("ix_bot_leases_job_id");
+
+                    b.HasIndex("NextTickAt")
+                        .HasDatabaseName("ix_bot_leases_next_tick_at");
+
+                    b.ToTable("bot_leases", (string)null);
+                });
+
             modelBuilder.Entity("TradingBots.Data.IdempotencyKey", b =>
                 {
                     b.Property<string>("Key")
@@ -482,6 +521,23 @@ namespace TradingBots.Data.Migrations
                         .HasDatabaseName("ix_trades_bot_id_status");
 
                     b.ToTable("trades", (string)null);
+                });
+
+            modelBuilder.Entity("TradingBots.Data.BotLease", b =>
+                {
+                    b.HasOne("TradingBots.Data.Bot", null)
+                        .WithOne()
+                        .HasForeignKey("TradingBots.Data.BotLease", "BotId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_bot_leases_bots_bot_id");
+
+                    b.HasOne("TradingBots.Data.Job", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_bot_leases_jobs_job_id");
                 });
 
             modelBuilder.Entity("TradingBots.Data.Job", b =>

@@ -1,0 +1,221 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TradingBots.Data;
+using TradingBots.Events;
+using TradingBots.Paper;
+using TradingBots.Strategies;
+
+namespace TradingBots.Worker;
+
+/// <summary>
+/// One tick of a batch of bots, as the spec's worker mark-to-market: the latest prices of every symbol of the batch in
+/// one request (the market's limit of 20 per call chunks it); per bot, in one transaction, each open trade's
+/// unrealized PnL updated with its trade.updated and one portfolio snapshot with its portfolio.snapshot; then the
+/// strategy asked on the closed candles of the bot's timeframe, its orders executed by the paper engine (the rules,
+/// locks and outbox of POST /orders; an idempotency key per job, tick and order, so a tick run again after a takeover
+/// trades nothing twice); then the job's progress and job.progress. A market failure is one system.notice and the bots
+/// go on at the next tick; a strategy that throws puts its bot in error, never the Worker.
+/// </summary>
+public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, PriceSource prices, IHttpClientFactory http,
+    EventPublisher events, BotRuns runs, SeenCandles seen, IOptions<PaperOptions> paper, TimeProvider time, ILogger<BotTicker> logger)
+{
+    public async Task TickAsync(IReadOnlyList<BotScheduler.Due> due, CancellationToken cancellationToken)
+    {
+        var ids = due.Select(d => d.BotId).ToList();
+        var bots = await db.Bots.AsNoTracking().Where(b => ids.Contains(b.Id)).ToDictionaryAsync(b => b.Id, cancellationToken);
+        var active = new List<(Bot Bot, BotScheduler.Due Due)>();
+        foreach (var d in due)
+        {
+            if (!bots.TryGetValue(d.BotId, out var bot)) continue;
+            if (bot.StopRequested)
+                await runs.EndAsync(bot.Id, d.JobId, JobStatus.Cancelled, BotStatus.Stopped, $"stopped by request after {d.Ticks - 1} tick(s)", cancellationToken);
+            else active.Add((bot, d));
+        }
+        if (active.Count == 0) return;
+
+        IReadOnlyDictionary<string, decimal> live;
+        try
+        {
+            (live, var unlisted) = await prices.GetListedPricesAsync([.. active.SelectMany(a => a.Bot.Symbols).Distinct()], cancellationToken);
+            if (unlisted.Count > 0) await NoticeAsync($"Ticker fetch error: not listed on the exchange: {string.Join(", ", unlisted)}");
+        }
+        catch (PriceException ex)
+        {
+            await NoticeAsync($"Ticker fetch error: {ex.Message}");
+            return;
+        }
+
+        var candles = new Dictionary<(string, string), Task<IReadOnlyList<Candle>>>();
+        foreach (var (bot, d) in active)
+        {
+            try
+            {
+                await TickBotAsync(bot, d, live, candles, cancellationToken);
+            }
+            catch (StrategyFailure ex)
+            {
+                logger.LogWarning(ex.InnerException, "Bot {Bot}: strategy failed", bot.Id);
+                await runs.EndAsync(bot.Id, d.JobId, JobStatus.Failed, BotStatus.Error, ex.Message, cancellationToken);
+            }
+            catch (Exception ex) when (ex is PriceException or HttpRequestException or JsonException)
+            {
+                await NoticeAsync($"Ticker fetch error: bot {bot.Id}: {ex.Message}");
+            }
+        }
+    }
+
+    private async Task TickBotAsync(Bot bot, BotScheduler.Due due, IReadOnlyDictionary<string, decimal> live,
+        Dictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, CancellationToken cancellationToken)
+    {
+        await MarkToMarketAsync(bot, live, cancellationToken);
+
+        var strategy = StrategyRegistry.Find(bot.Strategy) ?? throw new StrategyFailure($"unknown strategy '{bot.Strategy}'; known: {StrategyRegistry.Known}", null);
+        var knobs = KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy));
+        var open = await db.Trades.AsNoTracking().Where(t => t.BotId == bot.Id && t.Status == TradeStatus.Open).OrderBy(t => t.CreatedAt)
+            .Select(t => new OpenTrade(t.Id, t.Symbol, t.Amount, t.Price, t.CostBasisQuote, t.FeesPaidQuote)).ToListAsync(cancellationToken);
+        var notes = new List<string>();
+        foreach (var symbol in bot.Symbols.Where(live.ContainsKey))
+        {
+            var key = (symbol, bot.Timeframe);
+            if (!candles.TryGetValue(key, out var series))
+                candles[key] = series = ClosedCandlesAsync(symbol, bot.Timeframe, strategy.CandlesNeeded(knobs) + SeenCandles.MaxCatchUp, cancellationToken);
+            var closed = await series;
+            var newCandles = seen.NewSince(bot.Id, symbol, closed);
+            IReadOnlyList<StrategyOrder> orders;
+            try
+            {
+                orders = strategy.Decide(new StrategyInput(symbol, closed, live[symbol], open, knobs, newCandles));
+            }
+            catch (Exception ex) when (ex is not (HttpRequestException or PriceException or JsonException or OperationCanceledException))
+            {
+                throw new StrategyFailure($"strategy {bot.Strategy} failed on {symbol}: {ex.Message}", ex);
+            }
+            for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, due, orders[i], i, cancellationToken));
+        }
+        await ProgressAsync(bot, due, knobs, notes, cancellationToken);
+    }
+
+    /// <summary>Open trades marked at the tick's prices, and one snapshot of the account, in one transaction with their events.</summary>
+    private async Task MarkToMarketAsync(Bot bot, IReadOnlyDictionary<string, decimal> live, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var trades = await db.Trades.Where(t => t.BotId == bot.Id && t.Status == TradeStatus.Open).OrderBy(t => t.Id).ToListAsync(cancellationToken);
+        var positionsValue = 0m;
+        foreach (var trade in trades)
+        {
+            // A symbol the exchange no longer lists is valued at its entry price and keeps its last unrealized PnL.
+            if (!live.TryGetValue(trade.Symbol, out var price))
+            {
+                positionsValue += PaperRules.Value(trade.Amount, trade.Price);
+                continue;
+            }
+            trade.UnrealizedPnlQuote = PaperRules.Unrealized(trade.Amount, price, trade.CostBasisQuote, trade.FeesPaidQuote);
+            trade.Pnl = trade.RealizedPnlQuote + trade.UnrealizedPnlQuote;
+            positionsValue += PaperRules.Value(trade.Amount, price);
+            Outbox.Add(db, EventTypes.TradeUpdated, new TradeUpdated(bot.Id, trade.Id, trade.Symbol, price, trade.UnrealizedPnlQuote, now), now);
+        }
+        var cash = await db.PaperAccounts.Where(a => a.BotId == bot.Id).Select(a => (decimal?)a.Cash).FirstOrDefaultAsync(cancellationToken)
+            ?? PaperRules.StartingCash(bot.Knobs, paper.Value.StartingCash);
+        var snapshot = new TradingBots.Data.PortfolioSnapshot
+        {
+            BotId = bot.Id, Cash = cash, PositionsValue = positionsValue, Equity = cash + positionsValue, Timestamp = now,
+        };
+        db.PortfolioSnapshots.Add(snapshot);
+        Outbox.Add(db, EventTypes.PortfolioSnapshot, new PortfolioSnapshotEvent(bot.Id, snapshot.Equity, cash, positionsValue, now), now);
+        await db.SaveChangesAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>One strategy order through the paper engine (its own scope: its own transaction, as a request would have).</summary>
+    private async Task<string> ExecuteAsync(Bot bot, BotScheduler.Due due, StrategyOrder order, int index, CancellationToken cancellationToken)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var engine = scope.ServiceProvider.GetRequiredService<PaperEngine>();
+        try
+        {
+            if (order.TradeId is { } tradeId)
+            {
+                await engine.CloseTradeAsync(tradeId, cancellationToken);
+                return $"sold {order.Symbol} (trade {tradeId}): {order.Reason}";
+            }
+            var key = $"job{due.JobId}-tick{due.Ticks}-{order.Symbol}-{index}";
+            var request = new OrderRequest(bot.Id, order.Symbol, Sides.Buy, order.QuoteAmount, null);
+            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request))));
+            await engine.PlaceOrderAsync(request, key, hash, cancellationToken);
+            return $"bought {WireJson.Format(order.QuoteAmount!.Value)} of {order.Symbol}: {order.Reason}";
+        }
+        catch (PaperException ex)
+        {
+            return $"{order.Side} {order.Symbol} refused: {ex.Reason}";
+        }
+    }
+
+    /// <summary>The job's progress: with max_ticks, the share of them run (100 completes the run); without, ticks run so far (at most 99).</summary>
+    private async Task ProgressAsync(Bot bot, BotScheduler.Due due, KnobValues knobs, List<string> notes, CancellationToken cancellationToken)
+    {
+        var maxTicks = knobs.Get(BotKnobs.MaxTicks) is { } max ? (int)max : (int?)null;
+        var message = (maxTicks is { } m ? $"tick {due.Ticks} of {m}" : $"{due.Ticks} tick(s) run")
+            + (notes.Count > 0 ? ": " + string.Join("; ", notes) : "");
+        if (maxTicks is { } last && due.Ticks >= last)
+        {
+            await runs.EndAsync(bot.Id, due.JobId, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s)" + (notes.Count > 0 ? ": " + string.Join("; ", notes) : ""), cancellationToken);
+            return;
+        }
+        var progress = maxTicks is { } total ? due.Ticks * 100 / total : Math.Min(due.Ticks, 99);
+        var now = time.GetUtcNow();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Jobs.Where(j => j.Id == due.JobId && j.Status == JobStatus.Running)
+            .ExecuteUpdateAsync(j => j.SetProperty(x => x.Progress, progress).SetProperty(x => x.Message, message).SetProperty(x => x.UpdatedAt, now), cancellationToken);
+        Outbox.Add(db, EventTypes.JobProgress, new JobProgress(bot.Id, due.JobId, JobStatus.Running, progress, now), now);
+        await db.SaveChangesAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Closed candles of a symbol and timeframe from the Market service: every kline but the newest, which is still open.</summary>
+    private async Task<IReadOnlyList<Candle>> ClosedCandlesAsync(string symbol, string timeframe, int needed, CancellationToken cancellationToken)
+    {
+        using var market = http.CreateClient(PriceSource.MarketClient);
+        var limit = Math.Min(needed + 1, 1000);
+        using var response = await market.GetAsync($"/market/ohlcv?symbol={Uri.EscapeDataString(symbol)}&timeframe={timeframe}&limit={limit}", cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode) throw new PriceException(response.StatusCode, $"candles of {symbol} {timeframe}: market answered {(int)response.StatusCode}");
+        using var json = JsonDocument.Parse(body);
+        var rows = json.RootElement.EnumerateArray().Select(r => new Candle(r[0].GetInt64(), r[1].GetDecimal(), r[2].GetDecimal(), r[3].GetDecimal(),
+            r[4].GetDecimal(), r[5].GetDecimal())).ToList();
+        return rows.Count > 0 ? rows[..^1] : rows;
+    }
+
+    private Task NoticeAsync(string message)
+    {
+        logger.LogWarning("{Notice}", message);
+        return events.PublishAsync(EventTypes.SystemNotice, new SystemNotice(message, time.GetUtcNow()));
+    }
+
+    private sealed class StrategyFailure(string message, Exception? inner) : Exception(message, inner);
+}
+
+/// <summary>
+/// The newest closed candle each bot's strategy has judged, per symbol, in this Worker, so a late tick judges the candles it
+/// missed (up to <see cref="MaxCatchUp"/>) and an early one none twice. After a takeover the new Worker starts at 1.
+/// </summary>
+public sealed class SeenCandles
+{
+    public const int MaxCatchUp = 30;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long, string), long> _newest = new();
+
+    public int NewSince(long botId, string symbol, IReadOnlyList<Candle> closed)
+    {
+        if (closed.Count == 0) return 0;
+        var newest = closed[^1].OpenTime;
+        var count = _newest.TryGetValue((botId, symbol), out var seen) ? closed.Count(c => c.OpenTime > seen) : 1;
+        _newest[(botId, symbol)] = newest;
+        return Math.Min(count, MaxCatchUp);
+    }
+}

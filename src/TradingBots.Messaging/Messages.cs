@@ -1,0 +1,7 @@
+namespace TradingBots.Messaging;
+
+/// <summary>
+/// Run a bot for a job: sent by the Bots service when a bot starts (its MessageId is the job's celery_task_id), taken by
+/// one Worker, which then owns the bot through its lease.
+/// </summary>
+public sealed record RunBot(long JobId, long BotId);
