@@ -44,7 +44,8 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         }
         catch (PriceException ex)
         {
-            await NoticeAsync($"Ticker fetch error: {ex.Message}");
+            // The Market service publishes its own notice for an exchange failure; one that cannot be reached cannot.
+            if (ex.Unreachable) await NoticeAsync($"Ticker fetch error: {ex.Message}");
             return;
         }
 
@@ -62,7 +63,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             }
             catch (Exception ex) when (ex is PriceException or HttpRequestException or JsonException)
             {
-                await NoticeAsync($"Ticker fetch error: bot {bot.Id}: {ex.Message}");
+                if (ex is not PriceException { Unreachable: false }) await NoticeAsync($"Ticker fetch error: bot {bot.Id}: {ex.Message}");
             }
         }
     }
@@ -191,11 +192,19 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         return rows.Count > 0 ? rows[..^1] : rows;
     }
 
-    private Task NoticeAsync(string message)
+    /// <summary>At most one notice per <see cref="NoticeInterval"/> from a Worker: an outage is one notice, not one per tick.</summary>
+    private async Task NoticeAsync(string message)
     {
         logger.LogWarning("{Notice}", message);
-        return events.PublishAsync(EventTypes.SystemNotice, new SystemNotice(message, time.GetUtcNow()));
+        var now = time.GetUtcNow().UtcTicks;
+        var last = Interlocked.Read(ref _lastNotice);
+        if (now - last < NoticeInterval.Ticks || Interlocked.CompareExchange(ref _lastNotice, now, last) != last) return;
+        try { await events.PublishAsync(EventTypes.SystemNotice, new SystemNotice(message, time.GetUtcNow())); }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException) { logger.LogWarning("Notice not published: {Message}", ex.Message); }
     }
+
+    private static readonly TimeSpan NoticeInterval = TimeSpan.FromSeconds(10);
+    private static long _lastNotice;
 
     private sealed class StrategyFailure(string message, Exception? inner) : Exception(message, inner);
 }

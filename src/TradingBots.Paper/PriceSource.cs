@@ -5,10 +5,13 @@ using System.Text.Json;
 namespace TradingBots.Paper;
 
 /// <summary>Why a live price could not be had; the API turns it into a 400, 502 or 503.</summary>
-public sealed class PriceException(HttpStatusCode status, string message, string? retryAfter = null) : Exception(message)
+public sealed class PriceException(HttpStatusCode status, string message, string? retryAfter = null, bool unreachable = false) : Exception(message)
 {
     public HttpStatusCode Status { get; } = status;
     public string? RetryAfter { get; } = retryAfter;
+
+    /// <summary>The Market service itself did not answer (else it answered this error, and said so on the event channel).</summary>
+    public bool Unreachable { get; } = unreachable;
 }
 
 /// <summary>
@@ -107,7 +110,7 @@ public sealed class PriceSource(IHttpClientFactory http)
             || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             // The market is down, timed out or answered something else than tickers: a bad gateway for the caller.
-            throw new PriceException(HttpStatusCode.BadGateway, $"market unavailable: {ex.Message}");
+            throw new PriceException(HttpStatusCode.BadGateway, $"market unavailable: {ex.Message}", unreachable: ex is HttpRequestException or OperationCanceledException);
         }
     }
 

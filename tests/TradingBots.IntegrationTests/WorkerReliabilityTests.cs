@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Npgsql;
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>Two Worker processes share the running bots: each tick of a bot is run by one of them, and a killed one's bots go on.</summary>
+public sealed class WorkerReliabilityTests(TopologyFixture topology)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Two_workers_tick_each_bot_once_per_tick_and_a_killed_ones_bots_go_on_within_two_ticks()
+    {
+        await topology.SetPriceAsync("SOL/USDT", 150m);
+        var replica = await topology.Topology.StartReplicaAsync(ResourceNames.Worker, Cancel);
+        var bots = new List<long>();
+        try
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                using var created = await topology.Gateway.PostAsync("/api/bots", Json($$$"""
+                    {"name": "pair-{{{Guid.NewGuid():N}}}", "symbols": ["SOL/USDT"], "timeframe": "1m", "knobs": {"tick_seconds": 1}}
+                    """), Cancel);
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+                var bot = JsonDocument.Parse(await created.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("bot").GetProperty("id").GetInt64();
+                bots.Add(bot);
+                using var started = await topology.Gateway.PostAsync($"/api/bots/{bot}/start", null, Cancel);
+                Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            }
+            await UntilAsync(async () => await LeasesAsync(bots) is var all && all.Count == bots.Count && all.All(l => l.Ticks >= 4),
+                "every bot running and ticked 4 times");
+
+            // No tick was run twice (one snapshot per tick; the last may be under way).
+            var leases = await LeasesAsync(bots);
+            foreach (var lease in leases) Assert.InRange(await SnapshotsAsync(lease.BotId), lease.Ticks - 1, lease.Ticks);
+
+            // The Worker that runs the most of them dies (SIGKILL; the topology's own is restarted by the runner, the
+            // replica is not): its bots go on in a Worker still alive within two tick intervals (plus a scheduler pass).
+            var victim = leases.GroupBy(l => l.Owner).OrderByDescending(g => g.Count()).First().Key;
+            var victimPid = int.Parse(victim[(victim.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains(victimPid, new[] { replica.ProcessId, topology.Topology.ProcessIdOf(ResourceNames.Worker) });
+            var orphans = leases.Where(l => l.Owner == victim).ToList();
+            Process.GetProcessById(victimPid).Kill();
+            var killed = Stopwatch.StartNew();
+            var before = orphans.ToDictionary(l => l.BotId, l => l.Ticks);
+            await UntilAsync(async () => await LeasesAsync([.. before.Keys]) is var taken && taken.Count == before.Count
+                    && taken.All(l => l.Owner != victim && l.Ticks > before[l.BotId]),
+                "the killed Worker's bots ticked by the other", seconds: 10);
+            Assert.True(killed.Elapsed < TimeSpan.FromSeconds(2 * 1 + 1.5), $"taken over {killed.Elapsed.TotalSeconds:0.0} s after the kill");
+            foreach (var lease in await LeasesAsync(bots)) Assert.InRange(await SnapshotsAsync(lease.BotId), lease.Ticks - 1, lease.Ticks);
+        }
+        finally
+        {
+            try { Process.GetProcessById(replica.ProcessId).Kill(); } catch (ArgumentException) { }
+            foreach (var bot in bots) (await topology.Gateway.PostAsync($"/api/bots/{bot}/stop", null, Cancel)).Dispose();
+        }
+        await UntilAsync(async () => (await LeasesAsync(bots)).Count == 0, "every bot stopped");
+    }
+
+    private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
+    private sealed record Lease(long BotId, string Owner, int Ticks);
+
+    private async Task<List<Lease>> LeasesAsync(IReadOnlyList<long> bots)
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var select = new NpgsqlCommand("SELECT bot_id, owner, ticks FROM bot_leases WHERE bot_id = ANY(@bots) ORDER BY bot_id", connection);
+        select.Parameters.AddWithValue("bots", bots.ToArray());
+        await using var reader = await select.ExecuteReaderAsync(Cancel);
+        var leases = new List<Lease>();
+        while (await reader.ReadAsync(Cancel)) leases.Add(new Lease(reader.GetInt64(0), reader.GetString(1), reader.GetInt32(2)));
+        return leases;
+    }
+
+    private async Task<int> SnapshotsAsync(long bot)
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var count = new NpgsqlCommand($"SELECT count(*) FROM portfolio_snapshots WHERE bot_id = {bot}", connection);
+        return (int)(long)(await count.ExecuteScalarAsync(Cancel))!;
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what, double seconds = 30)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed.TotalSeconds > seconds) throw new TimeoutException($"not within {seconds} s: {what}");
+            await Task.Delay(100, Cancel);
+        }
+    }
+}
