@@ -20,7 +20,8 @@ namespace TradingBots.Worker;
 /// go on at the next tick; a strategy that throws puts its bot in error, never the Worker.
 /// </summary>
 public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, PriceSource prices, IHttpClientFactory http,
-    EventPublisher events, BotRuns runs, SeenCandles seen, IOptions<PaperOptions> paper, TimeProvider time, ILogger<BotTicker> logger)
+    MarkPrices marks, EventPublisher events, BotRuns runs, SeenCandles seen, IOptions<PaperOptions> paper, TimeProvider time,
+    ILogger<BotTicker> logger)
 {
     public async Task TickAsync(IReadOnlyList<BotScheduler.Due> due, CancellationToken cancellationToken)
     {
@@ -37,10 +38,21 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         if (active.Count == 0) return;
 
         IReadOnlyDictionary<string, decimal> live;
+        Dictionary<string, decimal> mark;
         try
         {
-            (live, var unlisted) = await prices.GetListedPricesAsync([.. active.SelectMany(a => a.Bot.Symbols).Distinct()], cancellationToken);
-            if (unlisted.Count > 0) await NoticeAsync($"Ticker fetch error: not listed on the exchange: {string.Join(", ", unlisted)}");
+            // Every symbol the batch trades or holds (a bot may hold one its orders placed by hand bought).
+            var activeIds = active.Select(a => a.Bot.Id).ToList();
+            var held = await db.Trades.AsNoTracking().Where(t => t.BotId != null && activeIds.Contains(t.BotId.Value) && t.Status == TradeStatus.Open)
+                .Select(t => t.Symbol).Distinct().ToListAsync(cancellationToken);
+            (live, var unlisted) = await prices.GetListedPricesAsync([.. active.SelectMany(a => a.Bot.Symbols).Union(held)], cancellationToken);
+            // A symbol the exchange no longer lists is marked at its last known price (as GET /portfolio does) and not traded.
+            mark = new Dictionary<string, decimal>(live);
+            if (unlisted.Count > 0)
+            {
+                foreach (var (symbol, last) in await marks.LastFilledAsync(unlisted, cancellationToken)) mark[symbol] = last;
+                await NoticeAsync($"Ticker fetch error: not listed on the exchange: {string.Join(", ", unlisted)}");
+            }
         }
         catch (PriceException ex)
         {
@@ -54,7 +66,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             try
             {
-                await TickBotAsync(bot, d, live, candles, cancellationToken);
+                await TickBotAsync(bot, d, live, mark, candles, cancellationToken);
             }
             catch (StrategyFailure ex)
             {
@@ -68,10 +80,10 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         }
     }
 
-    private async Task TickBotAsync(Bot bot, BotScheduler.Due due, IReadOnlyDictionary<string, decimal> live,
+    private async Task TickBotAsync(Bot bot, BotScheduler.Due due, IReadOnlyDictionary<string, decimal> live, IReadOnlyDictionary<string, decimal> mark,
         Dictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, CancellationToken cancellationToken)
     {
-        await MarkToMarketAsync(bot, live, cancellationToken);
+        await MarkToMarketAsync(bot, mark, cancellationToken);
 
         var strategy = StrategyRegistry.Find(bot.Strategy) ?? throw new StrategyFailure($"unknown strategy '{bot.Strategy}'; known: {StrategyRegistry.Known}", null);
         var knobs = KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy));
@@ -100,7 +112,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
     }
 
     /// <summary>Open trades marked at the tick's prices, and one snapshot of the account, in one transaction with their events.</summary>
-    private async Task MarkToMarketAsync(Bot bot, IReadOnlyDictionary<string, decimal> live, CancellationToken cancellationToken)
+    private async Task MarkToMarketAsync(Bot bot, IReadOnlyDictionary<string, decimal> mark, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -108,12 +120,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         var positionsValue = 0m;
         foreach (var trade in trades)
         {
-            // A symbol the exchange no longer lists is valued at its entry price and keeps its last unrealized PnL.
-            if (!live.TryGetValue(trade.Symbol, out var price))
-            {
-                positionsValue += PaperRules.Value(trade.Amount, trade.Price);
-                continue;
-            }
+            var price = mark.TryGetValue(trade.Symbol, out var marked) ? marked : trade.Price; // never filled elsewhere: its own fill
             trade.UnrealizedPnlQuote = PaperRules.Unrealized(trade.Amount, price, trade.CostBasisQuote, trade.FeesPaidQuote);
             trade.Pnl = trade.RealizedPnlQuote + trade.UnrealizedPnlQuote;
             positionsValue += PaperRules.Value(trade.Amount, price);

@@ -36,7 +36,7 @@ public sealed class MarkPrices(TradingDbContext db, PriceSource prices)
     }
 
     /// <summary>The price of the newest fill of each symbol, in any account (every open trade has at least its buy).</summary>
-    private async Task<Dictionary<string, decimal>> LastFilledAsync(IReadOnlyList<string> symbols, CancellationToken cancellationToken) =>
+    public async Task<Dictionary<string, decimal>> LastFilledAsync(IReadOnlyList<string> symbols, CancellationToken cancellationToken) =>
         symbols.Count == 0 ? [] : await db.Orders.AsNoTracking()
             .Where(o => symbols.Contains(o.Symbol))
             .GroupBy(o => o.Symbol)
