@@ -13,12 +13,6 @@ public sealed class BotRunTests(TopologyFixture topology)
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    private async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(string url, string json = "{}")
-    {
-        var response = await topology.Gateway.PostAsync(url, new StringContent(json, System.Text.Encoding.UTF8, "application/json"), Cancel);
-        var text = await response.Content.ReadAsStringAsync(Cancel);
-        return (response, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement);
-    }
 
     private static bool For(JsonElement e, string type, long bot) =>
         e.GetProperty("type").GetString() == type && e.GetProperty("data").TryGetProperty("bot_id", out var b) && b.ValueKind == JsonValueKind.Number && b.GetInt64() == bot;
@@ -28,7 +22,7 @@ public sealed class BotRunTests(TopologyFixture topology)
     {
         await topology.SetPriceAsync("BNB/USDT", 100m);
         await using var events = await EventListener.StartAsync(topology);
-        var (created, body) = await PostAsync("/api/bots", $$$"""
+        var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
             {"name": "run-{{{Guid.NewGuid():N}}}", "symbols": ["BNB/USDT"], "timeframe": "1s",
              "knobs": {"fast": 2, "slow": 3, "tick_seconds": 1, "order_quote": 100, "fee_rate": 0}}
             """);
@@ -40,14 +34,14 @@ public sealed class BotRunTests(TopologyFixture topology)
         }
         finally
         {
-            (await PostAsync($"/api/bots/{bot}/stop")).Response.Dispose(); // never left running for the tests after this one
+            (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose(); // never left running for the tests after this one
         }
     }
 
     private async Task RunAsync(long bot, EventListener events)
     {
-        var (started, startedBody) = await PostAsync($"/api/bots/{bot}/start");
-        var (again, againBody) = await PostAsync($"/bots/{bot}/start");
+        var (started, startedBody) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
+        var (again, againBody) = await topology.PostJsonAsync($"/bots/{bot}/start");
 
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var job = startedBody.GetProperty("current_job");
@@ -89,10 +83,10 @@ public sealed class BotRunTests(TopologyFixture topology)
         Assert.True(closed.ValueKind != JsonValueKind.Undefined, $"no sell; the job says: {await JobMessageAsync(jobId)}");
         Assert.Equal(trade, closed.GetProperty("data").GetProperty("trade_id").GetInt64());
 
-        var (stopping, _) = await PostAsync($"/api/bots/{bot}/stop");
+        var (stopping, _) = await topology.PostJsonAsync($"/api/bots/{bot}/stop");
         Assert.Equal(HttpStatusCode.Accepted, stopping.StatusCode);
         await events.WaitForAsync(e => For(e, "bot.state", bot) && e.GetProperty("data").GetProperty("status").GetString() == "stopped", seconds: 10);
-        var (stoppedAgain, _) = await PostAsync($"/api/bots/{bot}/stop");
+        var (stoppedAgain, _) = await topology.PostJsonAsync($"/api/bots/{bot}/stop");
         Assert.Equal(HttpStatusCode.OK, stoppedAgain.StatusCode);
 
         var finished = await topology.GetJsonAsync($"/api/jobs/{jobId}");
@@ -104,7 +98,7 @@ public sealed class BotRunTests(TopologyFixture topology)
         // One snapshot row per tick, each with its event; the spec's fields in the spec's order.
         var snapshots = events.Events.Where(e => For(e, "portfolio.snapshot", bot)).ToList();
         Assert.Equal(["bot_id", "equity", "cash", "positions_value", "ts"], snapshots[0].GetProperty("data").EnumerateObject().Select(p => p.Name));
-        Assert.Equal((long)snapshots.Count, await ScalarAsync($"SELECT count(*) FROM portfolio_snapshots WHERE bot_id = {bot}"));
+        Assert.Equal((long)snapshots.Count, await topology.ScalarAsync($"SELECT count(*) FROM portfolio_snapshots WHERE bot_id = {bot}"));
         var progress = events.Events.Where(e => For(e, "job.progress", bot)).ToList();
         Assert.Equal(["bot_id", "job_id", "status", "progress", "ts"], progress[0].GetProperty("data").EnumerateObject().Select(p => p.Name));
         var jobs = await topology.GetJsonAsync($"/api/jobs?bot_id={bot}");
@@ -116,19 +110,19 @@ public sealed class BotRunTests(TopologyFixture topology)
     {
         await topology.SetPriceAsync("XRP/USDT", 0.5m);
         await using var events = await EventListener.StartAsync(topology);
-        var (_, body) = await PostAsync("/api/bots", $$$"""
+        var (_, body) = await topology.PostJsonAsync("/api/bots", $$$"""
             {"name": "ticks-{{{Guid.NewGuid():N}}}", "symbols": ["XRP/USDT"], "timeframe": "1s", "knobs": {"tick_seconds": 1, "max_ticks": 3}}
             """);
         var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
 
-        var (started, startedBody) = await PostAsync($"/api/bots/{bot}/start");
+        var (started, startedBody) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
         var jobId = startedBody.GetProperty("current_job").GetProperty("id").GetInt64();
         await events.WaitForAsync(e => For(e, "bot.state", bot) && e.GetProperty("data").GetProperty("status").GetString() == "stopped", seconds: 20);
 
         var job = await topology.GetJsonAsync($"/api/jobs/{jobId}");
         Assert.Equal(("completed", 100, "completed 3 tick(s)"), (job.GetProperty("status").GetString(), job.GetProperty("progress").GetInt32(),
             job.GetProperty("message").GetString()));
-        Assert.Equal(3L, await ScalarAsync($"SELECT count(*) FROM portfolio_snapshots WHERE bot_id = {bot}"));
+        Assert.Equal(3L, await topology.ScalarAsync($"SELECT count(*) FROM portfolio_snapshots WHERE bot_id = {bot}"));
         Assert.Equal([33, 66, 100], events.Events.Where(e => For(e, "job.progress", bot) && e.GetProperty("data").GetProperty("progress").GetInt32() > 0)
             .Select(e => e.GetProperty("data").GetProperty("progress").GetInt32()));
     }
@@ -136,10 +130,4 @@ public sealed class BotRunTests(TopologyFixture topology)
     private async Task<string> JobMessageAsync(long jobId) =>
         (await topology.GetJsonAsync($"/api/jobs/{jobId}")).GetRawText();
 
-    private async Task<object?> ScalarAsync(string sql)
-    {
-        await using var connection = await topology.OpenDatabaseAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync(Cancel);
-    }
 }

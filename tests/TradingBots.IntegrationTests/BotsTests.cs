@@ -12,12 +12,6 @@ public sealed class BotsTests(TopologyFixture topology)
 
     private static string UniqueName() => $"bot-{Guid.NewGuid():N}";
 
-    private async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(string url, string json)
-    {
-        var response = await topology.Gateway.PostAsync(url, new StringContent(json, System.Text.Encoding.UTF8, "application/json"), Cancel);
-        var text = await response.Content.ReadAsStringAsync(Cancel);
-        return (response, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement);
-    }
 
     [Theory]
     [InlineData("/bots")]
@@ -26,7 +20,7 @@ public sealed class BotsTests(TopologyFixture topology)
     {
         var name = UniqueName();
 
-        var (response, body) = await PostAsync(path, $$$"""{"name": "{{{name}}}", "symbols": ["BTC/USDT", "ETH/USDT"], "timeframe": "1m", "knobs": {"fast": 5}}""");
+        var (response, body) = await topology.PostJsonAsync(path, $$$"""{"name": "{{{name}}}", "symbols": ["BTC/USDT", "ETH/USDT"], "timeframe": "1m", "knobs": {"fast": 5}}""");
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var bot = body.GetProperty("bot");
@@ -43,18 +37,18 @@ public sealed class BotsTests(TopologyFixture topology)
         Assert.Equal((JsonValueKind.Null, JsonValueKind.Null, 0), (details.GetProperty("current_job").ValueKind,
             details.GetProperty("latest_snapshot").ValueKind, details.GetProperty("open_trades").GetInt32()));
         Assert.Contains((await topology.GetJsonAsync("/bots")).GetProperty("bots").EnumerateArray(), b => b.GetProperty("id").GetInt64() == id);
-        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM strategies WHERE name = 'baseline' AND version = 1"));
-        Assert.Equal("baseline@1", await ScalarAsync($"SELECT strategy FROM bots WHERE id = {id}"));
+        Assert.Equal(1L, await topology.ScalarAsync("SELECT count(*) FROM strategies WHERE name = 'baseline' AND version = 1"));
+        Assert.Equal("baseline@1", await topology.ScalarAsync($"SELECT strategy FROM bots WHERE id = {id}"));
     }
 
     [Fact]
     public async Task Concurrent_creations_resolve_one_baseline_strategy()
     {
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
-            PostAsync("/api/bots", $$"""{"name": "{{UniqueName()}}", "symbols": ["SOL/USDT"], "timeframe": "5m"}""")));
+            topology.PostJsonAsync("/api/bots", $$"""{"name": "{{UniqueName()}}", "symbols": ["SOL/USDT"], "timeframe": "5m"}""")));
 
         Assert.All(results, r => Assert.Equal(HttpStatusCode.Created, r.Response.StatusCode));
-        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM strategies WHERE name = 'baseline' AND version = 1"));
+        Assert.Equal(1L, await topology.ScalarAsync("SELECT count(*) FROM strategies WHERE name = 'baseline' AND version = 1"));
     }
 
     public static TheoryData<string, string, string> InvalidBots => new()
@@ -79,31 +73,31 @@ public sealed class BotsTests(TopologyFixture topology)
     [MemberData(nameof(InvalidBots))]
     public async Task Bad_input_is_a_400_naming_the_field_and_nothing_is_written(string json, string field, string reason)
     {
-        var before = await ScalarAsync("SELECT count(*) FROM bots");
+        var before = await topology.ScalarAsync("SELECT count(*) FROM bots");
 
-        var (response, problem) = await PostAsync("/api/bots", json);
+        var (response, problem) = await topology.PostJsonAsync("/api/bots", json);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(reason, problem.GetProperty("errors").GetProperty(field)[0].GetString());
-        Assert.Equal(before, await ScalarAsync("SELECT count(*) FROM bots"));
+        Assert.Equal(before, await topology.ScalarAsync("SELECT count(*) FROM bots"));
     }
 
     [Fact]
     public async Task Knobs_are_merged_validated_as_a_whole_and_reset_with_null()
     {
-        var (_, created) = await PostAsync("/api/bots", $$$"""{"name": "{{{UniqueName()}}}", "symbols": ["BTC/USDT"], "timeframe": "1h", "knobs": {"fast": 5, "order_quote": 50}}""");
+        var (_, created) = await topology.PostJsonAsync("/api/bots", $$$"""{"name": "{{{UniqueName()}}}", "symbols": ["BTC/USDT"], "timeframe": "1h", "knobs": {"fast": 5, "order_quote": 50}}""");
         var id = created.GetProperty("bot").GetProperty("id").GetInt64();
 
-        var (merged, mergedBody) = await PostAsync($"/api/bots/{id}/knobs", """{"slow": 30, "order_quote": null, "tick_seconds": 2}""");
-        var (refused, refusedBody) = await PostAsync($"/bots/{id}/knobs", """{"fast": 40}""");
-        var (missing, _) = await PostAsync("/bots/999999999/knobs", """{"fast": 4}""");
+        var (merged, mergedBody) = await topology.PostJsonAsync($"/api/bots/{id}/knobs", """{"slow": 30, "order_quote": null, "tick_seconds": 2}""");
+        var (refused, refusedBody) = await topology.PostJsonAsync($"/bots/{id}/knobs", """{"fast": 40}""");
+        var (missing, _) = await topology.PostJsonAsync("/bots/999999999/knobs", """{"fast": 4}""");
 
         Assert.Equal(HttpStatusCode.OK, merged.StatusCode);
         Assert.Equal("""{"fast":5,"slow":30,"tick_seconds":2}""", mergedBody.GetProperty("knobs").GetRawText());
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
         Assert.Equal("must be less than slow (30)", refusedBody.GetProperty("errors").GetProperty("knobs.fast")[0].GetString());
-        Assert.Equal("""{"fast": 5, "slow": 30, "tick_seconds": 2}""", await ScalarAsync($"SELECT knobs::text FROM bots WHERE id = {id}"));
+        Assert.Equal("""{"fast": 5, "slow": 30, "tick_seconds": 2}""", await topology.ScalarAsync($"SELECT knobs::text FROM bots WHERE id = {id}"));
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
@@ -134,10 +128,4 @@ public sealed class BotsTests(TopologyFixture topology)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
-    private async Task<object?> ScalarAsync(string sql)
-    {
-        await using var connection = await topology.OpenDatabaseAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        return await command.ExecuteScalarAsync(Cancel);
-    }
 }

@@ -46,4 +46,21 @@ public static class TradingFixtureExtensions
         if (!response.IsSuccessStatusCode) throw new HttpRequestException($"{url}: {(int)response.StatusCode} {body}");
         return JsonDocument.Parse(body).RootElement;
     }
+
+    /// <summary>POSTs a JSON text through the gateway; the body parsed (default when empty).</summary>
+    public static async Task<(HttpResponseMessage Response, JsonElement Body)> PostJsonAsync(this TopologyFixture topology, string url, string json = "{}")
+    {
+        var response = await topology.Gateway.PostAsync(url, new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+            TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        return (response, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement);
+    }
+
+    /// <summary>The first column of the first row of a query on the test run's database.</summary>
+    public static async Task<object?> ScalarAsync(this TopologyFixture topology, string sql)
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+    }
 }
