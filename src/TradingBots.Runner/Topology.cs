@@ -343,13 +343,42 @@ public sealed class Topology : IAsyncDisposable
     /// <summary>SIGTERM to every process (they shut down gracefully), then a kill for any still running after 10 s.</summary>
     public async ValueTask DisposeAsync()
     {
-        List<ServiceProcess> processes;
         lock (_processes)
         {
             if (_stopping) return; // disposed already
             _stopping = true;
-            processes = [.. _processes];
         }
+        await StopAllAsync();
+    }
+
+    /// <summary>
+    /// The whole system stopped (every process, gracefully) and started again on the same ports, as a user who stops
+    /// the run command and runs it again: what is in the servers (database, broker) is all that carries over.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        lock (_processes)
+        {
+            if (_stopping) throw new InvalidOperationException("the topology is stopped");
+            _stopping = true;
+            _started = false;
+        }
+        await StopAllAsync();
+        lock (_processes)
+        {
+            _processes.Clear();
+            _current.Clear();
+            _restarts.Clear();
+            _endpoints.Clear();
+            _stopping = false;
+        }
+        await StartAsync(cancellationToken);
+    }
+
+    private async Task StopAllAsync()
+    {
+        List<ServiceProcess> processes;
+        lock (_processes) processes = [.. _processes];
         foreach (var service in processes.Where(p => !p.Process.HasExited))
         {
             _ = kill(service.Process.Id, SigTerm);

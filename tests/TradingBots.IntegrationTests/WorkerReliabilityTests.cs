@@ -59,6 +59,46 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
         await UntilAsync(async () => (await LeasesAsync(bots)).Count == 0, "every bot stopped");
     }
 
+    /// <summary>The run command stopped and run again: running bots resume on their jobs, balances and open trades as they were.</summary>
+    [Fact]
+    public async Task After_the_whole_system_stops_and_starts_again_running_bots_resume_with_balances_and_trades_intact()
+    {
+        await topology.SetPriceAsync("SOL/USDT", 150m);
+        // slow 1000: the strategy never has enough candles, so only the tick itself (marks, snapshots) runs.
+        var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
+            {"name": "resume-{{{Guid.NewGuid():N}}}", "symbols": ["SOL/USDT"], "timeframe": "1m", "knobs": {"tick_seconds": 1, "slow": 1000}}
+            """);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
+        var (started, startedBody) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
+        var job = startedBody.GetProperty("current_job").GetProperty("id").GetInt64();
+        var (bought, order) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "SOL/USDT", side = "buy", type = "market", quote_amount = 300 });
+        Assert.Equal(HttpStatusCode.Created, bought.StatusCode);
+        var trade = order.GetProperty("trade_id").GetInt64();
+        await UntilAsync(async () => await LeasesAsync([bot]) is [{ Ticks: >= 2 }], "the bot ticked twice");
+        var cash = (await topology.GetJsonAsync($"/api/portfolio/{bot}")).GetProperty("cash").GetDecimal();
+        var ticks = (await LeasesAsync([bot]))[0].Ticks;
+
+        await topology.Topology.RestartAsync(Cancel);
+
+        try
+        {
+            await UntilAsync(async () => await LeasesAsync([bot]) is [var lease] && lease.Ticks > ticks + 1, "the bot ticks again after the restart");
+            var details = await topology.GetJsonAsync($"/api/bots/{bot}");
+            Assert.Equal(("running", job, "running", 1), (details.GetProperty("bot").GetProperty("status").GetString(),
+                details.GetProperty("current_job").GetProperty("id").GetInt64(), details.GetProperty("current_job").GetProperty("status").GetString(),
+                details.GetProperty("open_trades").GetInt32()));
+            Assert.Equal(cash, (await topology.GetJsonAsync($"/api/portfolio/{bot}")).GetProperty("cash").GetDecimal());
+            Assert.Equal("open", await topology.ScalarAsync($"SELECT status FROM trades WHERE id = {trade}"));
+            Assert.Equal(1L, await topology.ScalarAsync($"SELECT count(*) FROM jobs WHERE bot_id = {bot}"));
+        }
+        finally
+        {
+            (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose();
+        }
+        await UntilAsync(async () => (await LeasesAsync([bot])).Count == 0, "the bot stopped");
+    }
+
     private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     private sealed record Lease(long BotId, string Owner, int Ticks);
