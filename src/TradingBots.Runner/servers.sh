@@ -184,7 +184,8 @@ case "$command" in
     for server in ${@:-postgres redis rabbitmq}; do "start_$server"; done
     say "ready: postgres 127.0.0.1:$PG_PORT (role $DB_ROLE), redis 127.0.0.1:$REDIS_PORT, rabbitmq 127.0.0.1:$AMQP_PORT (vhost $VHOST)" ;;
   drop-database)
-    # A test or benchmark instance's own databases (the runner never asks this for the user's).
+    # A test or benchmark instance's own databases, in its own cluster (never the machine's, never the user's).
+    [ "$PG_PORT" != 5432 ] || die "refusing to drop databases on the machine's cluster (5432): only a test instance's own cluster"
     for database in "$@"; do
       [[ "$database" =~ ^[a-z0-9_]+_[0-9]+$ ]] || die "refusing to drop '$database': not a test instance's database"
       PGPASSWORD=$DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_ROLE" -d postgres -qtA \
