@@ -12,7 +12,8 @@
 # never stopped; "stop redis" stops only a server whose pid file this script wrote.
 #
 # Settings (the runner sets them per instance, from its port offset):
-#   PG_PORT (5432: the machine's cluster, shared; any other port: a cluster of our own in storage/servers/postgres-<port>)
+#   PG_PORT (5432: the machine's cluster, shared; any other port: a cluster of our own in storage/servers/postgres-<port>,
+#           unless a cluster that is not ours already answers there: then, as on 5432, the project only adds its role)
 #   REDIS_PORT (6379), AMQP_PORT (5672)
 #   TRADINGBOTS_DB_ROLE (tradingbots), TRADINGBOTS_DB_PASSWORD (tradingbots): the project's login role (CREATEDB)
 #   RABBITMQ_VHOST (tradingbots): the project's virtual host, with all permissions for guest
@@ -81,16 +82,18 @@ start_own_postgres() {
 }
 
 stop_postgres() {
-  local dir; dir=$(pg_own_dir)
-  [ "$PG_PORT" != 5432 ] && [ -f "$dir/postmaster.pid" ] || { say "no PostgreSQL of ours on $PG_PORT: nothing stopped"; return 0; }
-  as_postgres "$(pg_bin pg_ctl) -D '$dir' -m fast -w stop" >/dev/null || die "our PostgreSQL on $PG_PORT did not stop"
+  own_postgres || { say "no PostgreSQL of ours on $PG_PORT: nothing stopped"; return 0; }
+  as_postgres "$(pg_bin pg_ctl) -D '$(pg_own_dir)' -m fast -w stop" >/dev/null || die "our PostgreSQL on $PG_PORT did not stop"
 }
 
+# Ours: a cluster this script created for a test instance, running from storage/servers/postgres-<port>.
+own_postgres() { [ "$PG_PORT" != 5432 ] && [ -f "$(pg_own_dir)/postmaster.pid" ]; }
+
 start_postgres() {
-  if [ "$PG_PORT" != 5432 ]; then
-    pg_isready -q -h 127.0.0.1 -p "$PG_PORT" || start_own_postgres
-    return 0
-  fi
+  if own_postgres && pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then return 0; fi
+  if [ "$PG_PORT" != 5432 ] && ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then start_own_postgres; return 0; fi
+  # Otherwise a cluster that is not ours (the machine's on 5432, or one already answering on PG_PORT): the project only
+  # adds its role to it.
   if ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then
     local version; version=$(ls /usr/lib/postgresql | sort -n | tail -1)
     pg_lsclusters -h | grep -q "^$version main" || as_postgres "pg_createcluster $version main" >/dev/null \
@@ -185,7 +188,7 @@ case "$command" in
     say "ready: postgres 127.0.0.1:$PG_PORT (role $DB_ROLE), redis 127.0.0.1:$REDIS_PORT, rabbitmq 127.0.0.1:$AMQP_PORT (vhost $VHOST)" ;;
   drop-database)
     # A test or benchmark instance's own databases, in its own cluster (never the machine's, never the user's).
-    [ "$PG_PORT" != 5432 ] || die "refusing to drop databases on the machine's cluster (5432): only a test instance's own cluster"
+    own_postgres || die "refusing to drop databases on 127.0.0.1:$PG_PORT: not a cluster this script created for a test instance"
     for database in "$@"; do
       [[ "$database" =~ ^[a-z0-9_]+_[0-9]+$ ]] || die "refusing to drop '$database': not a test instance's database"
       PGPASSWORD=$DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_ROLE" -d postgres -qtA \

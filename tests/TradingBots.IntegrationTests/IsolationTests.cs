@@ -74,45 +74,97 @@ public sealed class IsolationTests(TopologyFixture topology)
     }
 
     /// <summary>
-    /// servers.sh creates the project's role and never changes another: every other role of the cluster (the postgres
-    /// superuser's password included) is as it was. A probe role of this test's own exercises the create path.
+    /// servers.sh, given a PostgreSQL cluster that is not its own (the machine's, as on 5432), creates the project's role
+    /// and changes nothing else: every other role (the postgres superuser's password included) and every database's
+    /// owner (a tradingbots database someone else owns included) are as they were. The cluster is a scratch one this
+    /// test creates on a free port and removes, so the machine's own cluster is never touched.
     /// </summary>
     [Fact]
     public async Task Servers_script_creates_its_own_role_and_leaves_every_other_role_as_it_was()
     {
-        Assert.SkipUnless(Environment.UserName == "root", "reading pg_authid needs the postgres OS account (root here)");
-        var probe = $"tradingbots_probe_{Guid.NewGuid():N}"[..30];
-        const string others = "SELECT md5(string_agg(a::text, '|' ORDER BY rolname)) FROM pg_authid a WHERE rolname NOT LIKE 'tradingbots_probe_%'";
+        Assert.SkipUnless(Environment.UserName == "root", "a scratch cluster needs the postgres OS account (root here)");
+        await using var cluster = await ScratchCluster.StartAsync();
+        await cluster.SqlAsync("ALTER ROLE postgres PASSWORD 'the-users-own'");
+        await cluster.SqlAsync("CREATE ROLE someone LOGIN PASSWORD 'theirs'");
+        await cluster.SqlAsync("CREATE DATABASE tradingbots OWNER someone");
+        const string roles = "SELECT md5(string_agg(a::text, '|' ORDER BY rolname)) FROM pg_authid a WHERE rolname <> 'probe'";
         const string owners = "SELECT md5(string_agg(datname || ':' || pg_get_userbyid(datdba), ',' ORDER BY datname)) FROM pg_database";
-        var before = await AsPostgresAsync(others);
-        var ownersBefore = await AsPostgresAsync(owners);
-        try
-        {
-            var (exit, output) = await RunAsync("bash", [Path.Combine(topology.Manifest.Directory, "src", "TradingBots.Runner", "servers.sh"), "start", "postgres"],
-                new() { ["TRADINGBOTS_DB_ROLE"] = probe, ["TRADINGBOTS_DB_PASSWORD"] = "probe-password" });
-            Assert.True(exit == 0, output);
-            Assert.Contains($"role {probe} ready", output);
+        var (rolesBefore, ownersBefore) = (await cluster.SqlAsync(roles), await cluster.SqlAsync(owners));
 
-            Assert.Equal(before, await AsPostgresAsync(others));
-            Assert.Equal(ownersBefore, await AsPostgresAsync(owners)); // no database changed hands (the user's tradingbots included)
-            await using var login = new NpgsqlConnection($"Host=127.0.0.1;Port=5432;Username={probe};Password=probe-password;Database=postgres");
-            await login.OpenAsync(Cancel);
-            await using var attributes = new NpgsqlCommand("SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user", login);
-            await using var reader = await attributes.ExecuteReaderAsync(Cancel);
-            Assert.True(await reader.ReadAsync(Cancel));
-            Assert.Equal((true, false), (reader.GetBoolean(0), reader.GetBoolean(1)));
-        }
-        finally
-        {
-            await AsPostgresAsync($"DROP ROLE IF EXISTS \"{probe}\"");
-        }
+        var (exit, output) = await RunAsync("bash", [Path.Combine(topology.Manifest.Directory, "src", "TradingBots.Runner", "servers.sh"), "start", "postgres"],
+            new() { ["PG_PORT"] = $"{cluster.Port}", ["PGHOST"] = cluster.Directory, ["TRADINGBOTS_DB_ROLE"] = "probe", ["TRADINGBOTS_DB_PASSWORD"] = "probe-password" });
+        Assert.True(exit == 0, output);
+        Assert.Contains("role probe ready", output);
+        Assert.DoesNotContain("creating a PostgreSQL cluster of our own", output);
+
+        Assert.Equal(rolesBefore, await cluster.SqlAsync(roles));
+        Assert.Equal(ownersBefore, await cluster.SqlAsync(owners));
+        await using var login = new NpgsqlConnection($"Host=127.0.0.1;Port={cluster.Port};Username=probe;Password=probe-password;Database=postgres");
+        await login.OpenAsync(Cancel);
+        await using var attributes = new NpgsqlCommand("SELECT rolcreatedb, rolsuper FROM pg_roles WHERE rolname = current_user", login);
+        await using var reader = await attributes.ExecuteReaderAsync(Cancel);
+        Assert.True(await reader.ReadAsync(Cancel));
+        Assert.Equal((true, false), (reader.GetBoolean(0), reader.GetBoolean(1)));
+
+        // And drop-database refuses a cluster it did not create.
+        var (dropExit, dropOutput) = await RunAsync("bash", [Path.Combine(topology.Manifest.Directory, "src", "TradingBots.Runner", "servers.sh"), "drop-database", "tradingbots_1"],
+            new() { ["PG_PORT"] = $"{cluster.Port}", ["TRADINGBOTS_DB_ROLE"] = "probe", ["TRADINGBOTS_DB_PASSWORD"] = "probe-password" });
+        Assert.NotEqual(0, dropExit);
+        Assert.Contains("not a cluster this script created", dropOutput);
     }
 
-    private static async Task<string> AsPostgresAsync(string sql)
+    /// <summary>A PostgreSQL cluster of the test's own, in a temporary directory on a free port, superuser postgres.</summary>
+    private sealed class ScratchCluster : IAsyncDisposable
     {
-        var (exit, output) = await RunAsync("su", ["postgres", "-c", $"psql -p 5432 -d postgres -qtAX -c \"{sql.Replace("\"", "\\\"")}\""], []);
-        Assert.True(exit == 0, output);
-        return output.Trim();
+        public required string Directory { get; init; }
+        public required int Port { get; init; }
+
+        private static string Bin(string name) => Path.Combine(
+            System.IO.Directory.GetDirectories("/usr/lib/postgresql").OrderBy(d => int.Parse(Path.GetFileName(d))).Last(), "bin", name);
+
+        public static async Task<ScratchCluster> StartAsync()
+        {
+            var directory = Path.Combine(Path.GetTempPath(), $"tradingbots-scratch-pg-{Guid.NewGuid():N}");
+            System.IO.Directory.CreateDirectory(directory);
+            var cluster = new ScratchCluster { Directory = directory, Port = FreePort() };
+            try
+            {
+                await AsPostgresAsync($"chmod 700 '{directory}'", chown: directory);
+                await AsPostgresAsync($"{Bin("initdb")} -D '{directory}/data' -U postgres --auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8");
+                await AsPostgresAsync($"{Bin("pg_ctl")} -D '{directory}/data' -l '{directory}/server.log' -w -t 60 -o \"-p {cluster.Port} -c listen_addresses=127.0.0.1 -k '{directory}'\" start");
+                return cluster;
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+        }
+
+        public Task<string> SqlAsync(string sql) =>
+            AsPostgresAsync($"psql -h '{Directory}' -p {Port} -d postgres -qtAX -v ON_ERROR_STOP=1 -c \"{sql.Replace("\"", "\\\"")}\"");
+
+        public async ValueTask DisposeAsync()
+        {
+            if (File.Exists(Path.Combine(Directory, "data", "postmaster.pid")))
+                await RunAsync("su", ["postgres", "-c", $"{Bin("pg_ctl")} -D '{Directory}/data' -m immediate -w stop"], []);
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+
+        private static int FreePort()
+        {
+            using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        private static async Task<string> AsPostgresAsync(string command, string? chown = null)
+        {
+            if (chown is not null) Assert.Equal(0, (await RunAsync("chown", ["postgres:", chown], [])).Exit);
+            var (exit, output) = await RunAsync("su", ["postgres", "-c", command], []);
+            Assert.True(exit == 0, output);
+            return output.Trim();
+        }
     }
 
     private static async Task<(int Exit, string Output)> RunAsync(string file, string[] arguments, Dictionary<string, string> environment)
