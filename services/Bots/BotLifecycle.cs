@@ -15,6 +15,8 @@ public sealed class BotLifecycle(TradingDbContext db, IPublishEndpoint bus, Time
 {
     public enum Outcome { NotFound, Unchanged, Changed, Conflict }
 
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(2);
+
     public async Task<(Outcome Outcome, string? Reason)> StartAsync(long botId, CancellationToken cancellationToken)
     {
         var messageId = NewId.NextGuid();
@@ -37,14 +39,18 @@ public sealed class BotLifecycle(TradingDbContext db, IPublishEndpoint bus, Time
             await EmitAsync(new BotState(botId, BotStatus.Starting, job.Id, now), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
+        // With the broker down MassTransit waits for it to come back: the answer does not, the job stays queued and the
+        // Workers' sweep of queued jobs takes it (the message is a shortcut, the jobs row the record).
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(PublishTimeout);
         try
         {
-            await bus.Publish(new RunBot(job.Id, botId), context => context.MessageId = messageId, cancellationToken);
+            await bus.Publish(new RunBot(job.Id, botId), context => context.MessageId = messageId, timeout.Token);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            // The job stays queued: the Workers' sweep takes queued jobs whose message never came.
-            logger.LogWarning("Job {Job}: the job message could not be sent ({Message}); a worker's sweep will take it", job.Id, ex.Message);
+            logger.LogWarning("Job {Job}: the job message could not be sent ({Message}); a worker's sweep will take it", job.Id,
+                ex is OperationCanceledException ? $"no broker within {PublishTimeout.TotalSeconds} s" : ex.Message);
         }
         return (Outcome.Changed, null);
     }

@@ -79,7 +79,7 @@ public sealed class BotScheduler(IServiceScopeFactory scopes, WorkerIdentity me,
         var db = services.GetRequiredService<TradingDbContext>();
         var lost = await db.Jobs.AsNoTracking()
             .Where(j => j.Task == JobStatus.BotRunTask && j.Status == JobStatus.Queued && j.BotId != null
-                && j.CreatedAt < DateTimeOffset.UtcNow.AddSeconds(-SweepEvery.TotalSeconds))
+                && j.CreatedAt < services.GetRequiredService<TimeProvider>().GetUtcNow() - SweepEvery)
             .Select(j => new { j.Id, BotId = j.BotId!.Value }).Take(100).ToListAsync(cancellationToken);
         var runs = services.GetRequiredService<BotRuns>();
         foreach (var job in lost) await runs.ClaimAsync(job.Id, job.BotId, cancellationToken);

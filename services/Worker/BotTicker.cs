@@ -77,6 +77,11 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             {
                 if (ex is not PriceException { Unreachable: false }) await NoticeAsync($"Ticker fetch error: bot {bot.Id}: {ex.Message}");
             }
+            catch (Exception ex) when (ex is not (OperationCanceledException or System.Data.Common.DbException or DbUpdateException))
+            {
+                // Not the strategy's and not a dependency's: logged, and the batch's other bots are still ticked.
+                logger.LogWarning(ex, "Bot {Bot}: tick {Tick} failed; the next tick tries again", bot.Id, d.Ticks);
+            }
         }
     }
 

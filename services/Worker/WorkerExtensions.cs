@@ -7,11 +7,15 @@ namespace TradingBots.Worker;
 
 public static class WorkerExtensions
 {
+    public static readonly TimeSpan MarketTimeout = TimeSpan.FromSeconds(3);
+
     public static WebApplicationBuilder AddWorkerServices(this WebApplicationBuilder builder)
     {
         builder.AddTradingDatabase();
         builder.AddRedis();
         builder.AddPaperEngine();
+        // A tick waits at most this long for the market (the services' 15 s would hold every bot of the batch).
+        builder.Services.AddHttpClient(PriceSource.MarketClient, http => http.Timeout = MarketTimeout);
         builder.AddMessaging(bus => bus.AddConsumer<RunBotConsumer>());
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<SeenCandles>();

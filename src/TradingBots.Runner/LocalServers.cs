@@ -12,13 +12,15 @@ namespace TradingBots.Runner;
 /// role <see cref="DatabaseRole"/> (no other role is ever used or changed); for any other instance a cluster of its own on
 /// 5432 + offset (which its tests may stop), database <c>tradingbots_{offset}</c>;</item>
 /// <item>Redis: its own server on 6379 + offset (pub/sub channels are global to a server), stopped only by whoever started it;</item>
-/// <item>RabbitMQ (shared server, 5672): its own virtual host, <c>tradingbots</c> or <c>tradingbots-{offset}</c>.</item>
+/// <item>RabbitMQ: the machine's node on 5672 for instance 0, virtual host <c>tradingbots</c>; for any other instance a node
+/// of its own on 5673 + offset (which its tests may stop; 5672 + offset would be RabbitMQ's management port 15672 for the
+/// tests and the shared node's distribution port 25672 for the benchmark), virtual host <c>tradingbots-{offset}</c>.</item>
 /// </list>
 /// </summary>
 public sealed class LocalServers(Manifest manifest, int portOffset)
 {
     public const string Host = "127.0.0.1";
-    public const int PostgresBasePort = 5432, RedisBasePort = 6379, AmqpPort = 5672, RabbitManagementPort = 15672;
+    public const int PostgresBasePort = 5432, RedisBasePort = 6379, AmqpBasePort = 5672;
 
     /// <summary>The project's own PostgreSQL login role (created by servers.sh, with CREATEDB).</summary>
     public static string DatabaseRole => Environment.GetEnvironmentVariable("TRADINGBOTS_DB_ROLE") is { Length: > 0 } role ? role : "tradingbots";
@@ -32,12 +34,14 @@ public sealed class LocalServers(Manifest manifest, int portOffset)
 
     public int RedisPort => RedisBasePort + PortOffset;
 
+    public int AmqpPort => PortOffset == 0 ? AmqpBasePort : AmqpBasePort + 1 + PortOffset;
+
     public string VirtualHost => PortOffset == 0 ? "tradingbots" : $"tradingbots-{PortOffset}";
 
     /// <summary>This instance's name for a database of the manifest.</summary>
     public string DatabaseName(string manifestName) => PortOffset == 0 ? manifestName : $"{manifestName}_{PortOffset}";
 
-    /// <summary>Runs servers.sh for this instance (install when missing, start idempotently; or "stop redis") and fails with its output.</summary>
+    /// <summary>Runs servers.sh for this instance (install when missing, start idempotently; or "stop redis|postgres|rabbitmq") and fails with its output.</summary>
     public async Task RunScriptAsync(TextWriter log, params string[] arguments)
     {
         var start = new System.Diagnostics.ProcessStartInfo("bash")
@@ -82,7 +86,6 @@ public sealed class LocalServers(Manifest manifest, int portOffset)
         {
             ("postgres", _) => new Endpoint(scheme, Host, PostgresPort),
             ("redis", _) => new Endpoint(scheme, Host, RedisPort),
-            ("rabbitmq", "management") => new Endpoint(scheme, Host, RabbitManagementPort),
             ("rabbitmq", _) => new Endpoint(scheme, Host, AmqpPort),
             ("ollama", _) => Ollama(),
             _ => throw new RunnerException($"no local server for container '{container.Name}' ({container["image"]})"),

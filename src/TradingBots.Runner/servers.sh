@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the three servers TradingBots needs, on loopback, without systemd, and gives
 # the project what it needs on them: its own PostgreSQL role, its own RabbitMQ virtual host, and (for a test or
-# benchmark instance) its own Redis server. Idempotent: a server that already answers is used as it is.
+# benchmark instance) its own Redis server, PostgreSQL cluster and RabbitMQ node. Idempotent: a server that already
+# answers is used as it is.
 #   servers.sh [start] [postgres|redis|rabbitmq ...]   start all, or the named ones
-#   servers.sh stop redis|postgres                     stop the Redis server / PostgreSQL cluster this script started
-#                                                      for a test instance (REDIS_PORT, PG_PORT other than 5432)
+#   servers.sh stop redis|postgres|rabbitmq            stop the Redis server / PostgreSQL cluster / RabbitMQ node this
+#                                                      script started for a test instance (ports other than the defaults)
 #   servers.sh drop-database NAME_OFFSET ...           drop a test instance's own database (name ends in _<offset>)
 #
 # What it never does: change anything it did not create. A PostgreSQL cluster that was already on the machine keeps
 # its roles and passwords (the project logs in as its own role); a Redis or RabbitMQ that was already running is
-# never stopped; "stop redis" stops only a server whose pid file this script wrote.
+# never stopped; "stop" stops only a server whose pid file this script wrote.
 #
 # Settings (the runner sets them per instance, from its port offset):
 #   PG_PORT (5432: the machine's cluster, shared; any other port: a cluster of our own in storage/servers/postgres-<port>,
 #           unless a cluster that is not ours already answers there: then, as on 5432, the project only adds its role)
-#   REDIS_PORT (6379), AMQP_PORT (5672)
+#   REDIS_PORT (6379), AMQP_PORT (5672: the machine's RabbitMQ, shared; any other port: a node of our own)
 #   TRADINGBOTS_DB_ROLE (tradingbots), TRADINGBOTS_DB_PASSWORD (tradingbots): the project's login role (CREATEDB)
 #   RABBITMQ_VHOST (tradingbots): the project's virtual host, with all permissions for guest
 set -euo pipefail
@@ -163,21 +164,44 @@ stop_redis() {
   $SUDO rm -f "$pid_file"
 }
 
+# A test or benchmark instance (AMQP_PORT other than 5672) has a RabbitMQ node of its own, which its tests may stop:
+# node tradingbots-<port>@localhost, data and logs in storage/servers/rabbitmq-<port>, distribution on <port>+1.
+own_rabbitmq() { [ "$AMQP_PORT" != 5672 ]; }
+rabbit_dir() { echo "$STATE_DIR/rabbitmq-$AMQP_PORT"; }
+rabbitmqctl_() { # rabbitmqctl against this instance's node (as root it runs as the rabbitmq user itself)
+  if own_rabbitmq; then $SUDO rabbitmqctl -q -n "tradingbots-$AMQP_PORT@localhost" "$@"; else $SUDO rabbitmqctl -q "$@"; fi
+}
+
 start_rabbitmq() {
   if ! listening "$AMQP_PORT"; then
     say "starting RabbitMQ on 127.0.0.1:$AMQP_PORT"
+    local node=()
+    if own_rabbitmq; then
+      local dir; dir=$(rabbit_dir); mkdir -p "$dir"; [ "$(id -u)" -ne 0 ] || chown rabbitmq: "$dir"
+      node=(RABBITMQ_NODENAME="tradingbots-$AMQP_PORT@localhost" RABBITMQ_DIST_PORT=$((AMQP_PORT + 1))
+            RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" RABBITMQ_PID_FILE="$dir/pid"
+            RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONFIG_FILE="$dir/rabbitmq")
+    fi
     # rabbitmq-server as root switches to the rabbitmq user itself.
-    $SUDO env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT" rabbitmq-server -detached >/dev/null 2>&1 \
-      || die "RabbitMQ did not start (see /var/log/rabbitmq)"
+    $SUDO env RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$AMQP_PORT" "${node[@]}" rabbitmq-server -detached >/dev/null 2>&1 \
+      || die "RabbitMQ did not start (see /var/log/rabbitmq or storage/servers)"
     wait_port "$AMQP_PORT" RabbitMQ 60
   fi
   # The project's own virtual host: its queues and exchanges never mix with anyone else's.
-  if ! $SUDO rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx "$VHOST"; then
-    for _ in $(seq 1 30); do $SUDO rabbitmqctl -q add_vhost "$VHOST" >/dev/null 2>&1 && break; sleep 1; done
-    $SUDO rabbitmqctl -q list_vhosts | grep -qx "$VHOST" || die "cannot add the RabbitMQ virtual host $VHOST"
+  if ! rabbitmqctl_ list_vhosts 2>/dev/null | grep -qx "$VHOST"; then
+    for _ in $(seq 1 30); do rabbitmqctl_ add_vhost "$VHOST" >/dev/null 2>&1 && break; sleep 1; done
+    rabbitmqctl_ list_vhosts | grep -qx "$VHOST" || die "cannot add the RabbitMQ virtual host $VHOST"
     say "RabbitMQ virtual host $VHOST added"
   fi
-  $SUDO rabbitmqctl -q set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
+  rabbitmqctl_ set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
+}
+
+# Only this instance's own node (never the shared one on 5672).
+stop_rabbitmq() {
+  own_rabbitmq && [ -f "$(rabbit_dir)/pid" ] || { say "no RabbitMQ of ours on $AMQP_PORT: nothing stopped"; return 0; }
+  listening "$AMQP_PORT" && { rabbitmqctl_ stop >/dev/null || die "our RabbitMQ on $AMQP_PORT did not stop"; }
+  for _ in $(seq 1 100); do listening "$AMQP_PORT" || break; sleep 0.1; done
+  $SUDO rm -f "$(rabbit_dir)/pid"
 }
 
 command=${1:-start}; [ $# -gt 0 ] && shift
@@ -196,8 +220,8 @@ case "$command" in
     done ;;
   stop)
     for server in "$@"; do
-      [[ "$server" =~ ^(redis|postgres)$ ]] || die "only redis or postgres can be stopped (RabbitMQ is shared and stays up)"
+      [[ "$server" =~ ^(redis|postgres|rabbitmq)$ ]] || die "only redis, postgres or rabbitmq can be stopped"
       "stop_$server"
     done ;;
-  *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis|postgres | drop-database NAME ...]" ;;
+  *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis|postgres|rabbitmq | drop-database NAME ...]" ;;
 esac

@@ -19,7 +19,7 @@ var manifest = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
 var report = new StringBuilder($"# Benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC ({Topology.BuildConfiguration}, {Environment.ProcessorCount} cores, {seconds} s per point)\n\n");
 void Say(string line) { Console.WriteLine(line); report.AppendLine(line); }
 
-// Its own instance: ports +20000, its own PostgreSQL cluster (database dropped first), Redis server and RabbitMQ virtual host.
+// Its own instance: ports +20000, its own PostgreSQL cluster (database dropped first), Redis server and RabbitMQ node.
 var servers = new LocalServers(manifest, 20000);
 await servers.RunScriptAsync(Console.Out, "start");
 await servers.DropDatabasesAsync(Console.Out);
@@ -80,7 +80,7 @@ Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 await File.WriteAllTextAsync(path, report.ToString());
 Console.WriteLine($"written to {path}");
 await topology.DisposeAsync();
-await servers.RunScriptAsync(Console.Out, "stop", "redis", "postgres"); // the bench's own servers, started above
+await servers.RunScriptAsync(Console.Out, "stop", "redis", "postgres", "rabbitmq"); // the bench's own servers, started above
 
 async Task<int> UpstreamCallsAsync()
 {

@@ -28,6 +28,8 @@ public sealed class IsolationTests(TopologyFixture topology)
         Assert.Equal(LocalServers.RedisBasePort + TopologyFixture.PortOffset, redis.EndPoints.Single() switch { IPEndPoint ip => ip.Port, DnsEndPoint dns => dns.Port, var other => throw new InvalidOperationException($"{other}") });
         Assert.Equal($"/tradingbots-{TopologyFixture.PortOffset}", rabbit.AbsolutePath);
         Assert.NotEqual(user.VirtualHost, rabbit.AbsolutePath.TrimStart('/'));
+        Assert.Equal((LocalServers.AmqpBasePort + 1 + TopologyFixture.PortOffset, LocalServers.AmqpBasePort), (rabbit.Port, user.AmqpPort));
+        Assert.True(File.Exists(Path.Combine(topology.Manifest.Directory, "storage", "servers", $"rabbitmq-{rabbit.Port}", "pid")));
         // The Redis server the outage tests stop is the one servers.sh started for this run (its pid file says so).
         Assert.True(File.Exists(Path.Combine(topology.Manifest.Directory, "storage", "servers", $"redis-{topology.Servers.RedisPort}.pid")));
     }

@@ -11,8 +11,9 @@ namespace TradingBots.IntegrationTests;
 /// <summary>
 /// Starts the real servers (servers.sh) and the whole topology through the runner, once for the test run, as its own
 /// instance: ports offset by 10000 (gateway 18080; TRADINGBOTS_TEST_PORT_OFFSET changes it), its own PostgreSQL cluster
-/// (15432) and database (tradingbots_10000, dropped and migrated afresh on every run), its own Redis server (16379), both
-/// stopped at the end, and its own RabbitMQ virtual host, so it runs beside a system the user started and changes nothing of it.
+/// (15432) and database (tradingbots_10000, dropped and migrated afresh on every run), its own Redis server (16379) and
+/// its own RabbitMQ node (15673), all three stopped at the end, so it runs beside a system the user started and changes
+/// nothing of it.
 /// </summary>
 public sealed class TopologyFixture : IAsyncLifetime
 {
@@ -93,12 +94,16 @@ public sealed class TopologyFixture : IAsyncLifetime
 
     public Task StartPostgresAsync() => Servers.RunScriptAsync(TextWriter.Null, "start", "postgres");
 
+    /// <summary>Stops the test run's own RabbitMQ node (never the machine's).</summary>
+    public Task StopRabbitMqAsync() => Servers.RunScriptAsync(TextWriter.Null, "stop", "rabbitmq");
+
+    public Task StartRabbitMqAsync() => Servers.RunScriptAsync(TextWriter.Null, "start", "rabbitmq");
+
     public async ValueTask DisposeAsync()
     {
         Gateway?.Dispose();
         Sim?.Dispose();
         if (Topology is not null) await Topology.DisposeAsync();
-        await StopRedisAsync();
-        await StopPostgresAsync();
+        await Servers.RunScriptAsync(TextWriter.Null, "stop", "redis", "postgres", "rabbitmq");
     }
 }

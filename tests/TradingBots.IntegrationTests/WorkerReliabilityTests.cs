@@ -99,6 +99,86 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
         await UntilAsync(async () => (await LeasesAsync([bot])).Count == 0, "the bot stopped");
     }
 
+    /// <summary>
+    /// The test run's own RabbitMQ node stopped and started again: running bots tick on through the outage (their leases
+    /// are in PostgreSQL), a bot started during it answers at once and is run by the sweep of queued jobs, and once the
+    /// node is back the Worker consumes again (a bot started then runs within the sweep's age limit, so by its message)
+    /// and stop works.
+    /// </summary>
+    [Fact]
+    public async Task After_RabbitMQ_restarts_the_worker_reconnects_and_start_and_stop_still_work()
+    {
+        await topology.SetPriceAsync("SOL/USDT", 150m);
+        var bots = new List<long>();
+        async Task<long> StartAsync(string name)
+        {
+            var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
+                {"name": "{{{name}}}-{{{Guid.NewGuid():N}}}", "symbols": ["SOL/USDT"], "timeframe": "1m", "knobs": {"tick_seconds": 1, "slow": 1000}}
+                """);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
+            bots.Add(bot);
+            var (started, _) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            return bot;
+        }
+        try
+        {
+            var before = await StartAsync("before-outage");
+            await UntilAsync(async () => await LeasesAsync([before]) is [{ Ticks: >= 1 }], "the first bot runs");
+
+            await topology.StopRabbitMqAsync();
+            try
+            {
+                var ticks = (await LeasesAsync([before]))[0].Ticks;
+                var answered = Stopwatch.StartNew();
+                var during = await StartAsync("during-outage");
+                Assert.True(answered.Elapsed < TimeSpan.FromSeconds(5), $"start answered after {answered.Elapsed.TotalSeconds:0.0} s with the broker down");
+                await UntilAsync(async () => await LeasesAsync([before, during]) is [var first, { Ticks: >= 1 }] && first.Ticks >= ticks + 2,
+                    "the running bot ticks on and the one started during the outage is taken by the sweep", seconds: 20);
+            }
+            finally
+            {
+                await topology.StartRabbitMqAsync();
+            }
+
+            await UntilAsync(ConsumingAsync, "the Worker consumes from the restarted node again", seconds: 60);
+            var taken = Stopwatch.StartNew();
+            var after = await StartAsync("after-outage");
+            await UntilAsync(async () => await LeasesAsync([after]) is [_], "the bot started after the outage runs");
+            Assert.True(taken.Elapsed < TimeSpan.FromSeconds(4), $"taken {taken.Elapsed.TotalSeconds:0.0} s after start: by the sweep, not by its message");
+
+            foreach (var bot in bots)
+            {
+                var (stopped, _) = await topology.PostJsonAsync($"/api/bots/{bot}/stop");
+                Assert.Equal(HttpStatusCode.Accepted, stopped.StatusCode);
+            }
+            await UntilAsync(async () => (await LeasesAsync(bots)).Count == 0, "every bot stopped");
+            foreach (var bot in bots)
+            {
+                Assert.Equal("stopped", await topology.ScalarAsync($"SELECT status FROM bots WHERE id = {bot}"));
+                Assert.Equal("cancelled", await topology.ScalarAsync($"SELECT status FROM jobs WHERE bot_id = {bot}"));
+            }
+        }
+        finally
+        {
+            foreach (var bot in bots) (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose();
+        }
+    }
+
+    /// <summary>Whether the Worker has a consumer on its run-bot queue of the test run's own node.</summary>
+    private async Task<bool> ConsumingAsync()
+    {
+        var servers = topology.Servers;
+        var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "-q", "-n", $"tradingbots-{servers.AmqpPort}@localhost", "list_consumers", "-p", servers.VirtualHost, "queue_name" })
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync(Cancel);
+        await process.WaitForExitAsync(Cancel);
+        return process.ExitCode == 0 && output.Split('\n').Any(line => line.Trim() == "run-bot");
+    }
+
     private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     private sealed record Lease(long BotId, string Owner, int Ticks);

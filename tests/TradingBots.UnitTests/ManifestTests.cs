@@ -43,13 +43,13 @@ public sealed class ManifestTests
     }
 
     [Fact]
-    public void A_test_instance_has_its_own_database_redis_server_and_virtual_host()
+    public void A_test_instance_has_its_own_database_redis_server_and_rabbitmq_node()
     {
         var resolver = LocalResolver(10000);
 
         var database = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = resolver.Resolve($"{{{ResourceNames.Database}.connectionString}}") };
         Assert.Equal(("15432", "tradingbots_10000"), (database["Port"], database["Database"]));
-        Assert.Equal("amqp://guest:guest@127.0.0.1:5672/tradingbots-10000", resolver.Resolve($"{{{ResourceNames.RabbitMq}.connectionString}}"));
+        Assert.Equal("amqp://guest:guest@127.0.0.1:15673/tradingbots-10000", resolver.Resolve($"{{{ResourceNames.RabbitMq}.connectionString}}"));
         Assert.StartsWith("127.0.0.1:16379,", resolver.Resolve($"{{{ResourceNames.Redis}.connectionString}}"));
         // What every service is given: nothing of instance 0.
         foreach (var project in Manifest.Resources.Where(r => r.IsProject))
