@@ -12,16 +12,16 @@ namespace TradingBots.Worker;
 
 /// <summary>
 /// One tick of a batch of bots, as the spec's worker mark-to-market: the latest prices of every symbol of the batch in
-/// one request (the market's limit of 20 per call chunks it); per bot, in one transaction, each open trade's
-/// unrealized PnL updated with its trade.updated and one portfolio snapshot with its portfolio.snapshot; then the
-/// strategy asked on the closed candles of the bot's timeframe, its orders executed by the paper engine (the rules,
-/// locks and outbox of POST /orders; an idempotency key per job, tick and order, so a tick run again after a takeover
-/// trades nothing twice); then the job's progress and job.progress. A market failure is one system.notice and the bots
-/// go on at the next tick; a strategy that throws puts its bot in error, never the Worker.
+/// one request (the market's limit of 20 per call chunks it); for the whole batch, in one transaction, each open
+/// trade's unrealized PnL updated with its trade.updated and one portfolio snapshot per bot with its portfolio.snapshot
+/// (<see cref="TickWrites"/>); then per bot the strategy asked on the closed candles of the bot's timeframe, its orders
+/// executed by the paper engine (the rules, locks and outbox of POST /orders; an idempotency key per job, tick and order,
+/// so a tick run again after a takeover trades nothing twice); then, for the batch, the jobs' progress and job.progress.
+/// A market failure is one system.notice and the bots go on at the next tick; a strategy that throws puts its bot in
+/// error, never the Worker.
 /// </summary>
 public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, PriceSource prices, IHttpClientFactory http,
-    MarkPrices marks, EventPublisher events, BotRuns runs, SeenCandles seen, IOptions<PaperOptions> paper, TimeProvider time,
-    ILogger<BotTicker> logger)
+    MarkPrices marks, EventPublisher events, BotRuns runs, TickWrites writes, SeenCandles seen, TimeProvider time, ILogger<BotTicker> logger)
 {
     public async Task TickAsync(IReadOnlyList<BotScheduler.Due> due, CancellationToken cancellationToken)
     {
@@ -61,12 +61,22 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             return;
         }
 
+        var open = await writes.MarkAsync([.. active.Select(a => a.Bot)], mark, time.GetUtcNow(), cancellationToken);
+
         var candles = new Dictionary<(string, string), Task<IReadOnlyList<Candle>>>();
+        var progress = new List<TickWrites.Progress>(active.Count);
         foreach (var (bot, d) in active)
         {
             try
             {
-                await TickBotAsync(bot, d, live, mark, candles, cancellationToken);
+                var (knobs, notes) = await DecideAsync(bot, d, live, open[bot.Id], candles, cancellationToken);
+                var maxTicks = knobs.Get(BotKnobs.MaxTicks) is { } max ? (int)max : (int?)null;
+                var said = notes.Count > 0 ? ": " + string.Join("; ", notes) : "";
+                if (maxTicks is { } last && d.Ticks >= last)
+                    await runs.EndAsync(bot.Id, d.JobId, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s){said}", cancellationToken);
+                else
+                    progress.Add(new(bot.Id, d.JobId, maxTicks is { } total ? d.Ticks * 100 / total : Math.Min(d.Ticks, 99),
+                        (maxTicks is { } m ? $"tick {d.Ticks} of {m}" : $"{d.Ticks} tick(s) run") + said));
             }
             catch (StrategyFailure ex)
             {
@@ -83,17 +93,15 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                 logger.LogWarning(ex, "Bot {Bot}: tick {Tick} failed; the next tick tries again", bot.Id, d.Ticks);
             }
         }
+        await writes.ProgressAsync(progress, time.GetUtcNow(), cancellationToken);
     }
 
-    private async Task TickBotAsync(Bot bot, BotScheduler.Due due, IReadOnlyDictionary<string, decimal> live, IReadOnlyDictionary<string, decimal> mark,
-        Dictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, CancellationToken cancellationToken)
+    /// <summary>The bot's strategy on each of its symbols, and its orders executed: what happened, for the job's message.</summary>
+    private async Task<(KnobValues Knobs, List<string> Notes)> DecideAsync(Bot bot, BotScheduler.Due due, IReadOnlyDictionary<string, decimal> live,
+        IReadOnlyList<OpenTrade> open, Dictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, CancellationToken cancellationToken)
     {
-        await MarkToMarketAsync(bot, mark, cancellationToken);
-
         var strategy = StrategyRegistry.Find(bot.Strategy) ?? throw new StrategyFailure($"unknown strategy '{bot.Strategy}'; known: {StrategyRegistry.Known}", null);
         var knobs = KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy));
-        var open = await db.Trades.AsNoTracking().Where(t => t.BotId == bot.Id && t.Status == TradeStatus.Open).OrderBy(t => t.CreatedAt)
-            .Select(t => new OpenTrade(t.Id, t.Symbol, t.Amount, t.Price, t.CostBasisQuote, t.FeesPaidQuote)).ToListAsync(cancellationToken);
         var notes = new List<string>();
         foreach (var symbol in bot.Symbols.Where(live.ContainsKey))
         {
@@ -113,35 +121,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             }
             for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, due, orders[i], i, cancellationToken));
         }
-        await ProgressAsync(bot, due, knobs, notes, cancellationToken);
-    }
-
-    /// <summary>Open trades marked at the tick's prices, and one snapshot of the account, in one transaction with their events.</summary>
-    private async Task MarkToMarketAsync(Bot bot, IReadOnlyDictionary<string, decimal> mark, CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var trades = await db.Trades.Where(t => t.BotId == bot.Id && t.Status == TradeStatus.Open).OrderBy(t => t.Id).ToListAsync(cancellationToken);
-        var positionsValue = 0m;
-        foreach (var trade in trades)
-        {
-            var price = mark.TryGetValue(trade.Symbol, out var marked) ? marked : trade.Price; // never filled elsewhere: its own fill
-            trade.UnrealizedPnlQuote = PaperRules.Unrealized(trade.Amount, price, trade.CostBasisQuote, trade.FeesPaidQuote);
-            trade.Pnl = trade.RealizedPnlQuote + trade.UnrealizedPnlQuote;
-            positionsValue += PaperRules.Value(trade.Amount, price);
-            Outbox.Add(db, EventTypes.TradeUpdated, new TradeUpdated(bot.Id, trade.Id, trade.Symbol, price, trade.UnrealizedPnlQuote, now), now);
-        }
-        var cash = await db.PaperAccounts.Where(a => a.BotId == bot.Id).Select(a => (decimal?)a.Cash).FirstOrDefaultAsync(cancellationToken)
-            ?? PaperRules.StartingCash(bot.Knobs, paper.Value.StartingCash);
-        var snapshot = new TradingBots.Data.PortfolioSnapshot
-        {
-            BotId = bot.Id, Cash = cash, PositionsValue = positionsValue, Equity = cash + positionsValue, Timestamp = now,
-        };
-        db.PortfolioSnapshots.Add(snapshot);
-        Outbox.Add(db, EventTypes.PortfolioSnapshot, new PortfolioSnapshotEvent(bot.Id, snapshot.Equity, cash, positionsValue, now), now);
-        await db.SaveChangesAsync(cancellationToken);
-        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        return (knobs, notes);
     }
 
     /// <summary>One strategy order through the paper engine (its own scope: its own transaction, as a request would have).</summary>
@@ -166,28 +146,6 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             return $"{order.Side} {order.Symbol} refused: {ex.Reason}";
         }
-    }
-
-    /// <summary>The job's progress: with max_ticks, the share of them run (100 completes the run); without, ticks run so far (at most 99).</summary>
-    private async Task ProgressAsync(Bot bot, BotScheduler.Due due, KnobValues knobs, List<string> notes, CancellationToken cancellationToken)
-    {
-        var maxTicks = knobs.Get(BotKnobs.MaxTicks) is { } max ? (int)max : (int?)null;
-        var message = (maxTicks is { } m ? $"tick {due.Ticks} of {m}" : $"{due.Ticks} tick(s) run")
-            + (notes.Count > 0 ? ": " + string.Join("; ", notes) : "");
-        if (maxTicks is { } last && due.Ticks >= last)
-        {
-            await runs.EndAsync(bot.Id, due.JobId, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s)" + (notes.Count > 0 ? ": " + string.Join("; ", notes) : ""), cancellationToken);
-            return;
-        }
-        var progress = maxTicks is { } total ? due.Ticks * 100 / total : Math.Min(due.Ticks, 99);
-        var now = time.GetUtcNow();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await db.Jobs.Where(j => j.Id == due.JobId && j.Status == JobStatus.Running)
-            .ExecuteUpdateAsync(j => j.SetProperty(x => x.Progress, progress).SetProperty(x => x.Message, message).SetProperty(x => x.UpdatedAt, now), cancellationToken);
-        Outbox.Add(db, EventTypes.JobProgress, new JobProgress(bot.Id, due.JobId, JobStatus.Running, progress, now), now);
-        await db.SaveChangesAsync(cancellationToken);
-        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>Closed candles of a symbol and timeframe from the Market service: every kline but the newest, which is still open.</summary>

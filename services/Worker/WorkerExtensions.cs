@@ -21,6 +21,7 @@ public static class WorkerExtensions
         builder.Services.AddSingleton<SeenCandles>();
         builder.Services.AddScoped<BotRuns>();
         builder.Services.AddScoped<BotTicker>();
+        builder.Services.AddScoped<TickWrites>();
         builder.Services.AddHostedService<BotScheduler>();
         return builder;
     }

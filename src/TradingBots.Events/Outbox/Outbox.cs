@@ -31,8 +31,29 @@ public static class Outbox
     /// <summary>Adds an event to the outbox of the context's transaction; it is published once that commits.</summary>
     public static void Add<T>(TradingDbContext db, string type, T data, DateTimeOffset now) => db.OutboxEvents.Add(new OutboxEvent
     {
-        Type = type, Payload = JsonSerializer.Serialize(data, WireJson.Options), CreatedAt = now,
+        Type = type, Payload = Payload(data), CreatedAt = now,
     });
+
+    /// <summary>An event's data as it is stored and sent: the spec's fields in the spec's order, in the wire's JSON.</summary>
+    public static string Payload<T>(T data) => JsonSerializer.Serialize(data, WireJson.Options);
+
+    /// <summary>
+    /// Adds many events, in order, to the outbox of the connection's open transaction in one binary COPY (a tick's
+    /// thousands of events are one round trip); as with <see cref="Add{T}"/>, the transaction then sends <see cref="WakeSql"/>.
+    /// </summary>
+    public static async Task AddRangeAsync(NpgsqlConnection connection, IEnumerable<(string Type, string Payload)> events, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync("COPY outbox_events (type, payload, created_at) FROM STDIN (FORMAT BINARY)", cancellationToken);
+        foreach (var (type, payload) in events)
+        {
+            await copy.StartRowAsync(cancellationToken);
+            await copy.WriteAsync(type, NpgsqlTypes.NpgsqlDbType.Text, cancellationToken);
+            await copy.WriteAsync(payload, NpgsqlTypes.NpgsqlDbType.Json, cancellationToken);
+            await copy.WriteAsync(now, NpgsqlTypes.NpgsqlDbType.TimestampTz, cancellationToken);
+        }
+        await copy.CompleteAsync(cancellationToken);
+    }
 
     /// <summary>
     /// Publishes the oldest unpublished events, in id order, and marks those sent. Complete is false when Redis failed
