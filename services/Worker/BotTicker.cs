@@ -25,6 +25,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
 {
     public async Task TickAsync(IReadOnlyList<BotScheduler.Due> due, CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
         var ids = due.Select(d => d.BotId).ToList();
         var bots = await db.Bots.AsNoTracking().Where(b => ids.Contains(b.Id)).ToDictionaryAsync(b => b.Id, cancellationToken);
         var active = new List<(Bot Bot, BotScheduler.Due Due)>();
@@ -61,67 +62,102 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             return;
         }
 
+        var priced = time.GetTimestamp();
         var open = await writes.MarkAsync([.. active.Select(a => a.Bot)], mark, time.GetUtcNow(), cancellationToken);
+        var marked = time.GetTimestamp();
 
-        var candles = new Dictionary<(string, string), Task<IReadOnlyList<Candle>>>();
-        var progress = new List<TickWrites.Progress>(active.Count);
+        // Each bot's strategy and knobs; then the closed candles of every symbol and timeframe of the batch, one request
+        // each, as many as the most demanding of its bots needs.
+        var deciding = new List<(Bot Bot, BotScheduler.Due Due, IStrategy Strategy, KnobValues Knobs)>(active.Count);
+        var outcomes = new List<Outcome>(active.Count);
         foreach (var (bot, d) in active)
         {
-            try
-            {
-                var (knobs, notes) = await DecideAsync(bot, d, live, open[bot.Id], candles, cancellationToken);
-                var maxTicks = knobs.Get(BotKnobs.MaxTicks) is { } max ? (int)max : (int?)null;
-                var said = notes.Count > 0 ? ": " + string.Join("; ", notes) : "";
-                if (maxTicks is { } last && d.Ticks >= last)
-                    await runs.EndAsync(bot.Id, d.JobId, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s){said}", cancellationToken);
-                else
-                    progress.Add(new(bot.Id, d.JobId, maxTicks is { } total ? d.Ticks * 100 / total : Math.Min(d.Ticks, 99),
-                        (maxTicks is { } m ? $"tick {d.Ticks} of {m}" : $"{d.Ticks} tick(s) run") + said));
-            }
-            catch (StrategyFailure ex)
-            {
-                logger.LogWarning(ex.InnerException, "Bot {Bot}: strategy failed", bot.Id);
-                await runs.EndAsync(bot.Id, d.JobId, JobStatus.Failed, BotStatus.Error, ex.Message, cancellationToken);
-            }
-            catch (Exception ex) when (ex is PriceException or HttpRequestException or JsonException)
-            {
-                if (ex is not PriceException { Unreachable: false }) await NoticeAsync($"Ticker fetch error: bot {bot.Id}: {ex.Message}");
-            }
-            catch (Exception ex) when (ex is not (OperationCanceledException or System.Data.Common.DbException or DbUpdateException))
-            {
-                // Not the strategy's and not a dependency's: logged, and the batch's other bots are still ticked.
-                logger.LogWarning(ex, "Bot {Bot}: tick {Tick} failed; the next tick tries again", bot.Id, d.Ticks);
-            }
+            if (StrategyRegistry.Find(bot.Strategy) is { } strategy)
+                deciding.Add((bot, d, strategy, KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy))));
+            else outcomes.Add(new(bot, d, null, [], $"unknown strategy '{bot.Strategy}'; known: {StrategyRegistry.Known}"));
         }
+        var candles = deciding.SelectMany(b => b.Bot.Symbols.Where(live.ContainsKey).Select(symbol => (Key: (symbol, b.Bot.Timeframe), Needed: b.Strategy.CandlesNeeded(b.Knobs))))
+            .GroupBy(x => x.Key)
+            .ToDictionary(g => g.Key, g => ClosedCandlesAsync(g.Key.symbol, g.Key.Timeframe, g.Max(x => x.Needed) + SeenCandles.MaxCatchUp, cancellationToken));
+
+        // The bots' decisions and orders side by side (each order its own scope and transaction under its own account's
+        // lock, so bots never wait for each other); the ends of runs and the progress after, on this scope's context.
+        var decisions = new Outcome[deciding.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, deciding.Count), new ParallelOptions { MaxDegreeOfParallelism = OrdersInParallel, CancellationToken = cancellationToken },
+            async (i, ct) => decisions[i] = await DecideAsync(deciding[i].Bot, deciding[i].Due, deciding[i].Strategy, deciding[i].Knobs, live, open[deciding[i].Bot.Id], candles, ct));
+        outcomes.AddRange(decisions.Where(o => o is not null));
+
+        var orders = 0;
+        var progress = new List<TickWrites.Progress>(active.Count);
+        foreach (var (bot, d, knobs, notes, failure) in outcomes)
+        {
+            orders += notes.Count;
+            if (failure is not null)
+            {
+                await runs.EndAsync(bot.Id, d.JobId, JobStatus.Failed, BotStatus.Error, failure, cancellationToken);
+                continue;
+            }
+            if (knobs is null) continue; // a market or unexpected failure: the next tick tries again
+            var maxTicks = knobs.Get(BotKnobs.MaxTicks) is { } max ? (int)max : (int?)null;
+            var said = notes.Count > 0 ? ": " + string.Join("; ", notes) : "";
+            if (maxTicks is { } last && d.Ticks >= last)
+                await runs.EndAsync(bot.Id, d.JobId, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s){said}", cancellationToken);
+            else
+                progress.Add(new(bot.Id, d.JobId, maxTicks is { } total ? d.Ticks * 100 / total : Math.Min(d.Ticks, 99),
+                    (maxTicks is { } m ? $"tick {d.Ticks} of {m}" : $"{d.Ticks} tick(s) run") + said));
+        }
+        var decided = time.GetTimestamp();
         await writes.ProgressAsync(progress, time.GetUtcNow(), cancellationToken);
+        // Where a tick's time goes (the benchmark reads it): Debug, so a Worker does not log a line per tick by default.
+        logger.LogDebug("Tick of {Bots} bot(s), {Trades} open trade(s), {Orders} order(s): prices {Prices:0.0} ms, marks {Marks:0.0} ms, "
+            + "strategies and orders {Decide:0.0} ms, progress {Progress:0.0} ms, total {Total:0.0} ms",
+            active.Count, open.Values.Sum(t => t.Count), orders, Ms(started, priced), Ms(priced, marked), Ms(marked, decided),
+            Ms(decided, time.GetTimestamp()), Ms(started, time.GetTimestamp()));
     }
 
+    /// <summary>Bots whose decisions and orders run at once in a tick (the paper engine's transactions, in their own scopes).</summary>
+    private const int OrdersInParallel = 8;
+
+    /// <summary>What a bot's tick came to: its notes for the job's message, or why its run failed (null knobs: try again next tick).</summary>
+    private sealed record Outcome(Bot Bot, BotScheduler.Due Due, KnobValues? Knobs, List<string> Notes, string? Failure);
+
+    private double Ms(long from, long to) => time.GetElapsedTime(from, to).TotalMilliseconds;
+
     /// <summary>The bot's strategy on each of its symbols, and its orders executed: what happened, for the job's message.</summary>
-    private async Task<(KnobValues Knobs, List<string> Notes)> DecideAsync(Bot bot, BotScheduler.Due due, IReadOnlyDictionary<string, decimal> live,
-        IReadOnlyList<OpenTrade> open, Dictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, CancellationToken cancellationToken)
+    private async Task<Outcome> DecideAsync(Bot bot, BotScheduler.Due due, IStrategy strategy, KnobValues knobs, IReadOnlyDictionary<string, decimal> live,
+        IReadOnlyList<OpenTrade> open, IReadOnlyDictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, CancellationToken cancellationToken)
     {
-        var strategy = StrategyRegistry.Find(bot.Strategy) ?? throw new StrategyFailure($"unknown strategy '{bot.Strategy}'; known: {StrategyRegistry.Known}", null);
-        var knobs = KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy));
         var notes = new List<string>();
-        foreach (var symbol in bot.Symbols.Where(live.ContainsKey))
+        try
         {
-            var key = (symbol, bot.Timeframe);
-            if (!candles.TryGetValue(key, out var series))
-                candles[key] = series = ClosedCandlesAsync(symbol, bot.Timeframe, strategy.CandlesNeeded(knobs) + SeenCandles.MaxCatchUp, cancellationToken);
-            var closed = await series;
-            var newCandles = seen.NewSince(bot.Id, symbol, closed);
-            IReadOnlyList<StrategyOrder> orders;
-            try
+            foreach (var symbol in bot.Symbols.Where(live.ContainsKey))
             {
-                orders = strategy.Decide(new StrategyInput(symbol, closed, live[symbol], open, knobs, newCandles));
+                var closed = await candles[(symbol, bot.Timeframe)];
+                var newCandles = seen.NewSince(bot.Id, symbol, closed);
+                IReadOnlyList<StrategyOrder> orders;
+                try
+                {
+                    orders = strategy.Decide(new StrategyInput(symbol, closed, live[symbol], open, knobs, newCandles));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning(ex, "Bot {Bot}: strategy failed", bot.Id);
+                    return new(bot, due, knobs, notes, $"strategy {bot.Strategy} failed on {symbol}: {ex.Message}");
+                }
+                for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, due, orders[i], i, cancellationToken));
             }
-            catch (Exception ex) when (ex is not (HttpRequestException or PriceException or JsonException or OperationCanceledException))
-            {
-                throw new StrategyFailure($"strategy {bot.Strategy} failed on {symbol}: {ex.Message}", ex);
-            }
-            for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, due, orders[i], i, cancellationToken));
+            return new(bot, due, knobs, notes, null);
         }
-        return (knobs, notes);
+        catch (Exception ex) when (ex is PriceException or HttpRequestException or JsonException)
+        {
+            if (ex is not PriceException { Unreachable: false }) await NoticeAsync($"Ticker fetch error: bot {bot.Id}: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is not (OperationCanceledException or System.Data.Common.DbException or DbUpdateException))
+        {
+            // Not the strategy's and not a dependency's: logged, and the batch's other bots are still ticked.
+            logger.LogWarning(ex, "Bot {Bot}: tick {Tick} failed; the next tick tries again", bot.Id, due.Ticks);
+        }
+        return new(bot, due, null, notes, null);
     }
 
     /// <summary>One strategy order through the paper engine (its own scope: its own transaction, as a request would have).</summary>
@@ -176,7 +212,6 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
     private static readonly TimeSpan NoticeInterval = TimeSpan.FromSeconds(10);
     private static long _lastNotice;
 
-    private sealed class StrategyFailure(string message, Exception? inner) : Exception(message, inner);
 }
 
 /// <summary>

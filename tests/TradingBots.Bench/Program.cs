@@ -10,7 +10,7 @@ using TradingBots.Bench;
 using TradingBots.Runner;
 
 // Benchmarks of the running system, each next to a reference measured in the same run on the same machine:
-//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders] [--seconds N]
+//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders|ticks] [--seconds N]
 // Starts the servers and the topology (ports +20000), measures, writes tests/TradingBots.Bench/results/<date>.md.
 var only = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && !int.TryParse(a, out _));
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(10);
@@ -23,7 +23,11 @@ void Say(string line) { Console.WriteLine(line); report.AppendLine(line); }
 var servers = new LocalServers(manifest, 20000);
 await servers.RunScriptAsync(Console.Out, "start");
 await servers.DropDatabasesAsync(Console.Out);
-await using var topology = await Topology.StartAsync(manifest, new TopologyOptions { PortOffset = servers.PortOffset, Log = TextWriter.Null }, CancellationToken.None);
+await using var topology = await Topology.StartAsync(manifest, new TopologyOptions
+{
+    PortOffset = servers.PortOffset, Log = TextWriter.Null,
+    Overrides = new Dictionary<string, IReadOnlyDictionary<string, string>> { [ResourceNames.Worker] = Ticks.WorkerOverrides },
+}, CancellationToken.None);
 using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = new Uri(topology.UrlOf(ResourceNames.Gateway)) };
 using var sim = new HttpClient { BaseAddress = new Uri(topology.UrlOf(ResourceNames.ExchangeSim)) };
 async Task<bool> Ok(Task<HttpResponseMessage> call) { using var response = await call; return response.IsSuccessStatusCode; }
@@ -75,6 +79,19 @@ if (only is null or "orders")
     Say("```\n");
 }
 
+if (only is null or "ticks")
+{
+    Say("## One tick of the Worker's bot loop as bots and open trades grow\n");
+    Say($"Bots on {Ticks.Symbol} (baseline fast 1, slow 10, 1 s candles) ticked together by the topology's Worker: every lease made due at once, "
+        + "median of 5 ticks per row. The Worker's own breakdown (its Debug line); claim → last progress from the database's timestamps; "
+        + "until all on Redis: from making the ticks due until the outbox has nothing unpublished (Trading's publisher). "
+        + "The burst row: a price jump crosses every bot's averages, and each buys 100 USDT through the paper engine in that tick.\n");
+    await new Ticks(http, sim, topology.ConnectionString(ResourceNames.Database), topology.LogPathOf(ResourceNames.Worker), Say).RunAsync(repeats: 5);
+    var redis = new Uri($"redis://{topology.ConnectionString(ResourceNames.Redis).Split(',')[0]}");
+    Say($"\nReference, same run: `redis-benchmark -c 1 -n 100000 PUBLISH` (one client, one command at a time, like the outbox publisher): "
+        + $"**{RedisPublishPerSecond(redis.Host, redis.Port):0} PUBLISH/s**; `pgbench -N -c 1`: **{Pgbench(topology.ConnectionString(ResourceNames.Postgres), servers.DatabaseName("pgbench_reference"), 1, seconds):0} tps**.\n");
+}
+
 var path = Path.Combine(manifest.Directory, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 await File.WriteAllTextAsync(path, report.ToString());
@@ -102,6 +119,18 @@ static async Task<long[]> CreateBotsAsync(string connectionString, int count)
     await using var reader = await insert.ExecuteReaderAsync();
     while (await reader.ReadAsync()) ids.Add(reader.GetInt64(0));
     return [.. ids];
+}
+
+// redis-benchmark's PUBLISH rate with one client and no pipelining, on the bench's own Redis.
+static double RedisPublishPerSecond(string host, int port)
+{
+    var start = new ProcessStartInfo("redis-benchmark", $"-h {host} -p {port} -c 1 -n 100000 -q PUBLISH bench-reference x")
+    { RedirectStandardOutput = true, RedirectStandardError = true };
+    using var process = Process.Start(start)!;
+    var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+    process.WaitForExit();
+    var rate = Regex.Matches(output, @"([0-9.]+) requests per second").LastOrDefault();
+    return rate is not null ? double.Parse(rate.Groups[1].Value, CultureInfo.InvariantCulture) : throw new InvalidOperationException(output);
 }
 
 // pgbench's simple-update transaction (-N) on its own database of the same server, as the reference.

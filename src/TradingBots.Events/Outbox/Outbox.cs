@@ -26,7 +26,7 @@ public static class Outbox
     /// </summary>
     public const string TryLeadSql = "SELECT pg_try_advisory_lock(7462001)";
 
-    public const int BatchSize = 500;
+    public const int BatchSize = 1000;
 
     /// <summary>Adds an event to the outbox of the context's transaction; it is published once that commits.</summary>
     public static void Add<T>(TradingDbContext db, string type, T data, DateTimeOffset now) => db.OutboxEvents.Add(new OutboxEvent
@@ -72,20 +72,29 @@ public static class Outbox
             while (await reader.ReadAsync(cancellationToken)) pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
         }
 
+        // Sent all at once and pipelined on the one connection (Redis receives them in this order), then acknowledged in
+        // order: what follows the first failure is left pending and sent again.
+        var sends = new List<(long Id, Task Send)>(pending.Count);
+        foreach (var (id, type, payload) in pending)
+        {
+            using var data = JsonDocument.Parse(payload);
+            sends.Add((id, events.PublishRawAsync(EventPublisher.Envelope(id, type, data.RootElement))));
+        }
         var sent = new List<long>(pending.Count);
         var complete = true;
-        foreach (var (id, type, payload) in pending)
+        foreach (var (id, send) in sends)
         {
             try
             {
-                using var data = JsonDocument.Parse(payload);
-                await events.PublishRawAsync(EventPublisher.Envelope(id, type, data.RootElement));
+                await send;
                 sent.Add(id);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 onRedisFailure(ex, pending.Count - sent.Count);
                 complete = false;
+                // The rest may fail too: observed here, sent again next time.
+                _ = Task.WhenAll(sends.Skip(sent.Count + 1).Select(s => s.Send)).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
                 break;
             }
         }

@@ -72,9 +72,14 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
         {
             await listen.ExecuteNonQueryAsync(cancellationToken);
         }
+        // A NOTIFY that arrives while this session runs its own queries is consumed by them, not by WaitAsync: remember
+        // it, or the events of that commit would wait for the idle second.
+        var woken = 0;
+        connection.Notification += (_, _) => Volatile.Write(ref woken, 1);
         var cleaned = DateTimeOffset.MinValue;
         while (true)
         {
+            Volatile.Write(ref woken, 0);
             if (time.GetUtcNow() - cleaned > CleanEvery)
             {
                 await using var clean = new NpgsqlCommand(Outbox.CleanSql, connection);
@@ -91,7 +96,7 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
             }
             healthy();
             // Caught up: sleep until a NOTIFY (or a second), then let the rest of a burst land.
-            if (published < Outbox.BatchSize && await connection.WaitAsync(Idle, cancellationToken))
+            if (published < Outbox.BatchSize && (Volatile.Read(ref woken) == 1 || await connection.WaitAsync(Idle, cancellationToken)))
             {
                 await Task.Delay(Gather, time, cancellationToken);
             }
