@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Paper;
@@ -40,13 +39,11 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
 
         IReadOnlyDictionary<string, decimal> live;
         Dictionary<string, decimal> mark;
+        var held = await writes.OpenTradesAsync([.. active.Select(a => a.Bot.Id)], cancellationToken);
         try
         {
             // Every symbol the batch trades or holds (a bot may hold one its orders placed by hand bought).
-            var activeIds = active.Select(a => a.Bot.Id).ToList();
-            var held = await db.Trades.AsNoTracking().Where(t => t.BotId != null && activeIds.Contains(t.BotId.Value) && t.Status == TradeStatus.Open)
-                .Select(t => t.Symbol).Distinct().ToListAsync(cancellationToken);
-            (live, var unlisted) = await prices.GetListedPricesAsync([.. active.SelectMany(a => a.Bot.Symbols).Union(held)], cancellationToken);
+            (live, var unlisted) = await prices.GetListedPricesAsync([.. active.SelectMany(a => a.Bot.Symbols).Union(held.Select(h => h.Trade.Symbol))], cancellationToken);
             // A symbol the exchange no longer lists is marked at its last known price (as GET /portfolio does) and not traded.
             mark = new Dictionary<string, decimal>(live);
             if (unlisted.Count > 0)
@@ -63,7 +60,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         }
 
         var priced = time.GetTimestamp();
-        var open = await writes.MarkAsync([.. active.Select(a => a.Bot)], mark, time.GetUtcNow(), cancellationToken);
+        var open = await writes.MarkAsync([.. active.Select(a => a.Bot)], held, mark, time.GetUtcNow(), cancellationToken);
         var marked = time.GetTimestamp();
 
         // Each bot's strategy and knobs; then the closed candles of every symbol and timeframe of the batch, one request
@@ -108,11 +105,11 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         }
         var decided = time.GetTimestamp();
         await writes.ProgressAsync(progress, time.GetUtcNow(), cancellationToken);
+        var ended = time.GetTimestamp();
         // Where a tick's time goes (the benchmark reads it): Debug, so a Worker does not log a line per tick by default.
         logger.LogDebug("Tick of {Bots} bot(s), {Trades} open trade(s), {Orders} order(s): prices {Prices:0.0} ms, marks {Marks:0.0} ms, "
             + "strategies and orders {Decide:0.0} ms, progress {Progress:0.0} ms, total {Total:0.0} ms",
-            active.Count, open.Values.Sum(t => t.Count), orders, Ms(started, priced), Ms(priced, marked), Ms(marked, decided),
-            Ms(decided, time.GetTimestamp()), Ms(started, time.GetTimestamp()));
+            active.Count, held.Count, orders, Ms(started, priced), Ms(priced, marked), Ms(marked, decided), Ms(decided, ended), Ms(started, ended));
     }
 
     /// <summary>Bots whose decisions and orders run at once in a tick (the paper engine's transactions, in their own scopes).</summary>

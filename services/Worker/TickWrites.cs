@@ -21,36 +21,46 @@ namespace TradingBots.Worker;
 /// </summary>
 public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper)
 {
+    /// <summary>An open trade of a bot of the batch, with what marking it needs beyond what its strategy sees.</summary>
+    public sealed record Held(long BotId, OpenTrade Trade, decimal RealizedPnlQuote);
+
+    /// <summary>The batch's open trades, oldest first per bot: read once per tick, for the prices to ask, the marks and the strategies.</summary>
+    public async Task<IReadOnlyList<Held>> OpenTradesAsync(IReadOnlyList<long> bots, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken);
+        var held = new List<Held>();
+        await using var select = new NpgsqlCommand("""
+            SELECT id, bot_id, symbol, amount, price, cost_basis_quote, fees_paid_quote, realized_pnl_quote FROM trades
+            WHERE bot_id = ANY(@bots) AND status = 'open' ORDER BY bot_id, created_at, id
+            """, connection);
+        select.Parameters.AddWithValue("bots", bots.ToArray());
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+            held.Add(new(reader.GetInt64(1), new OpenTrade(reader.GetInt64(0), reader.GetString(2), reader.GetDecimal(3), reader.GetDecimal(4),
+                reader.GetDecimal(5), reader.GetDecimal(6)), reader.GetDecimal(7)));
+        return held;
+    }
+
     /// <summary>
-    /// Marks the batch at the tick's prices (a symbol without one: the trade's own fill price) and returns each bot's
-    /// open trades, oldest first, for its strategy. A trade a concurrent order changed after it was read here (its amount
-    /// moved) is left to the next tick, and no event goes out for it.
+    /// Marks the batch's open trades (<see cref="OpenTradesAsync"/>) at the tick's prices (a symbol without one: the
+    /// trade's own fill price) and returns each bot's open trades for its strategy. A trade a concurrent order changed
+    /// since it was read (closed, or its amount moved) is left to the next tick, and no event goes out for it.
     /// </summary>
-    public async Task<IReadOnlyDictionary<long, List<OpenTrade>>> MarkAsync(IReadOnlyList<Bot> bots, IReadOnlyDictionary<string, decimal> mark,
-        DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<long, List<OpenTrade>>> MarkAsync(IReadOnlyList<Bot> bots, IReadOnlyList<Held> held,
+        IReadOnlyDictionary<string, decimal> mark, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var ids = bots.Select(b => b.Id).ToArray();
 
         var open = bots.ToDictionary(b => b.Id, _ => new List<OpenTrade>());
-        var marked = new List<(long Id, long BotId, string Symbol, decimal Price, decimal Amount, decimal Unrealized, decimal Pnl)>();
-        await using (var select = new NpgsqlCommand("""
-            SELECT id, bot_id, symbol, amount, price, cost_basis_quote, fees_paid_quote, realized_pnl_quote FROM trades
-            WHERE bot_id = ANY(@bots) AND status = 'open' ORDER BY bot_id, created_at, id
-            """, connection))
+        var marked = new List<(long Id, long BotId, string Symbol, decimal Price, decimal Amount, decimal Unrealized, decimal Pnl)>(held.Count);
+        foreach (var (botId, trade, realized) in held)
         {
-            select.Parameters.AddWithValue("bots", ids);
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var trade = new OpenTrade(reader.GetInt64(0), reader.GetString(2), reader.GetDecimal(3), reader.GetDecimal(4), reader.GetDecimal(5), reader.GetDecimal(6));
-                var botId = reader.GetInt64(1);
-                open[botId].Add(trade);
-                var price = mark.TryGetValue(trade.Symbol, out var marked_) ? marked_ : trade.EntryPrice; // never filled elsewhere: its own fill
-                var unrealized = PaperRules.Unrealized(trade.Qty, price, trade.CostBasisQuote, trade.FeesPaidQuote);
-                marked.Add((trade.TradeId, botId, trade.Symbol, price, trade.Qty, unrealized, reader.GetDecimal(7) + unrealized));
-            }
+            open[botId].Add(trade);
+            var price = mark.TryGetValue(trade.Symbol, out var at) ? at : trade.EntryPrice; // never filled elsewhere: its own fill
+            var unrealized = PaperRules.Unrealized(trade.Qty, price, trade.CostBasisQuote, trade.FeesPaidQuote);
+            marked.Add((trade.TradeId, botId, trade.Symbol, price, trade.Qty, unrealized, realized + unrealized));
         }
 
         var cash = new Dictionary<long, decimal>(ids.Length);

@@ -87,8 +87,14 @@ stop_postgres() {
   as_postgres "$(pg_bin pg_ctl) -D '$(pg_own_dir)' -m fast -w stop" >/dev/null || die "our PostgreSQL on $PG_PORT did not stop"
 }
 
-# Ours: a cluster this script created for a test instance, running from storage/servers/postgres-<port>.
-own_postgres() { [ "$PG_PORT" != 5432 ] && [ -f "$(pg_own_dir)/postmaster.pid" ]; }
+# Ours: a cluster this script created for a test instance, running from storage/servers/postgres-<port> (its
+# postmaster.pid names a live postgres whose data directory is that one: a stale pid file proves nothing).
+own_postgres() {
+  local pid_file pid; pid_file="$(pg_own_dir)/postmaster.pid"
+  [ "$PG_PORT" != 5432 ] && [ -f "$pid_file" ] || return 1
+  pid=$(head -n 1 "$pid_file")
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-D $(pg_own_dir) "
+}
 
 start_postgres() {
   if own_postgres && pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then return 0; fi

@@ -9,8 +9,7 @@ public sealed class BotFailureTests(TopologyFixture topology)
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    private static bool For(JsonElement e, string type, long bot) =>
-        e.GetProperty("type").GetString() == type && e.GetProperty("data").TryGetProperty("bot_id", out var b) && b.ValueKind == JsonValueKind.Number && b.GetInt64() == bot;
+    private static bool For(JsonElement e, string type, long bot) => EventListener.Is(e, type, bot);
 
     /// <summary>
     /// A bot whose row holds knobs the API would refuse (fast 0: written by hand, or by an older version) makes baseline

@@ -14,8 +14,7 @@ public sealed class BotRunTests(TopologyFixture topology)
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
 
-    private static bool For(JsonElement e, string type, long bot) =>
-        e.GetProperty("type").GetString() == type && e.GetProperty("data").TryGetProperty("bot_id", out var b) && b.ValueKind == JsonValueKind.Number && b.GetInt64() == bot;
+    private static bool For(JsonElement e, string type, long bot) => EventListener.Is(e, type, bot);
 
     [Fact]
     public async Task A_started_bot_buys_on_an_upward_cross_marks_every_tick_sells_on_a_downward_cross_and_stops()

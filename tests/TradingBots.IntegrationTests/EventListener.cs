@@ -14,6 +14,10 @@ public sealed class EventListener : IAsyncDisposable
 
     private EventListener(ConnectionMultiplexer redis) => _redis = redis;
 
+    /// <summary>Whether an event is of this type and about this bot.</summary>
+    public static bool Is(JsonElement e, string type, long bot) =>
+        e.GetProperty("type").GetString() == type && e.GetProperty("data").TryGetProperty("bot_id", out var b) && b.ValueKind == JsonValueKind.Number && b.GetInt64() == bot;
+
     public static async Task<EventListener> StartAsync(TopologyFixture topology)
     {
         var options = ConfigurationOptions.Parse(topology.Topology.ConnectionString(ResourceNames.Redis));

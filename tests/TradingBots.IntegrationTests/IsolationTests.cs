@@ -85,6 +85,7 @@ public sealed class IsolationTests(TopologyFixture topology)
     public async Task Servers_script_creates_its_own_role_and_leaves_every_other_role_as_it_was()
     {
         Assert.SkipUnless(Environment.UserName == "root", "a scratch cluster needs the postgres OS account (root here)");
+        // Every statement below goes to the scratch cluster (its own socket directory and port), never the machine's.
         await using var cluster = await ScratchCluster.StartAsync();
         await cluster.SqlAsync("ALTER ROLE postgres PASSWORD 'the-users-own'");
         await cluster.SqlAsync("CREATE ROLE someone LOGIN PASSWORD 'theirs'");
