@@ -1,5 +1,6 @@
 using Scalar.AspNetCore;
 using TradingBots.Events;
+using TradingBots.Gateway.Sse;
 
 namespace TradingBots.Gateway;
 
@@ -18,6 +19,10 @@ public static class GatewayExtensions
             .AddCheck<ArtifactsHealthCheck>("artifacts");
         builder.Services.AddSingleton<BrokerHealthCheck>();
         builder.Services.AddHostedService<ArtifactsDirectory>();
+        builder.Services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(Required(builder, ResourceNames.Database)));
+        builder.Services.AddOptions<SseOptions>().BindConfiguration(SseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SseHub>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SseHub>());
         builder.Services.AddReverseProxy().LoadFromMemory(ApiRoutes.Routes, ApiRoutes.Clusters(builder.Configuration));
         return builder;
     }
@@ -26,12 +31,14 @@ public static class GatewayExtensions
     {
         // The gateway's own /health (from the service defaults) checks every shared dependency; /api/health is the same.
         app.MapHealthChecks("/api/health", ServiceDefaultsExtensions.Readiness);
+        app.MapSseApi();
         app.MapReverseProxy(proxy => proxy.Use(ServiceErrors.WriteAsync));
         // One API reference over every service's OpenAPI document (/openapi/<service>.json, forwarded above): /scalar/.
         app.MapScalarApiReference(scalar =>
         {
             scalar.Title = "TradingBots API";
             scalar.DefaultFonts = false; // the fonts would come from the internet; the UI itself is served from here
+            scalar.AddDocument("v1", "gateway (/sse, /health)", "/openapi/v1.json");
             foreach (var service in ApiRoutes.Services) scalar.AddDocument(service, service);
         });
         return app;

@@ -3,16 +3,81 @@ using StackExchange.Redis;
 
 namespace TradingBots.Events;
 
-/// <summary>Publishes straight to Redis. For events that follow a database write, use the outbox instead.</summary>
+/// <summary>
+/// Publishes events on the Redis channel <see cref="EventChannel.Name"/> and appends each to the retained log
+/// <see cref="EventChannel.Log"/> in the same atomic step (<see cref="PublishScript"/>): Redis gives every event its id
+/// there, so ids increase in delivery order across every publishing process, and a reader that missed events (a client
+/// that reconnects with Last-Event-ID, a gateway that restarted) reads them back from the log by id. For events that
+/// follow a database write, use the outbox instead, which publishes through <see cref="PublishBatchAsync"/>.
+/// </summary>
 public sealed class EventPublisher(IConnectionMultiplexer redis)
 {
-    private static readonly RedisChannel Channel = RedisChannel.Literal(EventChannel.Name);
+    /// <summary>
+    /// For each (outbox id or "", envelope without its id) pair of ARGV after the log's length: XADD to the log (capped,
+    /// approximately, at ARGV[1] entries; field o is the outbox id, e the envelope's tail), then PUBLISH the envelope
+    /// with the log's id spliced in as its first field. Returns the ids. One script call is atomic: no other event falls
+    /// between an event's XADD and its PUBLISH, so the log's order is the channel's order.
+    /// </summary>
+    private const string PublishScript = """
+        local ids = {}
+        for i = 2, #ARGV, 2 do
+          local id
+          if ARGV[i] == '' then
+            id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i + 1])
+          else
+            id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'o', ARGV[i], 'e', ARGV[i + 1])
+          end
+          redis.call('PUBLISH', KEYS[2], '{"id":"' .. id .. '",' .. ARGV[i + 1])
+          ids[#ids + 1] = id
+        end
+        return ids
+        """;
 
+    private static readonly RedisKey[] Keys = [EventChannel.Log, EventChannel.Name];
+
+    /// <summary>Events per script call: a batch of the outbox is a few calls, each short enough not to stall Redis.</summary>
+    public const int PerCall = 100;
+
+    /// <summary>Publishes one event straight away (no database write to follow: a notice).</summary>
     public Task PublishAsync<T>(string type, T data) =>
-        PublishRawAsync(Envelope(null, type, JsonSerializer.SerializeToElement(data, WireJson.Options)));
+        PublishBatchAsync([(null, type, Outbox.Payload(data))])[0];
 
-    public Task PublishRawAsync(string envelopeJson) => redis.GetSubscriber().PublishAsync(Channel, envelopeJson);
+    /// <summary>
+    /// Publishes events in this order, pipelined in calls of <see cref="PerCall"/>; each task completes when its call
+    /// did (a failed call fails its events and leaves the ones after it to the caller). <paramref name="events"/>'
+    /// OutboxId is recorded with the event in the log, so a publisher that died before marking its batch finds out what
+    /// it had already sent (<see cref="PublishedOutboxIdsAsync"/>).
+    /// </summary>
+    public IReadOnlyList<Task> PublishBatchAsync(IReadOnlyList<(long? OutboxId, string Type, string Payload)> events)
+    {
+        var database = redis.GetDatabase();
+        var calls = new List<Task>((events.Count + PerCall - 1) / PerCall);
+        for (var start = 0; start < events.Count; start += PerCall)
+        {
+            var chunk = events.Skip(start).Take(PerCall).ToList();
+            var args = new RedisValue[1 + 2 * chunk.Count];
+            args[0] = EventChannel.LogLength;
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                args[1 + 2 * i] = chunk[i].OutboxId is { } id ? id : RedisValue.EmptyString;
+                args[2 + 2 * i] = Tail(chunk[i].Type, chunk[i].Payload);
+            }
+            calls.Add(database.ScriptEvaluateAsync(PublishScript, Keys, args));
+        }
+        return calls;
+    }
 
-    public static string Envelope(long? id, string type, JsonElement data) =>
-        JsonSerializer.Serialize(new EventEnvelope(id, type, data), WireJson.Options);
+    /// <summary>The outbox ids among the newest <paramref name="count"/> events of the log.</summary>
+    public async Task<long[]> PublishedOutboxIdsAsync(int count)
+    {
+        var entries = await redis.GetDatabase().StreamRangeAsync(EventChannel.Log, "-", "+", count, Order.Descending);
+        return [.. entries.Select(e => e[EventChannel.OutboxField]).Where(v => v.HasValue).Select(v => (long)v)];
+    }
+
+    /// <summary>An envelope without its id: what follows <c>{"id":"…",</c> (the script splices the id in).</summary>
+    public static string Tail(string type, string payload) =>
+        $"\"type\":{JsonSerializer.Serialize(type, WireJson.Options)},\"data\":{payload}}}";
+
+    /// <summary>The envelope as it travels on the channel: <c>{"id":"1764680000000-0","type":"…","data":{…}}</c>.</summary>
+    public static string Envelope(string id, string tail) => $"{{\"id\":\"{id}\",{tail}";
 }

@@ -18,6 +18,13 @@ public sealed class EventListener : IAsyncDisposable
     public static bool Is(JsonElement e, string type, long bot) =>
         e.GetProperty("type").GetString() == type && e.GetProperty("data").TryGetProperty("bot_id", out var b) && b.ValueKind == JsonValueKind.Number && b.GetInt64() == bot;
 
+    /// <summary>An envelope's id (the retained log's "milliseconds-sequence") as a pair that orders as the ids do.</summary>
+    public static (long Ms, long Seq) LogId(JsonElement e)
+    {
+        var parts = e.GetProperty("id").GetString()!.Split('-');
+        return (long.Parse(parts[0]), long.Parse(parts[1]));
+    }
+
     public static async Task<EventListener> StartAsync(TopologyFixture topology)
     {
         var options = ConfigurationOptions.Parse(topology.Topology.ConnectionString(ResourceNames.Redis));

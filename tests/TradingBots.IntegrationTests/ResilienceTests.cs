@@ -107,7 +107,7 @@ public sealed class ResilienceTests(TopologyFixture topology)
 
             var opened = await events.WaitForAsync(e => IsOpenedFor(e, bot), count: 20, seconds: 15);
             await Task.Delay(1500, Cancel); // a second publisher would have sent its copies by now
-            var ids = events.Events.Where(e => IsOpenedFor(e, bot)).Select(e => e.GetProperty("id").GetInt64()).ToList();
+            var ids = events.Events.Where(e => IsOpenedFor(e, bot)).Select(e => EventListener.LogId(e)).ToList();
             Assert.Equal(20, ids.Count);
             Assert.Equal(ids.Order(), ids);
             Assert.Equal(ids.Count, ids.Distinct().Count());

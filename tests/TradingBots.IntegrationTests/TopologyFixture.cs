@@ -46,7 +46,13 @@ public sealed class TopologyFixture : IAsyncLifetime
     /// <summary>Environment for the services under test, on top of the manifest's.</summary>
     private static Dictionary<string, IReadOnlyDictionary<string, string>> Overrides() => new()
     {
-        [ResourceNames.Gateway] = new Dictionary<string, string> { ["Artifacts__Path"] = "storage/test-artifacts" },
+        // Heartbeats every second, so a test sees them; a client 2,000 events behind is dropped, so a test can be that client.
+        [ResourceNames.Gateway] = new Dictionary<string, string>
+        {
+            ["Artifacts__Path"] = "storage/test-artifacts",
+            ["Sse__Heartbeat"] = "00:00:01",
+            ["Sse__ClientBuffer"] = "2000",
+        },
         // Short enough for the simulator's timeout fault to be seen quickly; notices throttled over a short window.
         [ResourceNames.Market] = new Dictionary<string, string>
         {

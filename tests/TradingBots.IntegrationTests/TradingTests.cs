@@ -41,7 +41,7 @@ public sealed class TradingTests(TopologyFixture topology)
         Assert.Equal("BTC/USDT", data.GetProperty("symbol").GetString());
         Assert.Equal((0.001m, 100000m, 100m, 0.1m), (data.GetProperty("qty").GetDecimal(), data.GetProperty("price").GetDecimal(),
             data.GetProperty("cost_basis_quote").GetDecimal(), data.GetProperty("fee_quote").GetDecimal()));
-        Assert.True(opened.GetProperty("id").GetInt64() > 0);
+        Assert.Matches(@"^\d{13}-\d+$", opened.GetProperty("id").GetString());
 
         var account = await topology.GetJsonAsync($"/api/portfolio/{bot}");
         Assert.Equal((9899.9m, 100m, 9999.9m), (account.GetProperty("cash").GetDecimal(), account.GetProperty("positions_value").GetDecimal(),
@@ -410,7 +410,7 @@ public sealed class TradingTests(TopologyFixture topology)
         var mine = events.Events.Where(e => e.GetProperty("data").TryGetProperty("bot_id", out var b) && b.ValueKind == JsonValueKind.Number && b.GetInt64() == bot).ToList();
         Assert.Equal(["trade.opened", "trade.opened", "trade.opened", "trade.opened", "trade.closed"], mine.Select(e => e.GetProperty("type").GetString()));
         Assert.Equal([.. trades, trades[0]], mine.Select(e => e.GetProperty("data").GetProperty("trade_id").GetInt64()));
-        var ids = mine.Select(e => e.GetProperty("id").GetInt64()).ToList();
+        var ids = mine.Select(e => EventListener.LogId(e)).ToList();
         Assert.Equal(ids.Order(), ids);
     }
 

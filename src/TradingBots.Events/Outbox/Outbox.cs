@@ -57,8 +57,8 @@ public static class Outbox
 
     /// <summary>
     /// Publishes the oldest unpublished events, in id order, and marks those sent. Complete is false when Redis failed
-    /// part-way: what was not sent stays pending, and is sent first next time (delivery is at least once: a crash
-    /// between publishing and marking sends that batch again; readers drop repeated ids).
+    /// part-way: what was not sent stays pending, and is sent first next time (a crash between publishing and marking is
+    /// made good by the next publisher, <see cref="MarkPublishedAsync"/>).
     /// </summary>
     public static async Task<(int Published, bool Complete)> PublishPendingAsync(NpgsqlConnection connection, EventPublisher events,
         Action<Exception, int> onRedisFailure, CancellationToken cancellationToken)
@@ -72,39 +72,47 @@ public static class Outbox
             while (await reader.ReadAsync(cancellationToken)) pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
         }
 
-        // Sent all at once and pipelined on the one connection (Redis receives them in this order), then acknowledged in
+        // Sent all at once and pipelined on the one connection (Redis runs the calls in this order), then acknowledged in
         // order: what follows the first failure is left pending and sent again.
-        var sends = new List<(long Id, Task Send)>(pending.Count);
-        foreach (var (id, type, payload) in pending)
-        {
-            using var data = JsonDocument.Parse(payload);
-            sends.Add((id, events.PublishRawAsync(EventPublisher.Envelope(id, type, data.RootElement))));
-        }
+        var calls = events.PublishBatchAsync([.. pending.Select(p => ((long?)p.Id, p.Type, p.Payload))]);
         var sent = new List<long>(pending.Count);
         var complete = true;
-        foreach (var (id, send) in sends)
+        for (var call = 0; call < calls.Count; call++)
         {
             try
             {
-                await send;
-                sent.Add(id);
+                await calls[call];
+                sent.AddRange(pending.Skip(call * EventPublisher.PerCall).Take(EventPublisher.PerCall).Select(p => p.Id));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 onRedisFailure(ex, pending.Count - sent.Count);
                 complete = false;
                 // The rest may fail too: observed here, sent again next time.
-                _ = Task.WhenAll(sends.Skip(sent.Count + 1).Select(s => s.Send)).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+                _ = Task.WhenAll(calls.Skip(call + 1)).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
                 break;
             }
         }
-        if (sent.Count > 0)
-        {
-            await using var mark = new NpgsqlCommand("UPDATE outbox_events SET published_at = now() WHERE id = ANY(@ids)", connection);
-            mark.Parameters.AddWithValue("ids", sent.ToArray());
-            await mark.ExecuteNonQueryAsync(cancellationToken);
-        }
+        if (sent.Count > 0) await MarkAsync(connection, [.. sent], cancellationToken);
         return (sent.Count, complete);
+    }
+
+    /// <summary>
+    /// Run by a publisher as it takes the lead: the events its predecessor sent but did not live to mark (their outbox ids
+    /// are in the log's newest entries) are marked, not sent again, so each event is in the log once.
+    /// </summary>
+    public static async Task<int> MarkPublishedAsync(NpgsqlConnection connection, EventPublisher events, CancellationToken cancellationToken)
+    {
+        // A batch is the most a publisher can have sent unmarked; twice that leaves room for notices published meanwhile.
+        var ids = await events.PublishedOutboxIdsAsync(2 * BatchSize);
+        return ids.Length == 0 ? 0 : await MarkAsync(connection, ids, cancellationToken);
+    }
+
+    private static async Task<int> MarkAsync(NpgsqlConnection connection, long[] ids, CancellationToken cancellationToken)
+    {
+        await using var mark = new NpgsqlCommand("UPDATE outbox_events SET published_at = now() WHERE id = ANY(@ids) AND published_at IS NULL", connection);
+        mark.Parameters.AddWithValue("ids", ids);
+        return await mark.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Published events are kept a week (readers that were away can catch up by id); idempotency keys a day.</summary>

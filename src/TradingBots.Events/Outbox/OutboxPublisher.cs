@@ -35,7 +35,8 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 await LeadAsync(connection, stoppingToken);
-                logger.LogInformation("Outbox: this process publishes");
+                var recovered = await Outbox.MarkPublishedAsync(connection, events, stoppingToken);
+                logger.LogInformation("Outbox: this process publishes ({Recovered} event(s) its predecessor sent, now marked)", recovered);
                 await PublishAsync(connection, () => backoff = MinBackoff, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

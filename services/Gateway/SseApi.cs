@@ -1,0 +1,183 @@
+using System.Reflection;
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+using StackExchange.Redis;
+using TradingBots.Data;
+using TradingBots.Events;
+using TradingBots.Gateway.Sse;
+
+namespace TradingBots.Gateway;
+
+/// <summary>
+/// GET /sse (and /api/sse): the events as Server-Sent Events. One frame per event: <c>id:</c> its id in the retained
+/// log, <c>event:</c> its type, <c>data:</c> the spec's payload. With Last-Event-ID the client first gets what followed
+/// that id from the log, then live events, with no gap and no duplicate (each event is written only if its id is above
+/// the last one written).
+/// </summary>
+public static class SseApi
+{
+    /// <summary>Milliseconds an EventSource waits before reconnecting.</summary>
+    private const int RetryMs = 1000;
+
+    /// <summary>Log entries read per request while catching up.</summary>
+    private const int ReplayPage = 1000;
+
+    public static WebApplication MapSseApi(this WebApplication app)
+    {
+        foreach (var prefix in new[] { "", "/api" })
+        {
+            app.MapGroup(prefix).MapGet("/sse", ConnectAsync)
+                .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+                .WithSummary("The event stream (bot.state, portfolio.snapshot, job.progress, trade.*, system.notice); filters bot_id, job_id; resumes after Last-Event-ID");
+        }
+        return app;
+    }
+
+    private static async Task<Results<SseStream, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult>> ConnectAsync(HttpContext context,
+        string? bot_id, string? job_id, SseHub hub, IConnectionMultiplexer redis, NpgsqlDataSource database, TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var bot = Id(bot_id, "bot_id", errors);
+        var job = Id(job_id, "job_id", errors);
+        LogId? resume = null;
+        if (context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } last)
+        {
+            if (LogId.TryParse(last, out var id)) resume = id;
+            else errors["Last-Event-ID"] = [$"'{last}' is not an event id (the id: of a frame, e.g. 1764680000000-0)"];
+        }
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+
+        var jobActive = false;
+        if (job is { } jobId)
+        {
+            await using var command = database.CreateCommand("SELECT bot_id, status, created_at, updated_at FROM jobs WHERE id = @id");
+            command.Parameters.AddWithValue("id", jobId);
+            await using var row = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await row.ReadAsync(cancellationToken))
+                return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "No such job", Detail = $"job {jobId} does not exist" });
+            long? ofBot = row.IsDBNull(0) ? null : row.GetInt64(0);
+            if (bot is { } b && ofBot != b)
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["job_id"] = [$"job {jobId} is not bot {b}'s"] });
+            bot = ofBot;
+            // Whether the job was active where the stream starts: now, or at the event the client resumes after.
+            var (status, created, updated) = (row.GetString(1), row.GetFieldValue<DateTimeOffset>(2), row.GetFieldValue<DateTimeOffset>(3));
+            var from = resume is { } r ? DateTimeOffset.FromUnixTimeMilliseconds((long)r.Milliseconds) : time.GetUtcNow();
+            jobActive = created <= from && (status is JobStatus.Queued or JobStatus.Running || updated > from);
+        }
+        if (!redis.IsConnected)
+        {
+            context.Response.Headers.RetryAfter = $"{ProblemResponses.RetryAfterSeconds}";
+            return TypedResults.Problem(statusCode: 503, title: "Event stream unavailable", detail: "Redis, which carries the events, is not reachable",
+                extensions: new Dictionary<string, object?> { ["dependency"] = "redis" });
+        }
+        return new SseStream(hub, redis, new SseFilter(bot, job), jobActive, resume, time);
+    }
+
+    private static long? Id(string? text, string field, Dictionary<string, string[]> errors)
+    {
+        if (text is null) return null;
+        if (long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0) return id;
+        errors[field] = [$"'{text}' is not an id (a positive integer)"];
+        return null;
+    }
+
+    /// <summary>The stream itself: headers and a first frame at once, then the catch-up from the log, then live events.</summary>
+    public sealed class SseStream(SseHub hub, IConnectionMultiplexer redis, SseFilter filter, bool jobActive, LogId? resume, TimeProvider time)
+        : IResult, IEndpointMetadataProvider
+    {
+        public async Task ExecuteAsync(HttpContext context)
+        {
+            var cancellationToken = context.RequestAborted;
+            var client = hub.Join(filter, jobActive, context.Abort);
+            try
+            {
+                context.Response.StatusCode = StatusCodes.Status200OK;
+                context.Response.ContentType = "text/event-stream";
+                context.Response.Headers.CacheControl = "no-cache";
+                context.Response.Headers["X-Accel-Buffering"] = "no";
+                var body = context.Response.Body;
+                await body.WriteAsync(Encoding.UTF8.GetBytes($"retry: {RetryMs}\n: connected{(resume is { } r ? $", resuming after {r}" : "")}\n\n"), cancellationToken);
+                await body.FlushAsync(cancellationToken);
+
+                var last = resume;
+                var catchUp = resume is not null;
+                while (true)
+                {
+                    if (catchUp)
+                    {
+                        last = await ReplayAsync(body, client, last, cancellationToken);
+                        await body.FlushAsync(cancellationToken);
+                        catchUp = false;
+                    }
+                    if (!await client.Reader.WaitToReadAsync(cancellationToken)) break;
+                    while (client.Reader.TryRead(out var item))
+                    {
+                        switch (item.Kind)
+                        {
+                            case SseItemKind.Heartbeat:
+                                await body.WriteAsync(item.Frame, cancellationToken);
+                                break;
+                            case SseItemKind.Gap or SseItemKind.Restored:
+                                catchUp = true;
+                                break;
+                            case SseItemKind.Event when catchUp:
+                                // The log has this event and everything missed before it: read them there, in order.
+                                last = await ReplayAsync(body, client, last, cancellationToken);
+                                catchUp = false;
+                                break;
+                            case SseItemKind.Event when last is { } seen && item.Id <= seen:
+                                break;
+                            case SseItemKind.Event:
+                                last = item.Id;
+                                if (client.Wants(item)) await body.WriteAsync(item.Frame, cancellationToken);
+                                break;
+                        }
+                        if (catchUp && item.Kind == SseItemKind.Restored) break;
+                    }
+                    await body.FlushAsync(cancellationToken);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { }
+            catch (IOException) { }                 // the client went away mid-write
+            catch (RedisException) { }              // the log could not be read: the client reconnects and resumes
+            finally
+            {
+                hub.Leave(client);
+            }
+        }
+
+        /// <summary>
+        /// Writes the log's events after <paramref name="after"/> that the client wants, page by page up to the newest;
+        /// returns the id of the last one read. A gap in what the log retains is said as a system.notice (no id).
+        /// </summary>
+        private async Task<LogId?> ReplayAsync(Stream body, SseClient client, LogId? after, CancellationToken cancellationToken)
+        {
+            var log = redis.GetDatabase();
+            if (after is not { } from) return null;
+            var oldest = await log.StreamRangeAsync(EventChannel.Log, "-", "+", 1);
+            if (oldest.Length == 0 || LogId.TryParse(oldest[0].Id, out var first) && first > from)
+            {
+                await body.WriteAsync(SseItem.NoticeFrame($"Events after {from} may be missing: the log retains the last {EventChannel.LogLength} "
+                    + $"events{(oldest.Length > 0 ? $", from {oldest[0].Id}" : "")}", time.GetUtcNow()), cancellationToken);
+            }
+            while (true)
+            {
+                var page = await log.StreamRangeAsync(EventChannel.Log, $"({from}", "+", ReplayPage);
+                foreach (var entry in page)
+                {
+                    if (SseItem.Parse(EventPublisher.Envelope(entry.Id.ToString(), entry[EventChannel.EnvelopeField].ToString())) is not { } item) continue;
+                    from = item.Id;
+                    if (filter.Admits(item) && client.Wants(item)) await body.WriteAsync(item.Frame, cancellationToken);
+                }
+                if (page.Length < ReplayPage) return from;
+            }
+        }
+
+        public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
+            builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), ["text/event-stream"]));
+    }
+}
