@@ -38,29 +38,29 @@ else
 }
 market.WithReference(exchangeSim);
 
-// Everything that reads or writes the schema starts only after the migrations have completed.
-var trading = AddWebService<Projects.TradingBots_Trading>(ResourceNames.Trading)
-    .WithReference(db).WithReference(redis).WithReference(market)
-    .WaitFor(redis).WaitFor(market)
-    .WaitForCompletion(migrations);
-
-// Bots checks a new bot's symbols against the exchange through the Market service.
-var bots = AddWebService<Projects.TradingBots_Bots>(ResourceNames.Bots)
-    .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market)
-    .WaitFor(redis).WaitFor(rabbitmq).WaitFor(market)
-    .WaitForCompletion(migrations);
-
-AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker)
-    .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(trading)
-    .WaitFor(db).WaitFor(redis).WaitFor(rabbitmq).WaitFor(market).WaitFor(trading)
-    .WaitForCompletion(migrations);
-
 // No WaitFor(ollama): the first pull of ollama/ollama is several GB, and waiting for it would hold back the AI
 // service and, through the gateway's WaitFor(ai), the whole API. The AI service starts at once and answers 503
 // until Ollama is reachable; its /health does not check Ollama, so the gateway does not wait for Ollama either.
 var ai = AddWebService<Projects.TradingBots_Ai>(ResourceNames.Ai)
     .WithEnvironment("OLLAMA_BASE_URL", ollama.GetEndpoint("http"))
     .WithReference(redis);
+
+// Everything that reads or writes the schema starts only after the migrations have completed.
+var trading = AddWebService<Projects.TradingBots_Trading>(ResourceNames.Trading)
+    .WithReference(db).WithReference(redis).WithReference(market)
+    .WaitFor(redis).WaitFor(market)
+    .WaitForCompletion(migrations);
+
+// Bots checks a new bot's symbols against the exchange through the Market service, and an llm bot's model through Ai.
+var bots = AddWebService<Projects.TradingBots_Bots>(ResourceNames.Bots)
+    .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(ai)
+    .WaitFor(redis).WaitFor(rabbitmq).WaitFor(market)
+    .WaitForCompletion(migrations);
+
+AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker)
+    .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(trading).WithReference(ai)
+    .WaitFor(db).WaitFor(redis).WaitFor(rabbitmq).WaitFor(market).WaitFor(trading)
+    .WaitForCompletion(migrations);
 
 // The only endpoint meant to be reached from outside.
 AddWebService<Projects.TradingBots_Gateway>(ResourceNames.Gateway, port: 8080)

@@ -42,7 +42,7 @@ public sealed record StrategyView(string Name, int Version, string Description, 
         [.. s.Knobs.Select(k => Knob(k, "strategy")), .. BotKnobs.All.Select(k => Knob(k, "bot"))]);
 
     private static KnobView Knob(KnobSpec k, string scope) =>
-        new(k.Name, k.Type == KnobType.Integer ? "integer" : "number", k.Default, k.Min, k.Max, k.Required, scope, k.Description);
+        new(k.Name, k.Type switch { KnobType.Integer => "integer", KnobType.Text => "text", _ => "number" }, k.Default, k.Min, k.Max, k.Required, scope, k.Description);
 }
 
 public sealed record StrategyList(IReadOnlyList<StrategyView> Strategies);

@@ -26,7 +26,7 @@ public static class BotsApi
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithSummary("Merge knobs into a bot's (null resets one to its default); takes effect on the next tick");
         api.MapPost("/bots/{id:long}/start", StartAsync).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
-            .WithSummary("Start a bot: a job (bot.run) and a job message for a Worker; a running bot: 200, no second job");
+            .WithSummary("Start a bot: a job (bot.run) and a job message for a Worker; a running bot: 200, no second job; an llm bot only with a model Ollama has (else 400 naming knobs.model)");
         api.MapPost("/bots/{id:long}/stop", StopAsync).ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Ask a bot to stop (its run ends within one tick); a stopped bot: 200");
         api.MapGet("/jobs", ListJobsAsync).ProducesProblem(StatusCodes.Status400BadRequest).WithSummary("Jobs, newest first (filters bot_id, status)");
@@ -114,9 +114,14 @@ public static class BotsApi
         }
     }
 
-    private static async Task<Results<Accepted<BotDetails>, Ok<BotDetails>, ProblemHttpResult>> StartAsync(long id, BotLifecycle bots,
-        TradingDbContext db, CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<BotDetails>, Ok<BotDetails>, ValidationProblem, ProblemHttpResult>> StartAsync(long id, BotLifecycle bots,
+        ModelCheck models, TradingDbContext db, CancellationToken cancellationToken)
     {
+        if (await db.Bots.AsNoTracking().FirstOrDefaultAsync(b => b.Id == id, cancellationToken) is { Status: BotStatus.Stopped or BotStatus.Error } stopped
+            && await models.ProblemAsync(stopped, cancellationToken) is { } problem)
+        {
+            return problem.Result switch { ValidationProblem invalid => invalid, ProblemHttpResult failed => failed, _ => throw new InvalidOperationException() };
+        }
         var (outcome, reason) = await bots.StartAsync(id, cancellationToken);
         return outcome switch
         {

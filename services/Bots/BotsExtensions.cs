@@ -14,6 +14,8 @@ public static class BotsExtensions
         builder.AddMessaging();
         builder.AddPriceSource();
         builder.Services.AddScoped<BotLifecycle>();
+        builder.Services.AddHttpClient(ModelCheck.AiClient, http => http.BaseAddress = new Uri($"http://{ResourceNames.Ai}"));
+        builder.Services.AddSingleton<ModelCheck>();
         builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         return builder;
     }

@@ -20,7 +20,7 @@ namespace TradingBots.Worker;
 /// error, never the Worker.
 /// </summary>
 public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, PriceSource prices, IHttpClientFactory http,
-    MarkPrices marks, EventPublisher events, BotRuns runs, TickWrites writes, SeenCandles seen, TimeProvider time, ILogger<BotTicker> logger)
+    MarkPrices marks, EventPublisher events, Advisor advisor, BotRuns runs, TickWrites writes, SeenCandles seen, TimeProvider time, ILogger<BotTicker> logger)
 {
     public async Task TickAsync(IReadOnlyList<BotScheduler.Due> due, CancellationToken cancellationToken)
     {
@@ -131,10 +131,13 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             {
                 var closed = await candles[(symbol, bot.Timeframe)];
                 var newCandles = seen.NewSince(bot.Id, symbol, closed);
+                var input = new StrategyInput(symbol, closed, live[symbol], open, knobs, newCandles);
+                if (strategy is IAdvisedStrategy advised && newCandles > 0 && closed.Count >= strategy.CandlesNeeded(knobs))
+                    input = input with { Advice = await AdviseAsync(bot, advised, input, knobs, notes, cancellationToken) };
                 IReadOnlyList<StrategyOrder> orders;
                 try
                 {
-                    orders = strategy.Decide(new StrategyInput(symbol, closed, live[symbol], open, knobs, newCandles));
+                    orders = strategy.Decide(input);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -155,6 +158,25 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             logger.LogWarning(ex, "Bot {Bot}: tick {Tick} failed; the next tick tries again", bot.Id, due.Ticks);
         }
         return new(bot, due, null, notes, null);
+    }
+
+    /// <summary>
+    /// A model's advice for an advised strategy (once per newly closed candle), said in the job's message; without one (the
+    /// reason is a system.notice) the strategy holds.
+    /// </summary>
+    private async Task<Advice?> AdviseAsync(Bot bot, IAdvisedStrategy strategy, StrategyInput input, KnobValues knobs, List<string> notes,
+        CancellationToken cancellationToken)
+    {
+        var request = strategy.Ask(input, bot.Timeframe);
+        var (advice, problem) = await advisor.AskAsync(request, TimeSpan.FromSeconds(knobs.Integer(BotKnobs.TickSeconds)), cancellationToken);
+        if (advice is null)
+        {
+            notes.Add($"{input.Symbol}: no decision from {request.Model}, holding ({problem})");
+            await NoticeAsync($"AI decision error: bot {bot.Id} {input.Symbol}: {problem}");
+            return null;
+        }
+        notes.Add($"{input.Symbol}: {request.Model} says {advice.Action} ({WireJson.Format(advice.Confidence)}): {advice.Reason}");
+        return advice;
     }
 
     /// <summary>One strategy order through the paper engine (its own scope: its own transaction, as a request would have).</summary>
@@ -195,19 +217,23 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         return rows.Count > 0 ? rows[..^1] : rows;
     }
 
-    /// <summary>At most one notice per <see cref="NoticeInterval"/> from a Worker: an outage is one notice, not one per tick.</summary>
+    /// <summary>
+    /// At most one notice per <see cref="NoticeInterval"/> from a Worker for each kind (the text before the first colon:
+    /// "Ticker fetch error", "AI decision error"): an outage is one notice, not one per tick.
+    /// </summary>
     private async Task NoticeAsync(string message)
     {
         logger.LogWarning("{Notice}", message);
+        var kind = message[..Math.Max(0, message.IndexOf(':'))];
         var now = time.GetUtcNow().UtcTicks;
-        var last = Interlocked.Read(ref _lastNotice);
-        if (now - last < NoticeInterval.Ticks || Interlocked.CompareExchange(ref _lastNotice, now, last) != last) return;
+        var last = LastNotice.GetOrAdd(kind, 0);
+        if (now - last < NoticeInterval.Ticks || !LastNotice.TryUpdate(kind, now, last)) return;
         try { await events.PublishAsync(EventTypes.SystemNotice, new SystemNotice(message, time.GetUtcNow())); }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException) { logger.LogWarning("Notice not published: {Message}", ex.Message); }
     }
 
     private static readonly TimeSpan NoticeInterval = TimeSpan.FromSeconds(10);
-    private static long _lastNotice;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> LastNotice = new();
 
 }
 

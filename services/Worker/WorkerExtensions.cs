@@ -16,6 +16,14 @@ public static class WorkerExtensions
         builder.AddPaperEngine();
         // A tick waits at most this long for the market (the services' 15 s would hold every bot of the batch).
         builder.Services.AddHttpClient(PriceSource.MarketClient, http => http.Timeout = MarketTimeout);
+        // The llm strategy's decisions: no retries (a retry doubles a slow model's wait); the Advisor times each call.
+        builder.Services.AddHttpClient(Advisor.AiClient, http =>
+            {
+                http.BaseAddress = new Uri($"http://{ResourceNames.Ai}");
+                http.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .RemoveAllResilienceHandlers();
+        builder.Services.AddSingleton<Advisor>();
         builder.AddMessaging(bus => bus.AddConsumer<RunBotConsumer>());
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<SeenCandles>();

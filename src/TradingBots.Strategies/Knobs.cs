@@ -7,6 +7,8 @@ public enum KnobType
 {
     Integer,
     Decimal,
+    /// <summary>A string; <see cref="KnobSpec.Min"/> and <see cref="KnobSpec.Max"/> bound its length.</summary>
+    Text,
 }
 
 /// <summary>
@@ -19,6 +21,11 @@ public sealed record KnobSpec(string Name, KnobType Type, decimal? Default, deci
     public string? Problem(JsonElement value)
     {
         var range = $"from {Text(Min)} to {Text(Max)}";
+        if (Type == KnobType.Text)
+        {
+            return value.ValueKind != JsonValueKind.String ? $"must be a string of {range} characters"
+                : value.GetString()!.Trim().Length is var length && (length < Min || length > Max) ? $"must be {range} characters long" : null;
+        }
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var number))
             return Type == KnobType.Integer ? $"must be an integer {range}" : $"must be a number {range}";
         if (Type == KnobType.Integer && number != decimal.Truncate(number)) return $"must be an integer {range}";
@@ -32,6 +39,7 @@ public sealed record KnobSpec(string Name, KnobType Type, decimal? Default, deci
 public sealed class KnobValues
 {
     private readonly Dictionary<string, decimal> _given;
+    private readonly Dictionary<string, string> _texts;
     private readonly IReadOnlyDictionary<string, KnobSpec> _specs;
 
     public KnobValues(JsonElement knobs, IEnumerable<KnobSpec> specs)
@@ -40,6 +48,10 @@ public sealed class KnobValues
         _given = knobs.ValueKind == JsonValueKind.Object
             ? knobs.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetDecimal(out _))
                 .ToDictionary(p => p.Name, p => p.Value.GetDecimal(), StringComparer.Ordinal)
+            : [];
+        _texts = knobs.ValueKind == JsonValueKind.Object
+            ? knobs.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
+                .ToDictionary(p => p.Name, p => p.Value.GetString()!.Trim(), StringComparer.Ordinal)
             : [];
     }
 
@@ -54,6 +66,10 @@ public sealed class KnobValues
         _given.TryGetValue(name, out var value) ? value
         : _specs.TryGetValue(name, out var spec) ? spec.Default
         : throw new ArgumentException($"no knob '{name}' is declared", nameof(name));
+
+    /// <summary>A text knob's value (trimmed), null when not given.</summary>
+    public string? Text(string name) =>
+        _specs.ContainsKey(name) ? _texts.GetValueOrDefault(name) : throw new ArgumentException($"no knob '{name}' is declared", nameof(name));
 
     public int Integer(string name) => (int)(Get(name) ?? throw new InvalidOperationException($"knob '{name}' has no value"));
 

@@ -9,10 +9,10 @@ public sealed record OpenTrade(long TradeId, string Symbol, decimal Qty, decimal
 /// <summary>
 /// What a strategy is asked with on each tick, for one of the bot's symbols. <see cref="NewCandles"/>: how many of the
 /// closed candles closed since it was last asked (1 normally; more when a tick came late, 0 when none closed), so every
-/// candle is judged once, live as in a backtest.
+/// candle is judged once, live as in a backtest. <see cref="Advice"/>: a model's answer, for an <see cref="IAdvisedStrategy"/>.
 /// </summary>
 public sealed record StrategyInput(string Symbol, IReadOnlyList<Candle> ClosedCandles, decimal Price, IReadOnlyList<OpenTrade> OpenTrades,
-    KnobValues Knobs, int NewCandles = 1);
+    KnobValues Knobs, int NewCandles = 1, Advice? Advice = null);
 
 /// <summary>
 /// What a strategy wants done, executed by the paper engine (the same rules as POST /orders): buy

@@ -10,7 +10,7 @@ public static class StrategyRegistry
 {
     public const string Default = "baseline";
 
-    public static IReadOnlyList<IStrategy> All { get; } = [new Baseline()];
+    public static IReadOnlyList<IStrategy> All { get; } = [new Baseline(), new Llm()];
 
     /// <summary>"baseline" (its newest version) or "baseline@1"; null when there is no such strategy.</summary>
     public static IStrategy? Find(string nameOrKey)

@@ -70,7 +70,8 @@ public sealed class SseTests(TopologyFixture topology)
     {
         await topology.SetPriceAsync("BTC/USDT", 100000m);
         await using var channel = await EventListener.StartAsync(topology);
-        var bot = await topology.CreateBotAsync("""{"tick_seconds": 1, "max_ticks": 2, "fee_rate": 0.001}""");
+        // slow 1000: more closed candles than the market serves, so the strategy never trades; the trades here are the test's.
+        var bot = await topology.CreateBotAsync("""{"tick_seconds": 1, "max_ticks": 2, "fee_rate": 0.001, "fast": 5, "slow": 1000}""");
         var neighbour = await topology.CreateBotAsync();
         await using var all = await SseReader.OpenAsync(Gateway, "/sse");
         await using var mine = await SseReader.OpenAsync(Gateway, $"/api/sse?bot_id={bot}");

@@ -33,19 +33,22 @@ public sealed class TopologyFixture : IAsyncLifetime
     {
         await Servers.RunScriptAsync(TextWriter.Null, "start");
         await Servers.DropDatabasesAsync(TextWriter.Null);
+        Ollama = await OllamaStandIn.StartAsync();
         Topology = await Topology.StartAsync(Manifest, new TopologyOptions
         {
             PortOffset = PortOffset,
             Log = TextWriter.Null,
-            Overrides = Overrides(),
+            Overrides = Overrides(Ollama.Url),
         }, CancellationToken.None);
         Gateway = new HttpClient { BaseAddress = new Uri(Topology.UrlOf(ResourceNames.Gateway)), Timeout = TimeSpan.FromSeconds(30) };
         Sim = new HttpClient { BaseAddress = new Uri(Topology.UrlOf(ResourceNames.ExchangeSim)), Timeout = TimeSpan.FromSeconds(30) };
     }
 
     /// <summary>Environment for the services under test, on top of the manifest's.</summary>
-    private static Dictionary<string, IReadOnlyDictionary<string, string>> Overrides() => new()
+    private static Dictionary<string, IReadOnlyDictionary<string, string>> Overrides(string ollama) => new()
     {
+        // The AI service talks to the tests' Ollama stand-in; it waits 1 s for a list, 2 s for a decision.
+        [ResourceNames.Ai] = new Dictionary<string, string> { ["OLLAMA_BASE_URL"] = ollama, ["Ai__RequestTimeout"] = "00:00:01", ["Ai__DecisionTimeout"] = "00:00:02" },
         // Heartbeats every second, so a test sees them; a client 2,000 events behind is dropped, so a test can be that client.
         [ResourceNames.Gateway] = new Dictionary<string, string>
         {
@@ -62,6 +65,9 @@ public sealed class TopologyFixture : IAsyncLifetime
     };
 
     public HttpClient Sim { get; private set; } = null!;
+
+    /// <summary>The test run's Ollama: a stand-in inside the test process, faithful to Ollama's API, scripted by the tests.</summary>
+    public OllamaStandIn Ollama { get; private set; } = null!;
 
     /// <summary>Pins a simulator price and waits until the market serves it (the ticker cache window has passed).</summary>
     public async Task SetPriceAsync(string unifiedSymbol, decimal price)
@@ -110,6 +116,7 @@ public sealed class TopologyFixture : IAsyncLifetime
         Gateway?.Dispose();
         Sim?.Dispose();
         if (Topology is not null) await Topology.DisposeAsync();
+        if (Ollama is not null) await Ollama.DisposeAsync();
         await Servers.RunScriptAsync(TextWriter.Null, "stop", "redis", "postgres", "rabbitmq");
     }
 }

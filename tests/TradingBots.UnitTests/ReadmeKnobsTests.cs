@@ -14,8 +14,9 @@ public sealed class ReadmeKnobsTests
         var table = new StringBuilder($"| `{StrategyRegistry.Key(strategy)}` knob | type | default | range | meaning |\n|---|---|---|---|---|\n");
         foreach (var (knob, scope) in strategy.Knobs.Select(k => (k, "")).Concat(BotKnobs.All.Select(k => (k, " (every bot)"))))
         {
-            table.Append($"| `{knob.Name}`{scope} | {(knob.Type == KnobType.Integer ? "integer" : "number")} | {Number(knob.Default)} | "
-                + $"{Number(knob.Min)} … {Number(knob.Max)} | {knob.Description} |\n");
+            var (type, unit) = knob.Type switch { KnobType.Integer => ("integer", ""), KnobType.Text => ("text", " characters"), _ => ("number", "") };
+            table.Append($"| `{knob.Name}`{scope}{(knob.Required ? " (required)" : "")} | {type} | {Number(knob.Default)} | "
+                + $"{Number(knob.Min)} … {Number(knob.Max)}{unit} | {knob.Description} |\n");
         }
         return table.ToString();
     }
