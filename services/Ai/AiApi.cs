@@ -23,7 +23,7 @@ public static class AiApi
         var ai = app.MapGroup("/ai").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         ai.MapGet("/models", ModelsAsync).WithSummary("The models Ollama has (its GET /api/tags)");
         ai.MapGet("/health", HealthAsync).WithSummary("Whether Ollama answers, and its version");
-        ai.MapPost("/decisions", DecideAsync).WithBodyLimit(MaxBodyBytes)
+        ai.MapPost("/decisions", DecideAsync).WithBodyLimit(MaxBodyBytes).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status502BadGateway)
             .ProducesProblem(StatusCodes.Status504GatewayTimeout)
             .WithSummary("A model's buy/sell/hold decision on recent candles (what the llm strategy asks each closed candle)");

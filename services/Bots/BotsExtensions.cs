@@ -14,7 +14,13 @@ public static class BotsExtensions
         builder.AddMessaging();
         builder.AddPriceSource();
         builder.Services.AddScoped<BotLifecycle>();
-        builder.Services.AddHttpClient(ModelCheck.AiClient, http => http.BaseAddress = new Uri($"http://{ResourceNames.Ai}"));
+        // No retries: a start waits at most ModelCheck.Timeout for the list, then says why.
+        builder.Services.AddHttpClient(ModelCheck.AiClient, http =>
+            {
+                http.BaseAddress = new Uri($"http://{ResourceNames.Ai}");
+                http.Timeout = ModelCheck.Timeout;
+            })
+            .RemoveAllResilienceHandlers();
         builder.Services.AddSingleton<ModelCheck>();
         builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         return builder;

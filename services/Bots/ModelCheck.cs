@@ -14,24 +14,28 @@ public sealed class ModelCheck(IHttpClientFactory http)
 {
     public const string AiClient = "ai";
 
+    /// <summary>Longer than the AI service's own wait for Ollama's list (5 s), so its 503 says why.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(8);
+
     public async Task<Results<ValidationProblem, ProblemHttpResult>?> ProblemAsync(Bot bot, CancellationToken cancellationToken)
     {
         if (StrategyRegistry.Find(bot.Strategy) is not IAdvisedStrategy strategy) return null;
         var model = strategy.Model(KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy)));
-        string body;
+        List<string> names;
         try
         {
             using var client = http.CreateClient(AiClient);
             using var response = await client.GetAsync("/ai/models", cancellationToken);
-            body = await response.Content.ReadAsStringAsync(cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (!response.IsSuccessStatusCode) return Unavailable($"the AI service answered {(int)response.StatusCode}: {body}");
+            using var json = JsonDocument.Parse(body);
+            names = [.. json.RootElement.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("name").GetString()!)];
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException
+            || ex is TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return Unavailable($"the AI service is not reachable: {ex.Message}");
+            return Unavailable($"the AI service did not list them: {ex.Message}");
         }
-        using var json = JsonDocument.Parse(body);
-        var names = json.RootElement.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("name").GetString()!).ToList();
         if (names.Any(n => Same(n, model))) return null;
         return TypedResults.ValidationProblem(new Dictionary<string, string[]>
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Reflection;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -68,13 +69,31 @@ public static class SseApi
             var from = resume is { } r ? DateTimeOffset.FromUnixTimeMilliseconds((long)r.Milliseconds) : time.GetUtcNow();
             jobActive = created <= from && (status is JobStatus.Queued or JobStatus.Running || updated > from);
         }
-        if (!redis.IsConnected)
+        LogId? newest = null;
+        try
         {
-            context.Response.Headers.RetryAfter = $"{ProblemResponses.RetryAfterSeconds}";
-            return TypedResults.Problem(statusCode: 503, title: "Event stream unavailable", detail: "Redis, which carries the events, is not reachable",
-                extensions: new Dictionary<string, object?> { ["dependency"] = "redis" });
+            if (!redis.IsConnected) return Unavailable(context, "not connected");
+            var entries = await redis.GetDatabase().StreamRangeAsync(EventChannel.Log, "-", "+", 1, StackExchange.Redis.Order.Descending);
+            if (entries.Length > 0 && LogId.TryParse(entries[0].Id, out var id)) newest = id;
         }
-        return new SseStream(hub, redis, new SseFilter(bot, job), jobActive, resume, time);
+        catch (RedisException ex)
+        {
+            return Unavailable(context, ex.Message);
+        }
+        return new SseStream(hub, redis, new SseFilter(bot, job), jobActive, resume, newest, time);
+    }
+
+    /// <summary>
+    /// Redis down: a 503 ProblemDetails for a plain client; for an EventSource (it asks for text/event-stream, and would
+    /// give up for good on anything but a 200), a stream that says so in a notice and ends, so it reconnects and resumes.
+    /// </summary>
+    private static Results<SseStream, ValidationProblem, NotFound<ProblemDetails>, ProblemHttpResult> Unavailable(HttpContext context, string why)
+    {
+        if (context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
+            return SseStream.Unavailable($"The event stream is unavailable (Redis is not reachable); reconnecting in {RetryMs} ms");
+        context.Response.Headers.RetryAfter = $"{ProblemResponses.RetryAfterSeconds}";
+        return TypedResults.Problem(statusCode: 503, title: "Event stream unavailable", detail: $"Redis, which carries the events, is not reachable: {why}",
+            extensions: new Dictionary<string, object?> { ["dependency"] = "redis" });
     }
 
     private static long? Id(string? text, string field, Dictionary<string, string[]> errors)
@@ -86,12 +105,23 @@ public static class SseApi
     }
 
     /// <summary>The stream itself: headers and a first frame at once, then the catch-up from the log, then live events.</summary>
-    public sealed class SseStream(SseHub hub, IConnectionMultiplexer redis, SseFilter filter, bool jobActive, LogId? resume, TimeProvider time)
-        : IResult, IEndpointMetadataProvider
+    public sealed class SseStream(SseHub? hub, IConnectionMultiplexer? redis, SseFilter filter, bool jobActive, LogId? resume, LogId? newest,
+        TimeProvider time, string? unavailable = null) : IResult, IEndpointMetadataProvider
     {
+        /// <summary>A stream that only says why there are no events, then ends (an EventSource reconnects after retry:).</summary>
+        public static SseStream Unavailable(string why) => new(null, null, SseFilter.None, false, null, null, TimeProvider.System, why);
+
         public async Task ExecuteAsync(HttpContext context)
         {
             var cancellationToken = context.RequestAborted;
+            if (unavailable is not null || hub is null || redis is null)
+            {
+                context.Response.ContentType = "text/event-stream";
+                context.Response.Headers.CacheControl = "no-cache";
+                await context.Response.BodyWriter.WriteAsync(Encoding.UTF8.GetBytes($"retry: {RetryMs}\n\n"), cancellationToken);
+                await context.Response.BodyWriter.WriteAsync(SseItem.NoticeFrame(unavailable ?? "unavailable", time.GetUtcNow()), cancellationToken);
+                return;
+            }
             var client = hub.Join(filter, jobActive, context.Abort);
             try
             {
@@ -99,81 +129,109 @@ public static class SseApi
                 context.Response.ContentType = "text/event-stream";
                 context.Response.Headers.CacheControl = "no-cache";
                 context.Response.Headers["X-Accel-Buffering"] = "no";
-                var body = context.Response.Body;
-                await body.WriteAsync(Encoding.UTF8.GetBytes($"retry: {RetryMs}\n: connected{(resume is { } r ? $", resuming after {r}" : "")}\n\n"), cancellationToken);
+                // Frames are copied into the response's pipe as they come, and flushed once the buffer is empty (a burst is one
+                // send) or 64 KB wait: what a client is behind waits in its buffer of shared frames, not in copies.
+                var body = context.Response.BodyWriter;
+                body.Write(Encoding.UTF8.GetBytes($"retry: {RetryMs}\n: connected{(resume is { } r ? $", resuming after {r}" : "")}\n\n"));
                 await body.FlushAsync(cancellationToken);
 
-                var last = resume;
-                var catchUp = resume is not null;
-                while (true)
+                // An event is written only when its id is above the last one written (or, live from the start, than the log's
+                // newest when the client came); what it missed is read from the log: on resuming, and after the gateway's
+                // subscription dropped.
+                var last = resume ?? newest;
+                if (resume is not null)
                 {
-                    if (catchUp)
-                    {
-                        last = await ReplayAsync(body, client, last, cancellationToken);
-                        await body.FlushAsync(cancellationToken);
-                        catchUp = false;
-                    }
-                    if (!await client.Reader.WaitToReadAsync(cancellationToken)) break;
+                    last = await ReplayAsync(body, client, last, resuming: true, cancellationToken);
+                    await body.FlushAsync(cancellationToken);
+                }
+                var behind = false;
+                while (await client.Reader.WaitToReadAsync(cancellationToken))
+                {
                     while (client.Reader.TryRead(out var item))
                     {
                         switch (item.Kind)
                         {
                             case SseItemKind.Heartbeat:
-                                await body.WriteAsync(item.Frame, cancellationToken);
+                                body.Write(item.Frame.Span);
                                 break;
-                            case SseItemKind.Gap or SseItemKind.Restored:
-                                catchUp = true;
+                            case SseItemKind.Gap:
+                                behind = true;
                                 break;
-                            case SseItemKind.Event when catchUp:
+                            case SseItemKind.Restored:
+                                // Read now, and again at the first live event (the subscription may be back only later).
+                                await CatchUpAsync();
+                                behind = true;
+                                break;
+                            case SseItemKind.Event when behind:
                                 // The log has this event and everything missed before it: read them there, in order.
-                                last = await ReplayAsync(body, client, last, cancellationToken);
-                                catchUp = false;
+                                behind = !await CatchUpAsync();
                                 break;
                             case SseItemKind.Event when last is { } seen && item.Id <= seen:
                                 break;
                             case SseItemKind.Event:
                                 last = item.Id;
-                                if (client.Wants(item)) await body.WriteAsync(item.Frame, cancellationToken);
+                                if (client.Wants(item)) body.Write(item.Frame.Span);
                                 break;
                         }
-                        if (catchUp && item.Kind == SseItemKind.Restored) break;
+                        if (body.UnflushedBytes > FlushAt) await body.FlushAsync(cancellationToken);
                     }
                     await body.FlushAsync(cancellationToken);
+                }
+
+                // Redis failing again while being read (it is coming back): the stream goes on, still behind, and reads later.
+                async Task<bool> CatchUpAsync()
+                {
+                    try
+                    {
+                        last = await ReplayAsync(body, client, last, resuming: false, cancellationToken);
+                        return true;
+                    }
+                    catch (RedisException)
+                    {
+                        return false;
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { }
             catch (IOException) { }                 // the client went away mid-write
-            catch (RedisException) { }              // the log could not be read: the client reconnects and resumes
+            catch (RedisException) { }              // the log could not be read on resuming: the client reconnects and resumes
             finally
             {
                 hub.Leave(client);
             }
         }
 
+        private const int FlushAt = 64 * 1024;
+
         /// <summary>
         /// Writes the log's events after <paramref name="after"/> that the client wants, page by page up to the newest;
         /// returns the id of the last one read. A gap in what the log retains is said as a system.notice (no id).
         /// </summary>
-        private async Task<LogId?> ReplayAsync(Stream body, SseClient client, LogId? after, CancellationToken cancellationToken)
+        private async Task<LogId?> ReplayAsync(System.IO.Pipelines.PipeWriter body, SseClient client, LogId? after, bool resuming,
+            CancellationToken cancellationToken)
         {
-            var log = redis.GetDatabase();
-            if (after is not { } from) return null;
-            var oldest = await log.StreamRangeAsync(EventChannel.Log, "-", "+", 1);
-            if (oldest.Length == 0 || LogId.TryParse(oldest[0].Id, out var first) && first > from)
+            var log = redis!.GetDatabase();
+            if (resuming && after is { } from)
             {
-                await body.WriteAsync(SseItem.NoticeFrame($"Events after {from} may be missing: the log retains the last {EventChannel.LogLength} "
-                    + $"events{(oldest.Length > 0 ? $", from {oldest[0].Id}" : "")}", time.GetUtcNow()), cancellationToken);
+                var oldest = await log.StreamRangeAsync(EventChannel.Log, "-", "+", 1);
+                if (oldest.Length == 0 || LogId.TryParse(oldest[0].Id, out var first) && first > from)
+                {
+                    body.Write(SseItem.NoticeFrame($"Events after {from} may be missing: the log retains the last {EventChannel.LogLength} "
+                        + $"events{(oldest.Length > 0 ? $", from {oldest[0].Id}" : "")}", time.GetUtcNow()).Span);
+                }
             }
+            // From the log's start when there was nothing in it as the client came.
             while (true)
             {
-                var page = await log.StreamRangeAsync(EventChannel.Log, $"({from}", "+", ReplayPage);
+                var page = await log.StreamRangeAsync(EventChannel.Log, after is { } a ? $"({a}" : "-", "+", ReplayPage);
                 foreach (var entry in page)
                 {
                     if (SseItem.Parse(EventPublisher.Envelope(entry.Id.ToString(), entry[EventChannel.EnvelopeField].ToString())) is not { } item) continue;
-                    from = item.Id;
-                    if (filter.Admits(item) && client.Wants(item)) await body.WriteAsync(item.Frame, cancellationToken);
+                    after = item.Id;
+                    if (filter.Admits(item) && client.Wants(item)) body.Write(item.Frame.Span);
                 }
-                if (page.Length < ReplayPage) return from;
+                await body.FlushAsync(cancellationToken);
+                if (page.Length < ReplayPage) return after;
             }
         }
 

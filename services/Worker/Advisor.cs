@@ -6,18 +6,17 @@ using TradingBots.Strategies;
 namespace TradingBots.Worker;
 
 /// <summary>
-/// Asks the AI service (POST /ai/decisions) for an <see cref="IAdvisedStrategy"/>'s advice. It waits at most the bot's tick
-/// interval (within <see cref="MinWait"/> … <see cref="MaxWait"/>), so a slow model never makes a tick outlive its lease;
-/// any failure is the reason there is no advice, and the strategy holds.
+/// Asks the AI service (POST /ai/decisions) for an <see cref="IAdvisedStrategy"/>'s advice, waiting at most
+/// <see cref="Wait"/> (beyond the AI service's own limit for Ollama); any failure is the reason there is no advice.
 /// </summary>
 public sealed class Advisor(IHttpClientFactory http)
 {
     public const string AiClient = "ai";
-    public static readonly TimeSpan MinWait = TimeSpan.FromSeconds(1), MaxWait = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
 
-    public async Task<(Advice? Advice, string? Problem)> AskAsync(AdviceRequest request, TimeSpan tick, CancellationToken cancellationToken)
+    public async Task<(Advice? Advice, string? Problem)> AskAsync(AdviceRequest request, CancellationToken cancellationToken)
     {
-        var wait = TimeSpan.FromTicks(Math.Clamp(tick.Ticks, MinWait.Ticks, MaxWait.Ticks));
+        var wait = Wait;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(wait);
         try
@@ -30,7 +29,7 @@ public sealed class Advisor(IHttpClientFactory http)
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (null, $"{request.Model} did not decide within {wait.TotalSeconds:0} s (the bot's tick)");
+            return (null, $"{request.Model} did not decide within {wait.TotalSeconds:0} s");
         }
         catch (HttpRequestException ex)
         {

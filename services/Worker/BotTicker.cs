@@ -20,7 +20,7 @@ namespace TradingBots.Worker;
 /// error, never the Worker.
 /// </summary>
 public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, PriceSource prices, IHttpClientFactory http,
-    MarkPrices marks, EventPublisher events, Advisor advisor, BotRuns runs, TickWrites writes, SeenCandles seen, TimeProvider time, ILogger<BotTicker> logger)
+    MarkPrices marks, EventPublisher events, AdviceBook advice, BotRuns runs, TickWrites writes, SeenCandles seen, TimeProvider time, ILogger<BotTicker> logger)
 {
     public async Task TickAsync(IReadOnlyList<BotScheduler.Due> due, CancellationToken cancellationToken)
     {
@@ -32,7 +32,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             if (!bots.TryGetValue(d.BotId, out var bot)) continue;
             if (bot.StopRequested)
-                await runs.EndAsync(bot.Id, d.JobId, JobStatus.Cancelled, BotStatus.Stopped, $"stopped by request after {d.Ticks - 1} tick(s)", cancellationToken);
+                await EndAsync(bot.Id, d.JobId, JobStatus.Cancelled, BotStatus.Stopped, $"stopped by request after {d.Ticks - 1} tick(s)", cancellationToken);
             else active.Add((bot, d));
         }
         if (active.Count == 0) return;
@@ -80,8 +80,10 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         // The bots' decisions and orders side by side (each order its own scope and transaction under its own account's
         // lock, so bots never wait for each other); the ends of runs and the progress after, on this scope's context.
         var decisions = new Outcome[deciding.Count];
+        var adviceDeadline = time.GetUtcNow() + AdviceBook.Patience;
         await Parallel.ForEachAsync(Enumerable.Range(0, deciding.Count), new ParallelOptions { MaxDegreeOfParallelism = OrdersInParallel, CancellationToken = cancellationToken },
-            async (i, ct) => decisions[i] = await DecideAsync(deciding[i].Bot, deciding[i].Due, deciding[i].Strategy, deciding[i].Knobs, live, open[deciding[i].Bot.Id], candles, ct));
+            async (i, ct) => decisions[i] = await DecideAsync(deciding[i].Bot, deciding[i].Due, deciding[i].Strategy, deciding[i].Knobs, live, open[deciding[i].Bot.Id], candles,
+                adviceDeadline, ct));
         outcomes.AddRange(decisions.Where(o => o is not null));
 
         var orders = 0;
@@ -91,14 +93,14 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             orders += notes.Count;
             if (failure is not null)
             {
-                await runs.EndAsync(bot.Id, d.JobId, JobStatus.Failed, BotStatus.Error, failure, cancellationToken);
+                await EndAsync(bot.Id, d.JobId, JobStatus.Failed, BotStatus.Error, failure, cancellationToken);
                 continue;
             }
             if (knobs is null) continue; // a market or unexpected failure: the next tick tries again
             var maxTicks = knobs.Get(BotKnobs.MaxTicks) is { } max ? (int)max : (int?)null;
             var said = notes.Count > 0 ? ": " + string.Join("; ", notes) : "";
             if (maxTicks is { } last && d.Ticks >= last)
-                await runs.EndAsync(bot.Id, d.JobId, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s){said}", cancellationToken);
+                await EndAsync(bot.Id, d.JobId, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s){said}", cancellationToken);
             else
                 progress.Add(new(bot.Id, d.JobId, maxTicks is { } total ? d.Ticks * 100 / total : Math.Min(d.Ticks, 99),
                     (maxTicks is { } m ? $"tick {d.Ticks} of {m}" : $"{d.Ticks} tick(s) run") + said));
@@ -112,6 +114,13 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             active.Count, held.Count, orders, Ms(started, priced), Ms(priced, marked), Ms(marked, decided), Ms(decided, ended), Ms(started, ended));
     }
 
+    /// <summary>A run ends: its job and bot (<see cref="BotRuns"/>), and what this Worker kept for it.</summary>
+    private async Task EndAsync(long bot, long job, string jobStatus, string botStatus, string message, CancellationToken cancellationToken)
+    {
+        await runs.EndAsync(bot, job, jobStatus, botStatus, message, cancellationToken);
+        advice.Forget(bot);
+    }
+
     /// <summary>Bots whose decisions and orders run at once in a tick (the paper engine's transactions, in their own scopes).</summary>
     private const int OrdersInParallel = 8;
 
@@ -122,7 +131,8 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
 
     /// <summary>The bot's strategy on each of its symbols, and its orders executed: what happened, for the job's message.</summary>
     private async Task<Outcome> DecideAsync(Bot bot, BotScheduler.Due due, IStrategy strategy, KnobValues knobs, IReadOnlyDictionary<string, decimal> live,
-        IReadOnlyList<OpenTrade> open, IReadOnlyDictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, CancellationToken cancellationToken)
+        IReadOnlyList<OpenTrade> open, IReadOnlyDictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, DateTimeOffset adviceDeadline,
+        CancellationToken cancellationToken)
     {
         var notes = new List<string>();
         try
@@ -132,8 +142,13 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                 var closed = await candles[(symbol, bot.Timeframe)];
                 var newCandles = seen.NewSince(bot.Id, symbol, closed);
                 var input = new StrategyInput(symbol, closed, live[symbol], open, knobs, newCandles);
-                if (strategy is IAdvisedStrategy advised && newCandles > 0 && closed.Count >= strategy.CandlesNeeded(knobs))
-                    input = input with { Advice = await AdviseAsync(bot, advised, input, knobs, notes, cancellationToken) };
+                if (strategy is IAdvisedStrategy advised && closed.Count >= strategy.CandlesNeeded(knobs))
+                {
+                    var (said, problem, note) = await advice.TakeAsync(bot.Id, advised, input, bot.Timeframe, adviceDeadline, time, cancellationToken);
+                    if (note is not null) notes.Add(note);
+                    if (problem is not null) await NoticeAsync($"AI decision error: bot {bot.Id} {symbol}: {problem}");
+                    input = input with { Advice = said };
+                }
                 IReadOnlyList<StrategyOrder> orders;
                 try
                 {
@@ -158,25 +173,6 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             logger.LogWarning(ex, "Bot {Bot}: tick {Tick} failed; the next tick tries again", bot.Id, due.Ticks);
         }
         return new(bot, due, null, notes, null);
-    }
-
-    /// <summary>
-    /// A model's advice for an advised strategy (once per newly closed candle), said in the job's message; without one (the
-    /// reason is a system.notice) the strategy holds.
-    /// </summary>
-    private async Task<Advice?> AdviseAsync(Bot bot, IAdvisedStrategy strategy, StrategyInput input, KnobValues knobs, List<string> notes,
-        CancellationToken cancellationToken)
-    {
-        var request = strategy.Ask(input, bot.Timeframe);
-        var (advice, problem) = await advisor.AskAsync(request, TimeSpan.FromSeconds(knobs.Integer(BotKnobs.TickSeconds)), cancellationToken);
-        if (advice is null)
-        {
-            notes.Add($"{input.Symbol}: no decision from {request.Model}, holding ({problem})");
-            await NoticeAsync($"AI decision error: bot {bot.Id} {input.Symbol}: {problem}");
-            return null;
-        }
-        notes.Add($"{input.Symbol}: {request.Model} says {advice.Action} ({WireJson.Format(advice.Confidence)}): {advice.Reason}");
-        return advice;
     }
 
     /// <summary>One strategy order through the paper engine (its own scope: its own transaction, as a request would have).</summary>

@@ -24,6 +24,7 @@ public static class WorkerExtensions
             })
             .RemoveAllResilienceHandlers();
         builder.Services.AddSingleton<Advisor>();
+        builder.Services.AddSingleton<AdviceBook>();
         builder.AddMessaging(bus => bus.AddConsumer<RunBotConsumer>());
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<SeenCandles>();

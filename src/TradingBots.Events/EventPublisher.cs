@@ -13,27 +13,25 @@ namespace TradingBots.Events;
 public sealed class EventPublisher(IConnectionMultiplexer redis)
 {
     /// <summary>
-    /// For each (outbox id or "", envelope without its id) pair of ARGV after the log's length: XADD to the log (capped,
-    /// approximately, at ARGV[1] entries; field o is the outbox id, e the envelope's tail), then PUBLISH the envelope
-    /// with the log's id spliced in as its first field. Returns the ids. One script call is atomic: no other event falls
-    /// between an event's XADD and its PUBLISH, so the log's order is the channel's order.
+    /// ARGV: the log's length, the channel, then (outbox id or "", envelope without its id) pairs. For each pair: XADD to
+    /// the log (capped, approximately, at that length; field o is the outbox id, e the envelope's tail), then PUBLISH the
+    /// envelope with the log's id spliced in as its first field. One script call is atomic: no other event falls between
+    /// an event's XADD and its PUBLISH, so the log's order is the channel's order.
     /// </summary>
     private const string PublishScript = """
-        local ids = {}
-        for i = 2, #ARGV, 2 do
+        for i = 3, #ARGV, 2 do
           local id
           if ARGV[i] == '' then
             id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[i + 1])
           else
             id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'o', ARGV[i], 'e', ARGV[i + 1])
           end
-          redis.call('PUBLISH', KEYS[2], '{"id":"' .. id .. '",' .. ARGV[i + 1])
-          ids[#ids + 1] = id
+          redis.call('PUBLISH', ARGV[2], '{"id":"' .. id .. '",' .. ARGV[i + 1])
         end
-        return ids
+        return 0
         """;
 
-    private static readonly RedisKey[] Keys = [EventChannel.Log, EventChannel.Name];
+    private static readonly RedisKey[] Keys = [EventChannel.Log];
 
     /// <summary>Events per script call: a batch of the outbox is a few calls, each short enough not to stall Redis.</summary>
     public const int PerCall = 100;
@@ -55,23 +53,36 @@ public sealed class EventPublisher(IConnectionMultiplexer redis)
         for (var start = 0; start < events.Count; start += PerCall)
         {
             var chunk = events.Skip(start).Take(PerCall).ToList();
-            var args = new RedisValue[1 + 2 * chunk.Count];
-            args[0] = EventChannel.LogLength;
+            var args = new RedisValue[2 + 2 * chunk.Count];
+            (args[0], args[1]) = (EventChannel.LogLength, EventChannel.Name);
             for (var i = 0; i < chunk.Count; i++)
             {
-                args[1 + 2 * i] = chunk[i].OutboxId is { } id ? id : RedisValue.EmptyString;
-                args[2 + 2 * i] = Tail(chunk[i].Type, chunk[i].Payload);
+                args[2 + 2 * i] = chunk[i].OutboxId is { } id ? id : RedisValue.EmptyString;
+                args[3 + 2 * i] = Tail(chunk[i].Type, chunk[i].Payload);
             }
             calls.Add(database.ScriptEvaluateAsync(PublishScript, Keys, args));
         }
         return calls;
     }
 
-    /// <summary>The outbox ids among the newest <paramref name="count"/> events of the log.</summary>
-    public async Task<long[]> PublishedOutboxIdsAsync(int count)
+    /// <summary>
+    /// The outbox ids of the newest <paramref name="count"/> events of the log that came from the outbox (read back page by
+    /// page, past any notices in between, at most <paramref name="scan"/> entries).
+    /// </summary>
+    public async Task<List<long>> PublishedOutboxIdsAsync(int count, int scan)
     {
-        var entries = await redis.GetDatabase().StreamRangeAsync(EventChannel.Log, "-", "+", count, Order.Descending);
-        return [.. entries.Select(e => e[EventChannel.OutboxField]).Where(v => v.HasValue).Select(v => (long)v)];
+        var database = redis.GetDatabase();
+        var ids = new List<long>(count);
+        RedisValue end = "+";
+        for (var read = 0; ids.Count < count && read < scan;)
+        {
+            var page = await database.StreamRangeAsync(EventChannel.Log, "-", end, 1000, Order.Descending);
+            ids.AddRange(page.Select(e => e[EventChannel.OutboxField]).Where(v => v.HasValue).Select(v => (long)v));
+            if (page.Length < 1000) break;
+            read += page.Length;
+            end = $"({page[^1].Id}";
+        }
+        return ids;
     }
 
     /// <summary>An envelope without its id: what follows <c>{"id":"…",</c> (the script splices the id in).</summary>

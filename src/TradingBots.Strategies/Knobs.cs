@@ -23,8 +23,9 @@ public sealed record KnobSpec(string Name, KnobType Type, decimal? Default, deci
         var range = $"from {Text(Min)} to {Text(Max)}";
         if (Type == KnobType.Text)
         {
-            return value.ValueKind != JsonValueKind.String ? $"must be a string of {range} characters"
-                : value.GetString()!.Trim().Length is var length && (length < Min || length > Max) ? $"must be {range} characters long" : null;
+            var length = $"{Text(Min)} to {Text(Max)} characters";
+            return value.ValueKind != JsonValueKind.String ? $"must be a string of {length}"
+                : value.GetString()!.Trim().Length is var chars && (chars < Min || chars > Max) ? $"must be {length} long" : null;
         }
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var number))
             return Type == KnobType.Integer ? $"must be an integer {range}" : $"must be a number {range}";

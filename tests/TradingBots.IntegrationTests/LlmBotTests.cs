@@ -126,8 +126,9 @@ public sealed class LlmBotTests(TopologyFixture topology)
                 var details = await topology.GetJsonAsync($"/api/bots/{bot}");
                 if (details.GetProperty("current_job") is { ValueKind: JsonValueKind.Object } job && job.GetProperty("message").GetString() is { } message
                     && !messages.Contains(message)) messages.Enqueue(message);
-                await Task.Delay(100, stop);
             }
+            catch (HttpRequestException) { }   // a moment's failure: read again
+            try { await Task.Delay(100, stop); }
             catch (OperationCanceledException) { return; }
         }
     }

@@ -49,6 +49,25 @@ public sealed class ProblemResponseTests(TopologyFixture topology)
         Assert.Equal(statuses, responses.EnumerateObject().Select(r => r.Name).Order());
     }
 
+    [Theory]
+    [InlineData("v1", "/sse", "get", new[] { "200", "400", "404", "503" })]
+    [InlineData("v1", "/api/sse", "get", new[] { "200", "400", "404", "503" })]
+    [InlineData("ai", "/ai/models", "get", new[] { "200", "503" })]
+    [InlineData("ai", "/ai/health", "get", new[] { "200", "503" })]
+    [InlineData("ai", "/ai/decisions", "post", new[] { "200", "400", "404", "413", "502", "503", "504" })]
+    [InlineData("bots", "/bots/{id}/start", "post", new[] { "200", "202", "400", "404", "409", "503" })]
+    public async Task The_gateway_ai_and_bots_documents_list_every_status_an_endpoint_answers(string document, string path, string method, string[] statuses)
+    {
+        // v1: the gateway's own document (/sse); the others are the services', forwarded.
+        var json = await topology.GetJsonAsync($"/openapi/{document}.json");
+
+        var responses = json.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses");
+
+        Assert.Equal(statuses, responses.EnumerateObject().Select(r => r.Name).Order());
+        if (path.EndsWith("/sse", StringComparison.Ordinal))
+            Assert.True(responses.GetProperty("200").GetProperty("content").TryGetProperty("text/event-stream", out _), responses.ToString());
+    }
+
     [Fact]
     public async Task One_api_reference_covers_every_service_and_is_served_locally()
     {

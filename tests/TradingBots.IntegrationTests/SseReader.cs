@@ -8,7 +8,7 @@ namespace TradingBots.IntegrationTests;
 /// <summary>One frame of an event stream as a client parses it (the HTML standard's rules): its fields, or a comment.</summary>
 public sealed record SseFrame(string? Id, string? Event, string? Data, string? Comment, string? Retry)
 {
-    public JsonElement Json => JsonDocument.Parse(Data!).RootElement;
+    public JsonElement Json => Data is null ? default : JsonDocument.Parse(Data).RootElement;
 
     public long? BotId => Data is not null && Json.TryGetProperty("bot_id", out var b) && b.ValueKind == JsonValueKind.Number ? b.GetInt64() : null;
 
@@ -16,7 +16,8 @@ public sealed record SseFrame(string? Id, string? Event, string? Data, string? C
     {
         get
         {
-            var parts = Id!.Split('-');
+            if (Id is null) return default;
+            var parts = Id.Split('-');
             return (long.Parse(parts[0]), long.Parse(parts[1]));
         }
     }

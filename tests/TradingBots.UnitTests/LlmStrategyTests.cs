@@ -113,8 +113,8 @@ public sealed class LlmStrategyTests
         }
 
         Assert.Equal(["is required"], Errors("{}")["knobs.model"]);
-        Assert.Equal(["must be a string of from 1 to 200 characters"], Errors("""{"model": 3}""")["knobs.model"]);
-        Assert.Equal(["must be from 1 to 200 characters long"], Errors("""{"model": "  "}""")["knobs.model"]);
+        Assert.Equal(["must be a string of 1 to 200 characters"], Errors("""{"model": 3}""")["knobs.model"]);
+        Assert.Equal(["must be 1 to 200 characters long"], Errors("""{"model": "  "}""")["knobs.model"]);
         Assert.Equal(["must be from 0 to 1"], Errors("""{"model": "m", "min_confidence": 2}""")["knobs.min_confidence"]);
         Assert.Empty(Errors("""{"model": "m", "prompt": "careful", "candles": 5, "order_quote": 10, "tick_seconds": 60}"""));
     }

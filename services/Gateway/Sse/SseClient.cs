@@ -37,15 +37,15 @@ public sealed class SseClient
 
     public SseFilter Filter { get; }
 
-    public bool Overflowed { get; private set; }
+    private bool _overflowed;
 
     public ChannelReader<SseItem> Reader => _buffer.Reader;
 
     /// <summary>From the hub: never waits. A full buffer ends the client (its request sees the overflow and the connection is aborted).</summary>
     public void Offer(SseItem item)
     {
-        if (_buffer.Writer.TryWrite(item) || Overflowed) return;
-        Overflowed = true;
+        if (_buffer.Writer.TryWrite(item) || _overflowed) return;
+        _overflowed = true;
         _buffer.Writer.TryComplete();
         _disconnect();
     }
@@ -64,7 +64,8 @@ public sealed class SseClient
                 or BotStatus.Stopped or BotStatus.Error);
             return item.JobId == job;
         }
-        return _jobActive;
+        // A job without a bot (a backtest) has only its own events.
+        return _jobActive && Filter.BotId is not null;
     }
 
     public void Complete() => _buffer.Writer.TryComplete();

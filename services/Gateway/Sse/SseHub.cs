@@ -29,13 +29,17 @@ public sealed class SseHub(IConnectionMultiplexer redis, IOptions<SseOptions> op
 {
     private readonly Lock _gate = new();
     private SseClient[] _clients = [];
+    private volatile bool _subscribed;
 
-    public int Count => Volatile.Read(ref _clients).Length;
-
+    /// <summary>
+    /// A new client. Until the subscription is up (Redis was down as the gateway started), it starts behind: it reads the
+    /// log once the subscription is.
+    /// </summary>
     public SseClient Join(SseFilter filter, bool jobActive, Action disconnect)
     {
         var client = new SseClient(filter, options.Value.ClientBuffer, jobActive, disconnect);
         lock (_gate) _clients = [.. _clients, client];
+        if (!_subscribed) client.Offer(SseItem.Gap);
         return client;
     }
 
@@ -77,6 +81,8 @@ public sealed class SseHub(IConnectionMultiplexer redis, IOptions<SseOptions> op
                 var queue = await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(EventChannel.Name));
                 // Handled one at a time, in the order Redis sent them: the log's order.
                 queue.OnMessage(message => Dispatch(message.Message.ToString()));
+                _subscribed = true;
+                Broadcast(SseItem.Restored);
                 return;
             }
             catch (RedisException ex)

@@ -57,8 +57,8 @@ public static class Outbox
 
     /// <summary>
     /// Publishes the oldest unpublished events, in id order, and marks those sent. Complete is false when Redis failed
-    /// part-way: what was not sent stays pending, and is sent first next time (a crash between publishing and marking is
-    /// made good by the next publisher, <see cref="MarkPublishedAsync"/>).
+    /// part-way: what was not sent stays pending, and is sent first next time, after <see cref="MarkPublishedAsync"/> (as
+    /// after a crash between publishing and marking).
     /// </summary>
     public static async Task<(int Published, bool Complete)> PublishPendingAsync(NpgsqlConnection connection, EventPublisher events,
         Action<Exception, int> onRedisFailure, CancellationToken cancellationToken)
@@ -72,8 +72,9 @@ public static class Outbox
             while (await reader.ReadAsync(cancellationToken)) pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
         }
 
-        // Sent all at once and pipelined on the one connection (Redis runs the calls in this order), then acknowledged in
-        // order: what follows the first failure is left pending and sent again.
+        // Sent all at once and pipelined on the one connection (Redis runs the calls in this order). A call that failed may
+        // still have run (a timeout), or run part-way: what the others sent is marked, and before anything is sent again
+        // the publisher reads the log for what did go out (MarkPublishedAsync), so no event is in the log twice.
         var calls = events.PublishBatchAsync([.. pending.Select(p => ((long?)p.Id, p.Type, p.Payload))]);
         var sent = new List<long>(pending.Count);
         var complete = true;
@@ -86,11 +87,8 @@ public static class Outbox
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                onRedisFailure(ex, pending.Count - sent.Count);
+                if (complete) onRedisFailure(ex, pending.Count - sent.Count);
                 complete = false;
-                // The rest may fail too: observed here, sent again next time.
-                _ = Task.WhenAll(calls.Skip(call + 1)).ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-                break;
             }
         }
         if (sent.Count > 0) await MarkAsync(connection, [.. sent], cancellationToken);
@@ -98,14 +96,15 @@ public static class Outbox
     }
 
     /// <summary>
-    /// Run by a publisher as it takes the lead: the events its predecessor sent but did not live to mark (their outbox ids
-    /// are in the log's newest entries) are marked, not sent again, so each event is in the log once.
+    /// Run by a publisher as it takes the lead, and after a failed publication: the events sent but not marked (by a
+    /// predecessor that died, or by a call whose answer was lost) are found in the log's newest outbox entries and marked,
+    /// not sent again, so each event is in the log once.
     /// </summary>
     public static async Task<int> MarkPublishedAsync(NpgsqlConnection connection, EventPublisher events, CancellationToken cancellationToken)
     {
-        // A batch is the most a publisher can have sent unmarked; twice that leaves room for notices published meanwhile.
-        var ids = await events.PublishedOutboxIdsAsync(2 * BatchSize);
-        return ids.Length == 0 ? 0 : await MarkAsync(connection, ids, cancellationToken);
+        // A batch is the most a publisher can have sent unmarked; the scan reads past up to 20,000 notices published meanwhile.
+        var ids = await events.PublishedOutboxIdsAsync(BatchSize, scan: 20 * BatchSize);
+        return ids.Count == 0 ? 0 : await MarkAsync(connection, [.. ids], cancellationToken);
     }
 
     private static async Task<int> MarkAsync(NpgsqlConnection connection, long[] ids, CancellationToken cancellationToken)

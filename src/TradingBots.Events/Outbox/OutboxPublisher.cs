@@ -92,7 +92,20 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
                 cancellationToken);
             if (!complete)
             {
-                await Task.Delay(Idle, time, cancellationToken);            // Redis refused: try again shortly.
+                // Redis failed: try again shortly, first marking what went out regardless (that call throws while Redis is down).
+                await Task.Delay(Idle, time, cancellationToken);
+                while (true)
+                {
+                    try
+                    {
+                        await Outbox.MarkPublishedAsync(connection, events, cancellationToken);
+                        break;
+                    }
+                    catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+                    {
+                        await Task.Delay(Idle, time, cancellationToken);
+                    }
+                }
                 continue;
             }
             healthy();
