@@ -46,11 +46,12 @@ public sealed class SseReader : IAsyncDisposable
     /// <summary>Set when the server ended the stream (or the connection broke).</summary>
     public bool Ended => _reading.IsCompleted;
 
-    public static async Task<SseReader> OpenAsync(string gatewayUrl, string pathAndQuery, string? lastEventId = null)
+    public static async Task<SseReader> OpenAsync(string gatewayUrl, string pathAndQuery, string? lastEventId = null, string? accept = null)
     {
         var http = new HttpClient { BaseAddress = new Uri(gatewayUrl), Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, pathAndQuery);
         if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+        if (accept is not null) request.Headers.Add("Accept", accept);
         using var headers = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token);
         return new SseReader(http, response);

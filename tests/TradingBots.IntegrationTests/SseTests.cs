@@ -198,6 +198,44 @@ public sealed class SseTests(TopologyFixture topology)
     }
 
     [Fact]
+    public async Task Redis_down_is_a_503_for_a_plain_client_and_a_notice_then_the_end_for_an_EventSource()
+    {
+        await topology.StopRedisAsync();
+        try
+        {
+            await WaitUntilAsync(async () => (await SseReader.RefusedAsync(Gateway, "/sse")).Status == HttpStatusCode.ServiceUnavailable);
+            var (status, body, response) = await SseReader.RefusedAsync(Gateway, "/api/sse");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+            Assert.Equal("redis", body.GetProperty("dependency").GetString());
+            Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
+
+            // What a browser's EventSource sends: it would give up for good on a 503, so it gets a stream that says why and ends.
+            await using var browser = await SseReader.OpenAsync(Gateway, "/sse", accept: "text/event-stream");
+            Assert.Equal(HttpStatusCode.OK, browser.Response.StatusCode);
+            await browser.WaitForEndAsync();
+            var notice = Assert.Single(browser.Events);
+            Assert.Equal(("system.notice", null), (notice.Event, notice.Id));
+            Assert.StartsWith("The event stream is unavailable (Redis is not reachable)", notice.Json.GetProperty("message").GetString());
+            Assert.Equal("1000", browser.Frames[0].Retry);
+        }
+        finally
+        {
+            await topology.StartRedisAsync();
+        }
+        await WaitUntilAsync(async () => (await SseReader.RefusedAsync(Gateway, "/api/health")).Status == HttpStatusCode.OK);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, double seconds = 15)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition().ContinueWith(t => t.IsCompletedSuccessfully && t.Result))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition never held");
+            await Task.Delay(200, Cancel);
+        }
+    }
+
+    [Fact]
     public async Task A_client_that_does_not_read_is_dropped_and_does_not_delay_one_that_does()
     {
         // A client that sends its request and never reads (a receive buffer of 4 KB), and one that reads.
