@@ -10,7 +10,7 @@ using TradingBots.Bench;
 using TradingBots.Runner;
 
 // Benchmarks of the running system, each next to a reference measured in the same run on the same machine:
-//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders|ticks] [--seconds N]
+//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders|ticks|sse] [--seconds N]
 // Starts the servers and the topology (ports +20000), measures, writes tests/TradingBots.Bench/results/<date>.md.
 var only = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && !int.TryParse(a, out _));
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(10);
@@ -90,6 +90,20 @@ if (only is null or "ticks")
     var redis = new Uri($"redis://{topology.ConnectionString(ResourceNames.Redis).Split(',')[0]}");
     Say($"\nReference, same run: `redis-benchmark -c 1 -n 100000 PUBLISH` (one client, one command at a time, like the outbox publisher): "
         + $"**{RedisPublishPerSecond(redis.Host, redis.Port):0} PUBLISH/s**; `pgbench -N -c 1`: **{Pgbench(topology.ConnectionString(ResourceNames.Postgres), servers.DatabaseName("pgbench_reference"), 1, seconds):0} tps**.\n");
+}
+
+if (only is null or "sse")
+{
+    Say("## GET /sse with 1,000 and 10,000 clients\n");
+    Say("Every client a real HTTP connection to the gateway reading its stream (in this process, on the same 2 cores as the gateway and "
+        + "Redis); system.notice events published by the product's publisher on the bench's Redis at a steady rate, each carrying its "
+        + "publication time: latency is PUBLISH → read by the client, over every delivery. RSS per client: the gateway's resident memory "
+        + "after connecting them, less before, over their number.\n");
+    var redisConnection = topology.ConnectionString(ResourceNames.Redis);
+    await new Sse(topology.UrlOf(ResourceNames.Gateway), redisConnection, () => topology.ProcessIdOf(ResourceNames.Gateway), Say)
+        .RunAsync([1000, 10000], rates: [5, 20], duration);
+    var redis = new Uri($"redis://{redisConnection.Split(',')[0]}");
+    Say($"\nReference, same run: `redis-benchmark -c 1 -n 100000 PUBLISH`: **{RedisPublishPerSecond(redis.Host, redis.Port):0} PUBLISH/s**.\n");
 }
 
 var path = Path.Combine(manifest.Directory, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
