@@ -32,6 +32,7 @@ public static class GatewayExtensions
         // The gateway's own /health (from the service defaults) checks every shared dependency; /api/health is the same.
         app.MapHealthChecks("/api/health", ServiceDefaultsExtensions.Readiness);
         app.MapSseApi();
+        app.MapUi();
         app.MapReverseProxy(proxy => proxy.Use(ServiceErrors.WriteAsync));
         // One API reference over every service's OpenAPI document (/openapi/<service>.json, forwarded above): /scalar/.
         app.MapScalarApiReference(scalar =>

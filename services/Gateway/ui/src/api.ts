@@ -1,0 +1,45 @@
+// The public API, as the gateway serves it under /api. Every refusal is a ProblemDetails; ApiError keeps its field errors.
+
+export interface Problem {
+  title?: string;
+  detail?: string;
+  status?: number;
+  errors?: Record<string, string[]>;
+}
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly problem: Problem) {
+    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
+  }
+
+  /** One line for people: the detail, or every field's reasons. */
+  get summary(): string {
+    const fields = Object.entries(this.problem.errors ?? {}).map(([field, reasons]) => `${field}: ${reasons.join("; ")}`);
+    return fields.length > 0 ? fields.join(" · ") : this.message;
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`/api${path}`, {
+    method,
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const json = text.length > 0 ? JSON.parse(text) : undefined;
+  if (!response.ok) throw new ApiError(response.status, (json ?? {}) as Problem);
+  return json as T;
+}
+
+export const get = <T>(path: string) => call<T>("GET", path);
+export const post = <T>(path: string, body?: unknown) => call<T>("POST", path, body ?? {});
+
+export interface Job { id: number; status: string; progress: number; message: string | null }
+export interface Bot {
+  id: number; name: string; symbols: string[]; timeframe: string; strategy: string; strategy_version: number | null;
+  knobs: Record<string, number | string>; status: string;
+}
+export interface BotDetails { bot: Bot; current_job: Job | null; open_trades: number }
+export interface Account { bot_id: number | null; quote_currency: string; cash: number; equity: number; unrealized_pnl_quote: number; realized_pnl_quote: number }
+export interface Knob { name: string; type: "integer" | "number" | "text"; default: number | null; min: number; max: number; required: boolean; scope: string; description: string }
+export interface Strategy { name: string; version: number; description: string; knobs: Knob[] }

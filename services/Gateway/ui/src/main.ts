@@ -1,0 +1,41 @@
+import { botsPage } from "./bots";
+import { h } from "./dom";
+import { EventStream, type StreamState } from "./events";
+import { systemPage } from "./system";
+
+// The dashboard's shell: navigation, the live-stream indicator, and client-side routes under /ui/.
+
+const pages: Record<string, (root: HTMLElement, events: EventStream) => Promise<() => void>> = {
+  bots: botsPage,
+  system: (root) => systemPage(root),
+};
+
+const live = h("span", { class: "live", role: "status", "aria-label": "Live events" });
+const labels: Record<StreamState, string> = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", reconnected: "live (reconnected)" };
+const events = new EventStream((state) => {
+  live.textContent = labels[state];
+  live.dataset.state = state;
+});
+const main = h("main", {});
+document.body.replaceChildren(
+  h("header", {}, h("strong", {}, "TradingBots"), h("nav", { "aria-label": "Pages" },
+    h("a", { href: "/ui/bots" }, "Bots"), h("a", { href: "/ui/system" }, "System")), live),
+  main);
+
+let leave: () => void = () => {};
+
+async function show(path: string): Promise<void> {
+  leave();
+  const page = path.replace(/^\/(ui\/?)?/, "").split("/")[0] || "bots";
+  leave = await (pages[page] ?? pages.bots)(main, events);
+}
+
+document.addEventListener("click", (e) => {
+  const link = (e.target as Element).closest("a");
+  if (!link || !link.pathname.startsWith("/ui/") || link.origin !== location.origin) return;
+  e.preventDefault();
+  history.pushState(null, "", link.pathname);
+  void show(link.pathname);
+});
+window.addEventListener("popstate", () => void show(location.pathname));
+void show(location.pathname);
