@@ -43,7 +43,31 @@ public static class TradingApi
                     ? TypedResults.Ok(account) : Problem(new PaperException(404, "bot_id", $"no bot {botId}"))))
             .Produces<Account>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status502BadGateway)
             .WithSummary("One bot's paper account");
+        api.MapGet("/portfolio/{botId:long}/snapshots", SnapshotsAsync)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("A bot's portfolio snapshots (its equity curve), the newest limit (500) of them, oldest first");
         return app;
+    }
+
+    public sealed record SnapshotPoint(decimal Equity, decimal Cash, decimal PositionsValue, DateTimeOffset Timestamp);
+
+    public sealed record SnapshotList(IReadOnlyList<SnapshotPoint> Snapshots);
+
+    private const int DefaultSnapshots = 500, MaxSnapshots = 10_000;
+
+    private static async Task<Results<Ok<SnapshotList>, ValidationProblem, ProblemHttpResult>> SnapshotsAsync(long botId, string? limit,
+        TradingDbContext db, CancellationToken cancellationToken)
+    {
+        var count = DefaultSnapshots;
+        if (limit is not null && (!int.TryParse(limit, out count) || count < 1 || count > MaxSnapshots))
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"must be an integer from 1 to {MaxSnapshots}"] });
+        if (!await db.Bots.AnyAsync(b => b.Id == botId, cancellationToken))
+            return TypedResults.Problem(statusCode: 404, title: "Not found", detail: $"no bot {botId}");
+        var newest = await db.PortfolioSnapshots.AsNoTracking().Where(s => s.BotId == botId)
+            .OrderByDescending(s => s.Timestamp).ThenByDescending(s => s.Id).Take(count)
+            .Select(s => new SnapshotPoint(s.Equity, s.Cash, s.PositionsValue, s.Timestamp)).ToListAsync(cancellationToken);
+        newest.Reverse();
+        return TypedResults.Ok(new SnapshotList(newest));
     }
 
     private static async Task<IResult> PlaceOrderAsync(HttpRequest http, PaperEngine engine, CancellationToken cancellationToken)

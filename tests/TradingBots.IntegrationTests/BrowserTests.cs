@@ -16,7 +16,7 @@ public sealed class BrowserTests(TopologyFixture topology)
     private static string Screenshots => Path.Combine(Path.GetDirectoryName(RepoRoot.File("aspire-manifest.json"))!, "storage", "test-artifacts", "screenshots");
 
     [Fact]
-    public async Task A_bot_is_refused_then_created_started_live_and_stopped_from_the_bots_page()
+    public async Task A_bot_is_refused_then_created_started_traded_and_stopped_from_its_pages()
     {
         await EnsureChromiumAsync();
         using var playwright = await Playwright.CreateAsync();
@@ -56,8 +56,25 @@ public sealed class BrowserTests(TopologyFixture topology)
         await page.SetViewportSizeAsync(390, 844);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bots-390.png"), FullPage = true });
 
+        // Its page: a trade placed for it appears in its trades and its events, its equity curve and candles are drawn.
+        await page.SetViewportSizeAsync(1280, 900);
+        await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        var bot = long.Parse(new Uri(page.Url).Segments[^1]);
+        var (order, body) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 100 });
+        Assert.Equal(System.Net.HttpStatusCode.Created, order.StatusCode);
+        var trade = body.GetProperty("trade_id").GetInt64();
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Trades" }).Locator($"tr[data-trade='{trade}']")).ToContainTextAsync("open");
+        await Expect(page.GetByRole(AriaRole.List, new() { Name = "Live events" })).ToContainTextAsync("trade.opened");
+        await Expect(page.GetByRole(AriaRole.List, new() { Name = "Live events" })).ToContainTextAsync("portfolio.snapshot", new() { Timeout = 10_000 });
+        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Equity curve" }).Locator("canvas").First).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Candles of BTC/USDT 1m with the bot's trades" }).Locator("canvas").First).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bot-1280.png"), FullPage = true });
+        await page.SetViewportSizeAsync(390, 844);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bot-390.png"), FullPage = true });
+
         await page.GetByRole(AriaRole.Button, new() { Name = $"stop {name}" }).ClickAsync();
-        await Expect(row.Locator("td.status")).ToHaveTextAsync("stopped", new() { Timeout = 15_000 });
+        await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Bot status" })).ToContainTextAsync("stopped", new() { Timeout = 15_000 });
     }
 
     /// <summary>Debian's Chromium, installed from the distribution's packages when it is not there (as the servers are).</summary>

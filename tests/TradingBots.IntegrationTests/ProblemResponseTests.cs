@@ -40,6 +40,7 @@ public sealed class ProblemResponseTests(TopologyFixture topology)
     [InlineData("/trades", "get", new[] { "200", "400", "503" })]
     [InlineData("/portfolio", "get", new[] { "200", "502", "503" })]
     [InlineData("/portfolio/{botId}", "get", new[] { "200", "404", "502", "503" })]
+    [InlineData("/portfolio/{botId}/snapshots", "get", new[] { "200", "400", "404", "503" })]
     public async Task The_trading_document_lists_every_status_an_endpoint_answers(string path, string method, string[] statuses)
     {
         var document = await topology.GetJsonAsync("/openapi/trading.json");

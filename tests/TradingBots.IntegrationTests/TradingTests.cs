@@ -10,6 +10,33 @@ public sealed class TradingTests(TopologyFixture topology)
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task A_bots_snapshots_are_its_newest_oldest_first_and_bad_asks_are_refused()
+    {
+        var bot = await topology.CreateBotAsync();
+        Assert.Empty((await topology.GetJsonAsync($"/api/portfolio/{bot}/snapshots")).GetProperty("snapshots").EnumerateArray());
+        await using (var connection = await topology.OpenDatabaseAsync())
+        await using (var insert = new NpgsqlCommand("""
+            INSERT INTO portfolio_snapshots (bot_id, equity, cash, positions_value, "timestamp")
+            VALUES (@bot, 10000, 10000, 0, '2026-02-23T04:00:00Z'), (@bot, 9999.9, 9899.9, 100, '2026-02-23T04:00:05Z'),
+                   (@bot, 10000.02, 9899.9, 100.12, '2026-02-23T04:00:10Z')
+            """, connection))
+        {
+            insert.Parameters.AddWithValue("bot", bot);
+            await insert.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var newest = (await topology.GetJsonAsync($"/api/portfolio/{bot}/snapshots?limit=2")).GetProperty("snapshots");
+        Assert.Equal("""[{"equity":9999.9,"cash":9899.9,"positions_value":100,"timestamp":"2026-02-23T04:00:05+00:00"},"""
+            + """{"equity":10000.02,"cash":9899.9,"positions_value":100.12,"timestamp":"2026-02-23T04:00:10+00:00"}]""", newest.GetRawText());
+
+        using var bad = await topology.Gateway.GetAsync($"/portfolio/{bot}/snapshots?limit=0", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("\"limit\"", await bad.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        using var unknown = await topology.Gateway.GetAsync("/portfolio/999999999/snapshots", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Fact]
     public async Task Buy_by_quote_amount_with_the_default_fee()
     {
         await topology.SetPriceAsync("BTC/USDT", 100000m);

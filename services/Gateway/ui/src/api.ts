@@ -43,3 +43,10 @@ export interface BotDetails { bot: Bot; current_job: Job | null; open_trades: nu
 export interface Account { bot_id: number | null; quote_currency: string; cash: number; equity: number; unrealized_pnl_quote: number; realized_pnl_quote: number }
 export interface Knob { name: string; type: "integer" | "number" | "text"; default: number | null; min: number; max: number; required: boolean; scope: string; description: string }
 export interface Strategy { name: string; version: number; description: string; knobs: Knob[] }
+export interface Snapshot { equity: number; cash: number; positions_value: number; timestamp: string }
+export interface Trade {
+  id: number; symbol: string; side: string; amount: number; price: number; status: string; cost_basis_quote: number; fees_paid_quote: number;
+  unrealized_pnl_quote: number; realized_pnl_quote: number; closed_at: string | null; created_at: string;
+}
+/** A kline as the market serves it: [open time ms, open, high, low, close, volume]. */
+export type Kline = [number, number, number, number, number, number];

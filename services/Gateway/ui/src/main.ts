@@ -1,3 +1,4 @@
+import { botPage } from "./bot";
 import { botsPage } from "./bots";
 import { h } from "./dom";
 import { EventStream, type StreamState } from "./events";
@@ -26,8 +27,8 @@ let leave: () => void = () => {};
 
 async function show(path: string): Promise<void> {
   leave();
-  const page = path.replace(/^\/(ui\/?)?/, "").split("/")[0] || "bots";
-  leave = await (pages[page] ?? pages.bots)(main, events);
+  const [page, id] = path.replace(/^\/(ui\/?)?/, "").split("/");
+  leave = page === "bots" && id ? await botPage(main, events, Number(id)) : await (pages[page || "bots"] ?? pages.bots)(main, events);
 }
 
 document.addEventListener("click", (e) => {
