@@ -45,7 +45,7 @@ export interface Knob { name: string; type: "integer" | "number" | "text"; defau
 export interface Strategy { name: string; version: number; description: string; knobs: Knob[] }
 export interface Snapshot { equity: number; cash: number; positions_value: number; timestamp: string }
 export interface Trade {
-  id: number; symbol: string; side: string; amount: number; price: number; status: string; cost_basis_quote: number; fees_paid_quote: number;
+  id: number; bot_id: number | null; symbol: string; side: string; amount: number; price: number; status: string; cost_basis_quote: number; fees_paid_quote: number;
   unrealized_pnl_quote: number; realized_pnl_quote: number; closed_at: string | null; created_at: string;
 }
 /** A kline as the market serves it: [open time ms, open, high, low, close, volume]. */

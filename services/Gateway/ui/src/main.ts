@@ -2,12 +2,16 @@ import { botPage } from "./bot";
 import { botsPage } from "./bots";
 import { h } from "./dom";
 import { EventStream, type StreamState } from "./events";
+import { marketPage } from "./market";
 import { systemPage } from "./system";
+import { tradePage } from "./trade";
 
 // The dashboard's shell: navigation, the live-stream indicator, and client-side routes under /ui/.
 
 const pages: Record<string, (root: HTMLElement, events: EventStream) => Promise<() => void>> = {
   bots: botsPage,
+  market: (root) => marketPage(root),
+  trade: tradePage,
   system: (root) => systemPage(root),
 };
 
@@ -20,7 +24,8 @@ const events = new EventStream((state) => {
 const main = h("main", {});
 document.body.replaceChildren(
   h("header", {}, h("strong", {}, "TradingBots"), h("nav", { "aria-label": "Pages" },
-    h("a", { href: "/ui/bots" }, "Bots"), h("a", { href: "/ui/system" }, "System")), live),
+    h("a", { href: "/ui/bots" }, "Bots"), h("a", { href: "/ui/market" }, "Market"), h("a", { href: "/ui/trade" }, "Trade"),
+    h("a", { href: "/ui/system" }, "System")), live),
   main);
 
 let leave: () => void = () => {};
