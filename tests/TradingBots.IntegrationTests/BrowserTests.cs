@@ -54,6 +54,8 @@ public sealed class BrowserTests(TopologyFixture topology)
         await page.SetViewportSizeAsync(1280, 900);
         await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        // Loaded (its trades read, so it follows the events from here on).
+        await Expect(page.GetByLabel("Trades on the chart")).ToHaveTextAsync("0 buy(s), 0 sell(s) on the chart");
         var bot = long.Parse(new Uri(page.Url).Segments[^1]);
         var (order, body) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 100 });
         Assert.Equal(System.Net.HttpStatusCode.Created, order.StatusCode);
@@ -117,6 +119,53 @@ public sealed class BrowserTests(TopologyFixture topology)
         Process.GetProcessById(topology.Topology.ProcessIdOf(ResourceNames.Gateway)).Kill();
         await Expect(live).ToHaveTextAsync("reconnecting…", new() { Timeout = 10_000 });
         await Expect(live).ToHaveTextAsync("live (reconnected)", new() { Timeout = 30_000 });
+    }
+
+    [Fact]
+    public async Task A_bot_started_from_its_page_trades_on_moved_prices_and_its_charts_follow()
+    {
+        await EnsureChromiumAsync();
+        await topology.SetPriceAsync("BNB/USDT", 100m);
+        var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
+            {"name": "ui-run-{{{Guid.NewGuid():N}}}", "symbols": ["BNB/USDT"], "timeframe": "1s",
+             "knobs": {"fast": 2, "slow": 3, "tick_seconds": 1, "order_quote": 100, "fee_rate": 0}}
+            """);
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
+        var name = body.GetProperty("bot").GetProperty("name").GetString()!;
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        await page.GotoAsync($"{topology.Topology.UrlOf(ResourceNames.Gateway)}/ui/bots/{bot}");
+        await page.GetByRole(AriaRole.Button, new() { Name = $"start {name}" }).ClickAsync();
+        var status = page.GetByRole(AriaRole.Status, new() { Name = "Bot status" });
+        await Expect(status).ToContainTextAsync("running", new() { Timeout = 15_000 });
+        var equityNow = page.GetByLabel("Equity now");
+        // Four flat ticks (or more) first, as BotRunTests waits for: every candle the averages see is 100.
+        await Expect(equityNow).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^equity 10,000 \((?:[4-9]|\d{2,}) snapshots\)$"), new() { Timeout = 15_000 });
+
+        // Up: the averages cross and the bot buys (retried, as in BotRunTests: a cross lasts one candle).
+        var trades = page.GetByRole(AriaRole.Table, new() { Name = "Trades" }).Locator("tbody tr");
+        for (var attempt = 0; attempt < 5 && await trades.CountAsync() == 0; attempt++)
+        {
+            await topology.SetPriceAsync("BNB/USDT", 100m + 30m * (attempt + 1));
+            try { await Expect(trades).ToHaveCountAsync(1, new() { Timeout = 6_000 }); }
+            catch (PlaywrightException) { await topology.SetPriceAsync("BNB/USDT", 100m); await Task.Delay(4000, TestContext.Current.CancellationToken); }
+        }
+        await Expect(trades).ToHaveCountAsync(1);
+        await Expect(trades.First).ToContainTextAsync("open");
+        await Expect(page.GetByLabel("Trades on the chart")).ToHaveTextAsync("1 buy(s), 0 sell(s) on the chart");
+
+        // The price moves on: the equity curve moves with the mark.
+        var before = await equityNow.TextContentAsync();
+        var entry = decimal.Parse((await trades.First.Locator("td").Nth(4).TextContentAsync())!.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture);
+        await topology.SetPriceAsync("BNB/USDT", entry * 1.5m);
+        await Expect(equityNow).ToContainTextAsync("equity 10,050 (", new() { Timeout = 10_000 });
+        Assert.NotEqual(before, await equityNow.TextContentAsync());
+        Directory.CreateDirectory(Screenshots);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bot-trading-1280.png"), FullPage = true });
+        await page.GetByRole(AriaRole.Button, new() { Name = $"stop {name}" }).ClickAsync();
+        await Expect(status).ToContainTextAsync("stopped", new() { Timeout = 15_000 });
     }
 
     private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()

@@ -20,13 +20,21 @@ export async function botPage(root: HTMLElement, events: EventStream, id: number
   const equityBox = h("div", { class: "chart", "aria-label": "Equity curve", role: "img" });
   const candleBox = h("div", { class: "chart", "aria-label": `Candles of ${symbol} ${details.bot.timeframe} with the bot's trades`, role: "img" });
   const trades = h("tbody");
+  // What the charts show, as text (for screen readers, and the tests).
+  const equityNow = h("p", { class: "chart-summary", "aria-label": "Equity now" });
+  const marked = h("p", { class: "chart-summary", "aria-label": "Trades on the chart" });
   const feed = h("ol", { class: "feed", "aria-label": "Live events" });
   root.replaceChildren(title, h("div", { class: "bar" }, status, action), progress, jobMessage, error,
-    h("h2", {}, "Equity"), equityBox, h("h2", {}, `${symbol} ${details.bot.timeframe}`), candleBox,
+    h("h2", {}, "Equity"), equityBox, equityNow, h("h2", {}, `${symbol} ${details.bot.timeframe}`), candleBox, marked,
     h("h2", {}, "Trades"),
     h("table", { "aria-label": "Trades" }, h("thead", {}, h("tr", {}, ...["Trade", "Symbol", "Status", "Qty", "Entry", "Fees", "Unrealized PnL", "Realized PnL", "Opened", "Closed"]
       .map((c) => h("th", { scope: "col" }, c)))), trades),
     h("h2", {}, "Live events"), feed);
+
+  // Events that come while the page loads are kept, and handled once it has loaded.
+  const early: [string, Record<string, unknown>][] = [];
+  let handle: ((type: string, data: Record<string, unknown>) => Promise<void>) | null = null;
+  const unsubscribe = events.subscribe((type, data) => void (handle ? handle(type, data) : early.push([type, data])));
 
   const equityChart = createChart(equityBox, { height: 220, autoSize: true, timeScale: { timeVisible: true, secondsVisible: true } });
   const equity = equityChart.addSeries(LineSeries, { color: "#1f6feb", lineWidth: 2 });
@@ -35,7 +43,11 @@ export async function botPage(root: HTMLElement, events: EventStream, id: number
   const markers = createSeriesMarkers(candles, []);
 
   const points = new Map<number, number>();
-  const drawEquity = () => equity.setData([...points.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time: time as UTCTimestamp, value })));
+  const drawEquity = () => {
+    const curve = [...points.entries()].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time: time as UTCTimestamp, value }));
+    equity.setData(curve);
+    equityNow.textContent = curve.length > 0 ? `equity ${amount(curve[curve.length - 1].value, 8)} (${curve.length} snapshots)` : "no snapshot yet";
+  };
   for (const s of (await get<{ snapshots: Snapshot[] }>(`/portfolio/${id}/snapshots`)).snapshots) points.set(seconds(s.timestamp), s.equity);
   drawEquity();
 
@@ -74,11 +86,12 @@ export async function botPage(root: HTMLElement, events: EventStream, id: number
       ...(t.closed_at ? [{ time: onCandle(t.closed_at), position: "aboveBar" as const, shape: "arrowDown" as const, color: "#b3261e", text: `sell #${t.id}` }] : []),
     ]).sort((a, b) => Number(a.time) - Number(b.time));
     markers.setMarkers(marks);
+    marked.textContent = `${marks.filter((m) => m.shape === "arrowUp").length} buy(s), ${marks.filter((m) => m.shape === "arrowDown").length} sell(s) on the chart`;
   };
   await Promise.all([refreshCandles(), refreshTrades()]);
   const candleTimer = window.setInterval(() => void refreshCandles(), Math.max(1000, Math.min(bar * 1000, 15_000)));
 
-  const unsubscribe = events.subscribe(async (type, data) => {
+  handle = async (type, data) => {
     if (data.bot_id !== undefined && Number(data.bot_id) !== id) return;
     feed.prepend(h("li", {}, h("code", {}, type), " ", JSON.stringify(data)));
     while (feed.children.length > 50) feed.lastElementChild!.remove();
@@ -91,7 +104,8 @@ export async function botPage(root: HTMLElement, events: EventStream, id: number
       details = await get<BotDetails>(`/bots/${id}`);
       drawHeader();
     }
-  });
+  };
+  for (const [type, data] of early.splice(0)) await handle(type, data);
   return () => {
     unsubscribe();
     window.clearInterval(candleTimer);
