@@ -43,7 +43,7 @@ public sealed class BrowserTests(TopologyFixture topology)
 
         // Started: the row turns running from the event stream, and its equity shows.
         await page.GetByRole(AriaRole.Button, new() { Name = $"start {name}" }).ClickAsync();
-        await Expect(row.Locator("td.status")).ToHaveTextAsync("running", new() { Timeout = 15_000 });
+        await Expect(row.Locator("td.status")).ToHaveTextAsync("running", new() { Timeout = 30_000 });
         await Expect(row).ToContainTextAsync("10,000");
         Directory.CreateDirectory(Screenshots);
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bots-1280.png"), FullPage = true });
@@ -139,7 +139,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         await page.GotoAsync($"{topology.Topology.UrlOf(ResourceNames.Gateway)}/ui/bots/{bot}");
         await page.GetByRole(AriaRole.Button, new() { Name = $"start {name}" }).ClickAsync();
         var status = page.GetByRole(AriaRole.Status, new() { Name = "Bot status" });
-        await Expect(status).ToContainTextAsync("running", new() { Timeout = 15_000 });
+        await Expect(status).ToContainTextAsync("running", new() { Timeout = 30_000 });
         var equityNow = page.GetByLabel("Equity now");
         // Four flat ticks (or more) first, as BotRunTests waits for: every candle the averages see is 100.
         await Expect(equityNow).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^equity 10,000 \((?:[4-9]|\d{2,}) snapshots\)$"), new() { Timeout = 15_000 });

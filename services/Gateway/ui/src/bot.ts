@@ -51,6 +51,15 @@ export async function botPage(root: HTMLElement, events: EventStream, id: number
   for (const s of (await get<{ snapshots: Snapshot[] }>(`/portfolio/${id}/snapshots`)).snapshots) points.set(seconds(s.timestamp), s.equity);
   drawEquity();
 
+  // Reads of the bot may answer out of order (a click's and an event's): only the newest one asked is drawn.
+  let asked = 0;
+  const reload = async () => {
+    const mine = ++asked;
+    const fresh = await get<BotDetails>(`/bots/${id}`);
+    if (mine !== asked) return;
+    details = fresh;
+    drawHeader();
+  };
   const drawHeader = () => {
     const { bot, current_job: job } = details;
     status.textContent = `${bot.status} · ${bot.strategy}@${bot.strategy_version ?? "?"} · ${bot.symbols.join(", ")} · ${details.open_trades} open trade(s)`;
@@ -61,8 +70,7 @@ export async function botPage(root: HTMLElement, events: EventStream, id: number
     action.setAttribute("aria-label", `${verb} ${bot.name}`);
     action.onclick = async () => {
       try { await post(`/bots/${id}/${verb}`); error.textContent = ""; } catch (e) { error.textContent = e instanceof ApiError ? e.summary : String(e); }
-      details = await get<BotDetails>(`/bots/${id}`);
-      drawHeader();
+      await reload();
     };
   };
   drawHeader();
@@ -100,10 +108,7 @@ export async function botPage(root: HTMLElement, events: EventStream, id: number
       drawEquity();
     }
     if (type.startsWith("trade.")) await refreshTrades();
-    if (type === "bot.state" || type === "job.progress" || type === "trade.opened" || type === "trade.closed") {
-      details = await get<BotDetails>(`/bots/${id}`);
-      drawHeader();
-    }
+    if (type === "bot.state" || type === "job.progress" || type === "trade.opened" || type === "trade.closed") await reload();
   };
   for (const [type, data] of early.splice(0)) await handle(type, data);
   return () => {

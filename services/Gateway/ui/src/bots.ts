@@ -5,7 +5,7 @@ import type { EventStream } from "./events";
 // The bots page: every bot with its status, equity, open PnL and open trades, start and stop, and the create form with
 // the chosen strategy's knobs; the API's refusals are shown next to their fields. Rows follow the event stream.
 
-interface Row { bot: Bot; account: Account | null; openTrades: number; element: HTMLTableRowElement }
+interface Row { bot: Bot; account: Account | null; openTrades: number; element: HTMLTableRowElement; asked: number }
 
 export async function botsPage(root: HTMLElement, events: EventStream): Promise<() => void> {
   const rows = new Map<number, Row>();
@@ -17,13 +17,16 @@ export async function botsPage(root: HTMLElement, events: EventStream): Promise<
   root.replaceChildren(h("h1", {}, "Bots"), table, message, await createForm(async (bot) => { await add(bot); render(); }));
 
   async function add(bot: Bot): Promise<void> {
-    const row: Row = { bot, account: null, openTrades: 0, element: h("tr", { "data-bot": String(bot.id) }) };
+    const row: Row = { bot, account: null, openTrades: 0, element: h("tr", { "data-bot": String(bot.id) }), asked: 0 };
     rows.set(bot.id, row);
     await refresh(row);
   }
 
+  // Refreshes of a row may answer out of order (a click's and an event's): only the newest one asked is drawn.
   async function refresh(row: Row): Promise<void> {
+    const asked = ++row.asked;
     const [details, account] = await Promise.all([get<BotDetails>(`/bots/${row.bot.id}`), get<Account>(`/portfolio/${row.bot.id}`).catch(() => null)]);
+    if (asked !== row.asked) return;
     row.bot = details.bot;
     row.openTrades = details.open_trades;
     row.account = account;
