@@ -16,9 +16,8 @@ public sealed class Advisor(IHttpClientFactory http)
 
     public async Task<(Advice? Advice, string? Problem)> AskAsync(AdviceRequest request, CancellationToken cancellationToken)
     {
-        var wait = Wait;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(wait);
+        limit.CancelAfter(Wait);
         try
         {
             using var client = http.CreateClient(AiClient);
@@ -29,7 +28,7 @@ public sealed class Advisor(IHttpClientFactory http)
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (null, $"{request.Model} did not decide within {wait.TotalSeconds:0} s");
+            return (null, $"{request.Model} did not decide within {Wait.TotalSeconds:0} s");
         }
         catch (HttpRequestException ex)
         {
