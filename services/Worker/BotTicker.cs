@@ -140,8 +140,11 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             foreach (var symbol in bot.Symbols.Where(live.ContainsKey))
             {
                 var closed = await candles[(symbol, bot.Timeframe)];
+                // Judged once per closed candle, at its close, as a backtest judges it (FillRule): no new candle, no decision.
                 var newCandles = seen.NewSince(bot.Id, symbol, closed);
-                var input = new StrategyInput(symbol, closed, live[symbol], open, knobs, newCandles);
+                // (An advised strategy's answer may come at a later tick: the AdviceBook hands each out once, for the newest candle.)
+                if (newCandles == 0 && strategy is not IAdvisedStrategy) continue;
+                var input = new StrategyInput(symbol, closed, FillRule.Price(closed), open, knobs, newCandles);
                 if (strategy is IAdvisedStrategy advised && closed.Count >= strategy.CandlesNeeded(knobs))
                 {
                     var (said, problem, note) = await advice.TakeAsync(bot.Id, advised, input, bot.Timeframe, adviceDeadline, time, cancellationToken);
@@ -159,7 +162,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                     logger.LogWarning(ex, "Bot {Bot}: strategy failed", bot.Id);
                     return new(bot, due, knobs, notes, $"strategy {bot.Strategy} failed on {symbol}: {ex.Message}");
                 }
-                for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, due, orders[i], i, cancellationToken));
+                for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, due, orders[i], i, input.Price, cancellationToken));
             }
             return new(bot, due, knobs, notes, null);
         }
@@ -175,8 +178,11 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         return new(bot, due, null, notes, null);
     }
 
-    /// <summary>One strategy order through the paper engine (its own scope: its own transaction, as a request would have).</summary>
-    private async Task<string> ExecuteAsync(Bot bot, BotScheduler.Due due, StrategyOrder order, int index, CancellationToken cancellationToken)
+    /// <summary>
+    /// One strategy order through the paper engine (its own scope: its own transaction, as a request would have), filled at
+    /// <paramref name="price"/>: the close of the candle it was decided on (<see cref="FillRule"/>).
+    /// </summary>
+    private async Task<string> ExecuteAsync(Bot bot, BotScheduler.Due due, StrategyOrder order, int index, decimal price, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var engine = scope.ServiceProvider.GetRequiredService<PaperEngine>();
@@ -184,13 +190,13 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             if (order.TradeId is { } tradeId)
             {
-                await engine.CloseTradeAsync(tradeId, cancellationToken);
+                await engine.CloseTradeAsync(tradeId, cancellationToken, at: price);
                 return $"sold {order.Symbol} (trade {tradeId}): {order.Reason}";
             }
             var key = $"job{due.JobId}-tick{due.Ticks}-{order.Symbol}-{index}";
             var request = new OrderRequest(bot.Id, order.Symbol, Sides.Buy, order.QuoteAmount, null);
             var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request))));
-            await engine.PlaceOrderAsync(request, key, hash, cancellationToken);
+            await engine.PlaceOrderAsync(request, key, hash, cancellationToken, at: price);
             return $"bought {WireJson.Format(order.QuoteAmount!.Value)} of {order.Symbol}: {order.Reason}";
         }
         catch (PaperException ex)

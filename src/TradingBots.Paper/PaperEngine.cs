@@ -16,14 +16,18 @@ namespace TradingBots.Paper;
 /// </summary>
 public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPrices marks, IOptions<PaperOptions> options, TimeProvider time)
 {
-    /// <summary>POST /orders. With an idempotency key, a retry gets the first response (status and body) back.</summary>
+    /// <summary>
+    /// POST /orders. With an idempotency key, a retry gets the first response (status and body) back. It fills at the live
+    /// price, or at <paramref name="at"/>: a strategy's order fills at the close of the candle it was decided on (the fill
+    /// rule live bots and backtests share).
+    /// </summary>
     public async Task<(int Status, string Body)> PlaceOrderAsync(OrderRequest request, string? idempotencyKey, string requestHash,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, decimal? at = null)
     {
         // A retry of a committed order is answered without the market (which may be the reason for the retry).
         if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } replay) return replay;
         // The price before the lock: no lock is held while the market answers.
-        var price = await PriceForAsync(request, cancellationToken);
+        var price = at ?? await PriceForAsync(request, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var account = await OpenAccountAsync(request.BotId, cancellationToken);
         // Again under the account's lock: a concurrent first attempt with this key may just have committed.
@@ -85,15 +89,15 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
 
     /// <summary>
     /// POST /trades/{id}/close: the whole trade at the live price, or at the last known price (said in the answer)
-    /// when the exchange no longer lists the symbol. A closed trade is 409.
+    /// when the exchange no longer lists the symbol, or at <paramref name="at"/> (a strategy's close). A closed trade is 409.
     /// </summary>
-    public async Task<OrderResult> CloseTradeAsync(long tradeId, CancellationToken cancellationToken)
+    public async Task<OrderResult> CloseTradeAsync(long tradeId, CancellationToken cancellationToken, decimal? at = null)
     {
         var trade = await db.Trades.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tradeId, cancellationToken)
             ?? throw new PaperException(404, "id", $"no trade {tradeId}");
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
 
-        var (price, stale) = await marks.GetAsync(trade.Symbol, cancellationToken);
+        var (price, stale) = at is { } given ? new MarkPrice(given, Stale: false) : await marks.GetAsync(trade.Symbol, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var account = await OpenAccountAsync(trade.BotId, cancellationToken);
         // Re-read under the lock: a concurrent close may have won.

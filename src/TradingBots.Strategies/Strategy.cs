@@ -8,7 +8,7 @@ public sealed record OpenTrade(long TradeId, string Symbol, decimal Qty, decimal
 
 /// <summary>
 /// What a strategy is asked with on each tick, for one of the bot's symbols. <see cref="NewCandles"/>: how many of the
-/// closed candles closed since it was last asked (1 normally; more when a tick came late, 0 when none closed), so every
+/// closed candles closed since it was last asked (1 normally; more when a tick came late; 0 only for an advised strategy whose answer came after its tick), so every
 /// candle is judged once, live as in a backtest. <see cref="Advice"/>: a model's answer, for an <see cref="IAdvisedStrategy"/>.
 /// </summary>
 public sealed record StrategyInput(string Symbol, IReadOnlyList<Candle> ClosedCandles, decimal Price, IReadOnlyList<OpenTrade> OpenTrades,
@@ -44,4 +44,17 @@ public interface IStrategy
     IEnumerable<(string Knob, string Reason)> Conflicts(KnobValues knobs);
 
     IReadOnlyList<StrategyOrder> Decide(StrategyInput input);
+}
+
+/// <summary>
+/// The fill rule live bots and backtests share: a strategy is judged on closed candles, once per candle, at the close of
+/// the newest one, and what it decides fills at that close (its <see cref="StrategyInput.Price"/>), never at a price
+/// from inside a later candle. Live, the Worker judges a candle at its first tick after the close and fills at the close
+/// the exchange reports for it (on Binance the next candle opens at it or within a tick of it; on ExchangeSim exactly at
+/// it); a backtest judges each candle of its range in turn. Stop loss and take profit are judged at candle closes too.
+/// </summary>
+public static class FillRule
+{
+    /// <summary>The price a decision on these closed candles fills at: the close of the newest.</summary>
+    public static decimal Price(IReadOnlyList<Candle> closed) => closed[^1].Close;
 }
