@@ -107,7 +107,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
 
         var sale = PaperRules.SellFrom(Lot(trade), trade.Amount, price, account.FeeRate);
         var order = await ApplySaleAsync(trade, sale, price, cancellationToken);
-        SetCash(account, account.Cash + sale.Proceeds - sale.Fee);
+        SetCash(account, PaperRules.CashAfter(account.Cash, sale));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)], PriceStale: stale);
@@ -122,9 +122,10 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
     private async Task<OrderResult> BuyAsync(OrderRequest request, AccountState account, decimal price, CancellationToken cancellationToken)
     {
         var fill = PaperRules.Buy(price, request.QuoteAmount, request.BaseQty, account.FeeRate);
-        if (fill.Qty == 0 || fill.Quote == 0)
+        var refusal = PaperRules.Refusal(fill, account.Cash);
+        if (refusal == BuyRefusal.TooSmall)
             throw new PaperException(400, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty", $"too small: it fills nothing at {WireJson.Format(price)}");
-        if (fill.Quote + fill.Fee > account.Cash)
+        if (refusal == BuyRefusal.InsufficientCash)
         {
             throw new PaperException(422, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty",
                 $"insufficient cash: the buy costs {WireJson.Format(fill.Quote + fill.Fee)} (fee {WireJson.Format(fill.Fee)} included), "
@@ -139,7 +140,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
             CostBasisQuote = fill.Quote, FeesPaidQuote = fill.Fee, UnrealizedPnlQuote = unrealized, Pnl = unrealized, CreatedAt = now,
         };
         await db.Trades.AddAsync(trade, cancellationToken);
-        SetCash(account, account.Cash - fill.Quote - fill.Fee);
+        SetCash(account, PaperRules.CashAfter(account.Cash, fill));
         var order = await AddOrderAsync(request.BotId, trade.Id, request.Symbol, Sides.Buy, fill.Qty, fill.Quote, price, fill.Fee, now, cancellationToken);
         Emit(EventTypes.TradeOpened, new TradeOpened(request.BotId, trade.Id, order.Id, trade.Symbol, fill.Qty, price, fill.Quote, fill.Fee, now));
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)]);
@@ -164,7 +165,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         foreach (var sale in PaperRules.Sell([.. open.Select(Lot)], qty, price, account.FeeRate))
         {
             orders.Add(await ApplySaleAsync(open.First(t => t.Id == sale.TradeId), sale, price, cancellationToken));
-            cash += sale.Proceeds - sale.Fee;
+            cash = PaperRules.CashAfter(cash, sale);
         }
         SetCash(account, cash);
         return new OrderResult(OrderView.From(orders[0]), orders[0].TradeId, [.. orders.Select(OrderView.From)]);

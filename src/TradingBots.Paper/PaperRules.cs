@@ -5,6 +5,9 @@ namespace TradingBots.Paper;
 /// <summary>What one buy fills: base quantity, quote spent (the cost basis) and the fee on it.</summary>
 public sealed record BuyFill(decimal Qty, decimal Quote, decimal Fee);
 
+/// <summary>Why a buy is refused: <see cref="PaperRules.Refusal"/>.</summary>
+public enum BuyRefusal { TooSmall, InsufficientCash }
+
 /// <summary>An open trade as the sell rules see it.</summary>
 public sealed record OpenLot(long TradeId, decimal Amount, decimal CostBasisQuote, decimal FeesPaidQuote, decimal RealizedPnlQuote);
 
@@ -64,6 +67,19 @@ public static class PaperRules
         var (qty, quote) = quoteAmount is { } q ? (QtyForQuote(q, price), q) : (baseQty!.Value, Value(baseQty.Value, price));
         return new BuyFill(qty, quote, Round(feeRate * quote));
     }
+
+    /// <summary>
+    /// Why an account holding <paramref name="cash"/> cannot make this buy, null when it can: it fills nothing (too small at
+    /// the price), or it costs more than the cash (quote + fee: no margin, no overdraw).
+    /// </summary>
+    public static BuyRefusal? Refusal(BuyFill fill, decimal cash) =>
+        fill.Qty == 0 || fill.Quote == 0 ? BuyRefusal.TooSmall : fill.Quote + fill.Fee > cash ? BuyRefusal.InsufficientCash : null;
+
+    /// <summary>An account's cash after a buy: the quote and its fee leave it.</summary>
+    public static decimal CashAfter(decimal cash, BuyFill fill) => cash - fill.Quote - fill.Fee;
+
+    /// <summary>An account's cash after a sale: the proceeds come in, less the fee.</summary>
+    public static decimal CashAfter(decimal cash, LotSale sale) => cash + sale.Proceeds - sale.Fee;
 
     /// <summary>The base quantity a quote amount buys or sells at <paramref name="price"/>: quote / P, rounded once (both sides).</summary>
     public static decimal QtyForQuote(decimal quoteAmount, decimal price) =>

@@ -14,7 +14,7 @@ public sealed record RunSummary(decimal TotalReturn, decimal MaxDrawdown, decima
 /// <item>returns r_t = e_t / e_(t−1) − 1; Sharpe mean(r) / sample standard deviation(r) × √(periods per year), Sortino
 /// mean(r) / √(Σ min(r, 0)² / n) × √(periods per year), both with a risk-free rate of 0, null when the deviation is 0
 /// or there are fewer than 2 returns;</item>
-/// <item>win rate: trades with PnL above 0 over trades (null without trades); profit factor: the sum of gains over the
+/// <item>win rate: closed trades with PnL above 0 over closed trades (null without trades); profit factor: the sum of gains over the
 /// sum of losses (null without a loss: it would be infinite);</item>
 /// <item>exposure: the share of candles with a position open.</item>
 /// </list>
@@ -23,22 +23,24 @@ public static class RunMetrics
 {
     public const int Scale = 12;
 
-    public static RunSummary Summarize(IReadOnlyList<decimal> equity, IReadOnlyList<bool> inPosition, IReadOnlyList<(decimal Pnl, decimal Fees)> closedTrades,
-        decimal firstClose, decimal lastClose, decimal periodsPerYear)
+    /// <param name="closedTrades">Each closed trade's realized PnL (fees deducted).</param>
+    /// <param name="feesPaid">Every fee paid in the run, open trades' included (a sum of rounded fees: not rounded again).</param>
+    public static RunSummary Summarize(IReadOnlyList<decimal> equity, IReadOnlyList<bool> inPosition, IReadOnlyList<decimal> closedTrades,
+        decimal feesPaid, decimal firstClose, decimal lastClose, decimal periodsPerYear)
     {
         if (equity.Count == 0) throw new ArgumentException("an equity series needs at least one point", nameof(equity));
         var returns = Enumerable.Range(1, equity.Count - 1).Select(t => equity[t] / equity[t - 1] - 1).ToList();
-        var gains = closedTrades.Where(t => t.Pnl > 0).Sum(t => t.Pnl);
-        var losses = -closedTrades.Where(t => t.Pnl < 0).Sum(t => t.Pnl);
+        var gains = closedTrades.Where(pnl => pnl > 0).Sum();
+        var losses = -closedTrades.Where(pnl => pnl < 0).Sum();
         return new RunSummary(
             Round(equity[^1] / equity[0] - 1),
             Round(MaxDrawdown(equity)),
             Sharpe(returns, periodsPerYear) is { } sharpe ? Round(sharpe) : null,
             Sortino(returns, periodsPerYear) is { } sortino ? Round(sortino) : null,
-            closedTrades.Count == 0 ? null : Round((decimal)closedTrades.Count(t => t.Pnl > 0) / closedTrades.Count),
+            closedTrades.Count == 0 ? null : Round((decimal)closedTrades.Count(pnl => pnl > 0) / closedTrades.Count),
             losses == 0 ? null : Round(gains / losses),
             inPosition.Count == 0 ? 0 : Round((decimal)inPosition.Count(open => open) / inPosition.Count),
-            closedTrades.Sum(t => t.Fees),
+            feesPaid,
             closedTrades.Count,
             Round(lastClose / firstClose - 1));
     }

@@ -8,7 +8,7 @@ public sealed class RunMetricsTests
     private static readonly decimal[] Equity = [100m, 110m, 99m, 108.9m];
 
     private static RunSummary Summary(IReadOnlyList<(decimal, decimal)> trades, decimal periodsPerYear = 1) =>
-        RunMetrics.Summarize(Equity, [false, true, true, false], trades, firstClose: 50m, lastClose: 60m, periodsPerYear);
+        RunMetrics.Summarize(Equity, [false, true, true, false], [.. trades.Select(t => t.Item1)], trades.Sum(t => t.Item2), firstClose: 50m, lastClose: 60m, periodsPerYear);
 
     [Fact]
     public void Return_drawdown_exposure_and_buy_and_hold_are_exact()
@@ -38,7 +38,7 @@ public sealed class RunMetricsTests
     }
 
     [Fact]
-    public void Win_rate_profit_factor_and_fees_come_from_the_closed_trades()
+    public void Win_rate_and_profit_factor_come_from_the_closed_trades()
     {
         var summary = Summary([(12m, 0.2m), (-4m, 0.1m), (0m, 0.1m), (6m, 0.2m)]);
 
@@ -49,7 +49,7 @@ public sealed class RunMetricsTests
     [Fact]
     public void What_is_undefined_is_null_not_a_made_up_number()
     {
-        var flat = RunMetrics.Summarize([100m, 100m, 100m], [false, false, false], [(5m, 0m)], 1m, 1m, 1);
+        var flat = RunMetrics.Summarize([100m, 100m, 100m], [false, false, false], [5m], 0m, 1m, 1m, 1);
 
         Assert.Equal((null, null, 1m, null, 0m, 0m), (flat.Sharpe, flat.Sortino, flat.WinRate, flat.ProfitFactor, flat.MaxDrawdown, flat.TotalReturn));
         Assert.Null(Summary([]).WinRate);

@@ -1,0 +1,116 @@
+using TradingBots.Strategies;
+
+namespace TradingBots.Backtests;
+
+/// <summary>
+/// What a backtest runs: a strategy with its knobs on symbols of one timeframe, judging the candles that open in
+/// [<see cref="From"/>, <see cref="To"/>) (Unix ms), from <see cref="StartingCash"/> at <see cref="FeeRate"/>.
+/// </summary>
+public sealed record BacktestSetup(IStrategy Strategy, KnobValues Knobs, IReadOnlyList<string> Symbols, string Timeframe, long From, long To,
+    decimal StartingCash, decimal FeeRate);
+
+/// <summary>The account's equity after the candle that opened at <see cref="Time"/> closed (the first point: at the start).</summary>
+public readonly record struct EquityPoint(long Time, decimal Equity, decimal Cash);
+
+public sealed record BacktestResult(IReadOnlyList<BacktestTrade> Trades, IReadOnlyList<EquityPoint> Equity, RunSummary Summary, int Candles,
+    IReadOnlyList<string> Refusals);
+
+/// <summary>
+/// A backtest: the live bots' strategy classes and paper rules driven by the candles' own clock. Each candle of the range,
+/// in time order (symbols in the setup's order at one time), is judged once at its close (<see cref="FillRule"/>): the
+/// strategy sees the closed candles up to it (at least <see cref="IStrategy.CandlesNeeded"/>, earlier ones from before the
+/// range when given: the warm-up), one new candle, the price of its close and the open trades as they were at that time,
+/// and what it decides fills at that close through the <see cref="Ledger"/>. The equity is marked at every close.
+/// </summary>
+public static class Backtester
+{
+    /// <summary>Refusals kept word for word (a run refused on every candle says so in its count).</summary>
+    public const int RefusalsKept = 100;
+
+    /// <param name="candles">Each symbol's closed candles in time order, one per open time, warm-up included.</param>
+    /// <param name="progress">Told the share of the range judged (0–100) at each whole percent; where to cancel.</param>
+    public static BacktestResult Run(BacktestSetup setup, IReadOnlyDictionary<string, Candle[]> candles, Action<int>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var symbols = setup.Symbols;
+        var series = symbols.Select(s => candles[s]).ToArray();
+        var next = series.Select(c => FirstAtOrAfter(c, setup.From)).ToArray();
+        var last = new decimal[symbols.Count];
+        var needed = Math.Max(1, setup.Strategy.CandlesNeeded(setup.Knobs));
+        var total = series.Sum(c => Math.Max(0, FirstAtOrAfter(c, setup.To) - FirstAtOrAfter(c, setup.From)));
+
+        var ledger = new Ledger(setup.StartingCash, setup.FeeRate);
+        var equity = new List<EquityPoint>(total / Math.Max(1, symbols.Count) + 2) { new(setup.From, setup.StartingCash, setup.StartingCash) };
+        var inPosition = new List<bool>(equity.Capacity);
+        var refusals = new List<string>();
+        var refused = 0;
+        var judged = 0;
+        var percent = -1;
+        decimal PriceOf(string symbol) => last[IndexOf(symbols, symbol)];
+
+        while (true)
+        {
+            // The next close in time across the symbols.
+            var time = long.MaxValue;
+            for (var s = 0; s < series.Length; s++)
+                if (next[s] < series[s].Length && series[s][next[s]].OpenTime < setup.To) time = Math.Min(time, series[s][next[s]].OpenTime);
+            if (time == long.MaxValue) break;
+
+            var open = ledger.OpenTrades; // as they were at this time, for every symbol (as a live tick reads them once)
+            for (var s = 0; s < series.Length; s++)
+            {
+                var i = next[s];
+                if (i >= series[s].Length || series[s][i].OpenTime != time) continue;
+                next[s]++;
+                judged++;
+                last[s] = series[s][i].Close;
+                var window = new ArraySegment<Candle>(series[s], Math.Max(0, i + 1 - needed), Math.Min(i + 1, needed));
+                var input = new StrategyInput(symbols[s], window, FillRule.Price(window), open, setup.Knobs);
+                foreach (var order in setup.Strategy.Decide(input))
+                {
+                    var refusal = order.TradeId is { } tradeId
+                        ? ledger.Close(tradeId, input.Price, time, order.Reason)
+                        : ledger.Buy(order.Symbol, order.QuoteAmount!.Value, input.Price, time, order.Reason);
+                    if (refusal is null) continue;
+                    if (refused++ < RefusalsKept) refusals.Add($"{DateTimeOffset.FromUnixTimeMilliseconds(time):u} {symbols[s]}: {refusal}");
+                }
+            }
+            equity.Add(new(time, ledger.Equity(PriceOf), ledger.Cash));
+            inPosition.Add(ledger.InPosition);
+
+            if (progress is not null && total > 0 && judged * 100L / total is var now && now != percent)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                percent = (int)now;
+                progress(percent);
+            }
+        }
+        if (refused > RefusalsKept) refusals.Add($"… and {refused - RefusalsKept} more refusals");
+
+        var first = series[0].AsSpan(FirstAtOrAfter(series[0], setup.From), Math.Max(0, FirstAtOrAfter(series[0], setup.To) - FirstAtOrAfter(series[0], setup.From)));
+        var trades = ledger.Trades;
+        var summary = RunMetrics.Summarize([.. equity.Select(e => e.Equity)], inPosition,
+            [.. trades.Where(t => !t.IsOpen).Select(t => t.RealizedPnlQuote!.Value)], ledger.FeesPaid,
+            first.IsEmpty ? 1 : first[0].Close, first.IsEmpty ? 1 : first[^1].Close,
+            Timeframes.PerYear(Timeframes.Milliseconds(setup.Timeframe) ?? throw new ArgumentException($"no backtest on {setup.Timeframe} candles")));
+        return new BacktestResult(trades, equity, summary, judged, refusals);
+    }
+
+    private static int IndexOf(IReadOnlyList<string> symbols, string symbol)
+    {
+        for (var i = 0; i < symbols.Count; i++) if (symbols[i] == symbol) return i;
+        throw new ArgumentException($"{symbol} is not one of the backtest's symbols");
+    }
+
+    /// <summary>The index of the first candle opening at or after <paramref name="time"/> (binary search: candles are in time order).</summary>
+    private static int FirstAtOrAfter(Candle[] candles, long time)
+    {
+        var (lo, hi) = (0, candles.Length);
+        while (lo < hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (candles[mid].OpenTime < time) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+}

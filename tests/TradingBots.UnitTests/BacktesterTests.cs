@@ -1,0 +1,95 @@
+using TradingBots.Backtests;
+using TradingBots.Strategies;
+
+namespace TradingBots.UnitTests;
+
+/// <summary>
+/// Backtests of baseline (fast 1, slow 2: it buys when a close rises after one that did not, sells when one falls after
+/// one that did not) on 1m candles, with figures derived by hand from the paper rules (fee rate 0.001).
+/// </summary>
+public sealed class BacktesterTests
+{
+    private const long Minute = 60_000;
+    private static readonly Baseline Strategy = new();
+
+    private static Candle[] Candles(params decimal[] closes) => [.. closes.Select((c, i) => new Candle(i * Minute, c, c, c, c, 1m))];
+
+    private static BacktestSetup Setup(int from, int to, decimal cash = 1000m, string knobs = """{"fast": 1, "slow": 2, "order_quote": 100}""") =>
+        new(Strategy, KnobValues.Parse(knobs, StrategyRegistry.KnobsOf(Strategy)), ["BTC/USDT"], "1m", from * Minute, to * Minute, cash, 0.001m);
+
+    private static BacktestResult Run(BacktestSetup setup, Candle[] candles, Action<int>? progress = null, CancellationTokenSource? cancel = null) =>
+        Backtester.Run(setup, new Dictionary<string, Candle[]> { ["BTC/USDT"] = candles }, progress, cancel?.Token ?? TestContext.Current.CancellationToken);
+
+    // Candles 0 and 1 are the warm-up; the range is candles 2 to 6.
+    private static readonly Candle[] Series = Candles(10, 10, 10, 12.5m, 12.5m, 8, 10, 11);
+
+    [Fact]
+    public void Each_candle_is_judged_at_its_close_and_fills_there()
+    {
+        var result = Run(Setup(2, 7), Series);
+
+        // Candle 3 rises: 100 / 12.5 = 8 bought, fee 0.1. Candle 5 falls: 8 × 8 = 64, fee 0.064, PnL 64 − 100 − 0.164.
+        // Candle 6 rises: 100 / 10 = 10 bought, fee 0.1, still open at the end (candle 7 is after the range).
+        Assert.Equal(5, result.Candles);
+        var (first, second) = (result.Trades[0], result.Trades[1]);
+        Assert.Equal((3 * Minute, 12.5m, 8m, 100m, 5 * Minute, 8m, 64m, 0.164m, -36.164m),
+            (first.OpenedAt, first.EntryPrice, first.Qty, first.CostBasisQuote, first.ClosedAt, first.ExitPrice, first.ProceedsQuote, first.FeesPaidQuote, first.RealizedPnlQuote));
+        Assert.Equal(("SMA1 crossed above SMA2", "SMA1 crossed below SMA2"), (first.OpenReason, first.CloseReason));
+        Assert.Equal((6 * Minute, 10m, 10m, 0.1m, true), (second.OpenedAt, second.EntryPrice, second.Qty, second.FeesPaidQuote, second.IsOpen));
+        Assert.Equal(2, result.Trades.Count);
+    }
+
+    [Fact]
+    public void Equity_is_marked_at_every_close_from_the_starting_cash()
+    {
+        var result = Run(Setup(2, 7), Series);
+
+        // Cash 1000 → 899.9 (buy) → 963.836 (+ 64 − 0.064) → 863.736 (buy); positions at the close: 8 × 12.5, then 10 × 10.
+        Assert.Equal([new(2 * Minute, 1000m, 1000m), new(2 * Minute, 1000m, 1000m), new(3 * Minute, 999.9m, 899.9m), new(4 * Minute, 999.9m, 899.9m),
+            new(5 * Minute, 963.836m, 963.836m), new EquityPoint(6 * Minute, 963.736m, 863.736m)], result.Equity);
+    }
+
+    [Fact]
+    public void The_summary_is_the_run_metrics_of_that_equity_and_those_trades()
+    {
+        var summary = Run(Setup(2, 7), Series).Summary;
+
+        // 963.736 / 1000 − 1; the peak 1000 fell to 963.736; in a position after 3 of 5 candles; fees 0.1 + 0.064 + 0.1;
+        // one closed trade, a loss: win rate 0, profit factor 0 / 36.164; buy and hold from the close of candle 2 (10) to 6 (10).
+        Assert.Equal((-0.036264m, 0.036264m, 0.6m, 0.264m, 1, 0m, 0m, 0m),
+            (summary.TotalReturn, summary.MaxDrawdown, summary.Exposure, summary.FeesPaid, summary.TradeCount, summary.WinRate, summary.ProfitFactor, summary.BuyAndHoldReturn));
+    }
+
+    [Fact]
+    public void Without_a_warm_up_the_first_decisions_wait_for_enough_candles()
+    {
+        // From candle 3 with nothing before it: candles 3 and 4 are fewer than the 3 needed, 5 is the first judged (a fall,
+        // nothing open), 6 rises: the one buy is at 10.
+        var result = Run(Setup(3, 7), Series[3..]);
+
+        Assert.Equal((10m, 6 * Minute), (Assert.Single(result.Trades).EntryPrice, result.Trades[0].OpenedAt));
+    }
+
+    [Fact]
+    public void A_buy_the_cash_does_not_cover_is_refused_and_said()
+    {
+        // 100 + 0.1 fee > 100 of cash: refused, nothing moves.
+        var result = Run(Setup(2, 7, cash: 100m), Series);
+
+        Assert.Empty(result.Trades);
+        Assert.Equal(["1970-01-01 00:03:00Z BTC/USDT: buy of 100 BTC/USDT refused: it costs 100.1, the account has 100",
+            "1970-01-01 00:06:00Z BTC/USDT: buy of 100 BTC/USDT refused: it costs 100.1, the account has 100"], result.Refusals);
+        Assert.All(result.Equity, e => Assert.Equal(100m, e.Equity));
+    }
+
+    [Fact]
+    public void Progress_is_told_in_whole_percents_and_cancelling_stops_the_run()
+    {
+        var seen = new List<int>();
+        Run(Setup(2, 7), Series, seen.Add);
+        Assert.Equal([20, 40, 60, 80, 100], seen);
+
+        using var cancel = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => Run(Setup(2, 7), Series, p => { if (p >= 40) cancel.Cancel(); }, cancel));
+    }
+}
