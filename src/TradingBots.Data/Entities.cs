@@ -13,6 +13,9 @@ public static class JobStatus
 
     /// <summary>The task of a bot's run (the spec's Celery task name).</summary>
     public const string BotRunTask = "bot.run";
+
+    /// <summary>The task of a backtest (POST /backtests).</summary>
+    public const string BacktestTask = "backtest";
 }
 
 // The spec's six tables (../shared/spec/phase2-spec.md), one class each; column names are the
@@ -164,4 +167,39 @@ public sealed class BotLease
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset NextTickAt { get; set; }
     public int Ticks { get; set; }
+}
+
+// Backtests: the candles they run on, kept so a range is fetched from the exchange once, and each run's setup and summary.
+
+/// <summary>A closed candle of a symbol and timeframe, as the exchange reported it (open time in Unix ms).</summary>
+public sealed class StoredCandle
+{
+    public required string Symbol { get; set; }
+    public required string Timeframe { get; set; }
+    public long OpenTime { get; set; }
+    public decimal Open { get; set; }
+    public decimal High { get; set; }
+    public decimal Low { get; set; }
+    public decimal Close { get; set; }
+    public decimal Volume { get; set; }
+}
+
+/// <summary>
+/// A backtest: its job (task <c>backtest</c>, whose status and progress it has), what it runs (the candles opening in
+/// [from, to)) and, once completed, its summary (jsonb: the GET /backtests/{id} figures).
+/// </summary>
+public sealed class Backtest
+{
+    public long JobId { get; set; }
+    public required string Strategy { get; set; }
+    public int Version { get; set; }
+    public string Knobs { get; set; } = "{}";
+    public List<string> Symbols { get; set; } = [];
+    public required string Timeframe { get; set; }
+    public DateTimeOffset From { get; set; }
+    public DateTimeOffset To { get; set; }
+    public decimal StartingCash { get; set; }
+    public decimal FeeRate { get; set; }
+    public string? Summary { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
 }

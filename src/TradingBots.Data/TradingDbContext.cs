@@ -14,6 +14,8 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
     public DbSet<PaperAccount> PaperAccounts => Set<PaperAccount>();
     public DbSet<BotLease> BotLeases => Set<BotLease>();
+    public DbSet<StoredCandle> Candles => Set<StoredCandle>();
+    public DbSet<Backtest> Backtests => Set<Backtest>();
 
     /// <summary>The one place that says how the model maps to PostgreSQL (used at run time and by <c>dotnet ef</c>).</summary>
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
@@ -85,6 +87,21 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
             lease.HasOne<Job>().WithMany().HasForeignKey(l => l.JobId).OnDelete(DeleteBehavior.Cascade);
             // The Workers' scheduler asks for the leases due, by time.
             lease.HasIndex(l => l.NextTickAt);
+        });
+
+        model.Entity<StoredCandle>(candle =>
+        {
+            candle.ToTable("candles");
+            // A range of one symbol and timeframe is read in open-time order: the key is that index.
+            candle.HasKey(c => new { c.Symbol, c.Timeframe, c.OpenTime });
+        });
+
+        model.Entity<Backtest>(backtest =>
+        {
+            backtest.HasKey(b => b.JobId);
+            backtest.HasOne<Job>().WithOne().HasForeignKey<Backtest>(b => b.JobId).OnDelete(DeleteBehavior.Cascade);
+            backtest.Property(b => b.Knobs).HasColumnType("jsonb");
+            backtest.Property(b => b.Summary).HasColumnType("jsonb");
         });
 
         model.Entity<IdempotencyKey>(key =>

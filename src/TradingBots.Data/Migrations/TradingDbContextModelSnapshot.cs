@@ -29,6 +29,66 @@ namespace TradingBots.Data.Migrations
             modelBuilder.HasSequence("trades_hilo")
                 .IncrementsBy(10);
 
+            modelBuilder.Entity("TradingBots.Data.Backtest", b =>
+                {
+                    b.Property<long>("JobId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("job_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<decimal>("FeeRate")
+                        .HasColumnType("numeric")
+                        .HasColumnName("fee_rate");
+
+                    b.Property<DateTimeOffset>("From")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("from");
+
+                    b.Property<string>("Knobs")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("knobs");
+
+                    b.Property<decimal>("StartingCash")
+                        .HasColumnType("numeric")
+                        .HasColumnName("starting_cash");
+
+                    b.Property<string>("Strategy")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("strategy");
+
+                    b.Property<string>("Summary")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("summary");
+
+                    b.PrimitiveCollection<List<string>>("Symbols")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("symbols");
+
+                    b.Property<string>("Timeframe")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("timeframe");
+
+                    b.Property<DateTimeOffset>("To")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("to");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("integer")
+                        .HasColumnName("version");
+
+                    b.HasKey("JobId")
+                        .HasName("pk_backtests");
+
+                    b.ToTable("backtests", (string)null);
+                });
+
             modelBuilder.Entity("TradingBots.Data.Bot", b =>
                 {
                     b.Property<long>("Id")
@@ -411,6 +471,46 @@ namespace TradingBots.Data.Migrations
                     b.ToTable("portfolio_snapshots", (string)null);
                 });
 
+            modelBuilder.Entity("TradingBots.Data.StoredCandle", b =>
+                {
+                    b.Property<string>("Symbol")
+                        .HasColumnType("text")
+                        .HasColumnName("symbol");
+
+                    b.Property<string>("Timeframe")
+                        .HasColumnType("text")
+                        .HasColumnName("timeframe");
+
+                    b.Property<long>("OpenTime")
+                        .HasColumnType("bigint")
+                        .HasColumnName("open_time");
+
+                    b.Property<decimal>("Close")
+                        .HasColumnType("numeric")
+                        .HasColumnName("close");
+
+                    b.Property<decimal>("High")
+                        .HasColumnType("numeric")
+                        .HasColumnName("high");
+
+                    b.Property<decimal>("Low")
+                        .HasColumnType("numeric")
+                        .HasColumnName("low");
+
+                    b.Property<decimal>("Open")
+                        .HasColumnType("numeric")
+                        .HasColumnName("open");
+
+                    b.Property<decimal>("Volume")
+                        .HasColumnType("numeric")
+                        .HasColumnName("volume");
+
+                    b.HasKey("Symbol", "Timeframe", "OpenTime")
+                        .HasName("pk_candles");
+
+                    b.ToTable("candles", (string)null);
+                });
+
             modelBuilder.Entity("TradingBots.Data.Strategy", b =>
                 {
                     b.Property<long>("Id")
@@ -521,6 +621,16 @@ namespace TradingBots.Data.Migrations
                         .HasDatabaseName("ix_trades_bot_id_status");
 
                     b.ToTable("trades", (string)null);
+                });
+
+            modelBuilder.Entity("TradingBots.Data.Backtest", b =>
+                {
+                    b.HasOne("TradingBots.Data.Job", null)
+                        .WithOne()
+                        .HasForeignKey("TradingBots.Data.Backtest", "JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_backtests_jobs_job_id");
                 });
 
             modelBuilder.Entity("TradingBots.Data.BotLease", b =>
