@@ -65,7 +65,8 @@ public static partial class BotRequests
         return errors.Count > 0 ? (null, errors) : (new NewBot(name!, symbols!, timeframe!, strategy!, knobs.GetRawText()), errors);
     }
 
-    private static List<string>? Symbols(JsonElement body, Action<string, string> fail)
+    /// <summary>The symbols field of a bot or a backtest: 1 to 20 BASE/QUOTE symbols, no repeats, one quote currency.</summary>
+    internal static List<string>? Symbols(JsonElement body, Action<string, string> fail)
     {
         if (Optional(body, "symbols") is not { ValueKind: JsonValueKind.Array } array || array.GetArrayLength() == 0)
         {
@@ -110,6 +111,6 @@ public static partial class BotRequests
         return errors.Count > 0 ? (null, errors) : (json, errors);
     }
 
-    private static JsonElement? Optional(JsonElement body, string name) =>
+    internal static JsonElement? Optional(JsonElement body, string name) =>
         body.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
 }

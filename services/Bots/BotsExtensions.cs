@@ -13,7 +13,10 @@ public static class BotsExtensions
         builder.AddRedis();
         builder.AddMessaging();
         builder.AddPriceSource();
+        builder.AddPaperOptions();
+        builder.AddArtifacts();
         builder.Services.AddScoped<BotLifecycle>();
+        builder.Services.AddScoped<BacktestLifecycle>();
         // No retries: a start waits at most ModelCheck.Timeout for the list, then says why.
         builder.Services.AddHttpClient(ModelCheck.AiClient, http =>
             {

@@ -7,4 +7,5 @@ builder.AddBotsServices();
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapBotsApi();
+app.MapBacktestsApi();
 app.Run();

@@ -11,8 +11,7 @@ public static class GatewayExtensions
         builder.AddRedis();
         // Its own ProblemDetails (unknown paths, a service that is down) in the one wire format of the services' ones.
         builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
-        builder.Services.AddOptions<ArtifactsOptions>().BindConfiguration(ArtifactsOptions.Section)
-            .ValidateDataAnnotations().ValidateOnStart();
+        builder.AddArtifacts();
         builder.Services.AddHealthChecks()
             .AddNpgSql(Required(builder, ResourceNames.Database), name: "database", timeout: TimeSpan.FromSeconds(2))
             .AddCheck<BrokerHealthCheck>("broker", timeout: TimeSpan.FromSeconds(3))

@@ -1,20 +1,8 @@
-using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 
 namespace TradingBots.Gateway;
-
-public sealed class ArtifactsOptions
-{
-    public const string Section = "Artifacts";
-
-    /// <summary>Where run artifacts are written; relative paths are taken from the working directory.</summary>
-    [Required]
-    public string Path { get; set; } = "storage/artifacts";
-
-    public string FullPath => System.IO.Path.GetFullPath(Path);
-}
 
 /// <summary>Creates the artifacts directory when the gateway starts (the spec: auto-created on start-up).</summary>
 public sealed class ArtifactsDirectory(IOptions<ArtifactsOptions> options, ILogger<ArtifactsDirectory> logger) : IHostedService

@@ -50,7 +50,7 @@ public static partial class MarketApi
     }
 
     private static async Task<Results<Ok<IEnumerable<decimal[]>>, ProblemHttpResult>> GetOhlcvAsync(
-        string? symbol, string? timeframe, string? limit, BinanceClient binance, UpstreamNotices notices, HttpResponse response,
+        string? symbol, string? timeframe, string? since, string? limit, BinanceClient binance, UpstreamNotices notices, HttpResponse response,
         CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(symbol)) return Invalid("symbol", "give a symbol, e.g. symbol=BTC/USDT");
@@ -60,11 +60,18 @@ public static partial class MarketApi
         var count = DefaultLimit;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > MaxLimit))
             return Invalid("limit", $"must be an integer from 1 to {MaxLimit}");
+        long? start = null;
+        if (since is not null)
+        {
+            if (!long.TryParse(since, NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
+                return Invalid("since", "must be a Unix time in milliseconds (a whole number, 0 or more)");
+            start = ms;
+        }
         try
         {
             var map = await binance.GetSymbolsAsync(cancellationToken);
             if (Resolve(map, symbol) is not { } exchangeSymbol) return UnknownSymbol("symbol", symbol);
-            var candles = await binance.GetKlinesAsync(exchangeSymbol, timeframe, count, cancellationToken);
+            var candles = await binance.GetKlinesAsync(exchangeSymbol, timeframe, count, cancellationToken, start);
             return TypedResults.Ok(candles.Select(c => new[] { c.OpenTime, c.Open, c.High, c.Low, c.Close, c.Volume }));
         }
         catch (BinanceException ex)

@@ -25,13 +25,22 @@ public static class WorkerExtensions
             .RemoveAllResilienceHandlers();
         builder.Services.AddSingleton<Advisor>();
         builder.Services.AddSingleton<AdviceBook>();
-        builder.AddMessaging(bus => bus.AddConsumer<RunBotConsumer>());
+        builder.AddMessaging(bus =>
+        {
+            bus.AddConsumer<RunBotConsumer>();
+            bus.AddConsumer<RunBacktestConsumer>();
+        });
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddSingleton<SeenCandles>();
         builder.Services.AddScoped<BotRuns>();
         builder.Services.AddScoped<BotTicker>();
         builder.Services.AddScoped<TickWrites>();
         builder.Services.AddHostedService<BotScheduler>();
+        builder.AddArtifacts();
+        builder.Services.AddSingleton<CandleDownload>();
+        builder.Services.AddScoped<BacktestJobs>();
+        builder.Services.AddScoped<BacktestRunner>();
+        builder.Services.AddHostedService<BacktestSweeper>();
         return builder;
     }
 

@@ -64,11 +64,16 @@ public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> opti
             cancellationToken);
     }
 
-    /// <summary>Klines, oldest first, as Binance returns them.</summary>
-    public async Task<IReadOnlyList<Candle>> GetKlinesAsync(string exchangeSymbol, string interval, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Klines, oldest first, as Binance returns them: the latest <paramref name="limit"/>, or with
+    /// <paramref name="startTime"/> (Unix ms) the first <paramref name="limit"/> opening at or after it.
+    /// </summary>
+    public async Task<IReadOnlyList<Candle>> GetKlinesAsync(string exchangeSymbol, string interval, int limit, CancellationToken cancellationToken,
+        long? startTime = null)
     {
+        var start = startTime is { } ms ? $"&startTime={ms.ToString(CultureInfo.InvariantCulture)}" : "";
         var rows = await GetAsync(
-            $"/api/v3/klines?symbol={Uri.EscapeDataString(exchangeSymbol)}&interval={Uri.EscapeDataString(interval)}&limit={limit}",
+            $"/api/v3/klines?symbol={Uri.EscapeDataString(exchangeSymbol)}&interval={Uri.EscapeDataString(interval)}{start}&limit={limit}",
             BinanceJson.Default.ListListJsonElement, cancellationToken);
         try
         {

@@ -5,3 +5,9 @@ namespace TradingBots.Messaging;
 /// one Worker, which then owns the bot through its lease.
 /// </summary>
 public sealed record RunBot(long JobId, long BotId);
+
+/// <summary>
+/// Run a backtest's job: sent by the Bots service once POST /backtests committed (its MessageId is the job's
+/// celery_task_id), taken by one Worker; the Workers' sweep takes a job whose message never came.
+/// </summary>
+public sealed record RunBacktest(long JobId);

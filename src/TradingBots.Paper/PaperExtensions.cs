@@ -12,11 +12,18 @@ public static class PaperExtensions
     /// </summary>
     public static IHostApplicationBuilder AddPaperEngine(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<PaperOptions>().Bind(builder.Configuration).ValidateDataAnnotations().ValidateOnStart();
+        builder.AddPaperOptions();
         builder.AddPriceSource();
         builder.Services.AddScoped<PaperEngine>();
         builder.Services.AddScoped<Portfolio>();
         builder.Services.AddScoped<MarkPrices>();
+        return builder;
+    }
+
+    /// <summary>The paper rules' defaults (PAPER_FEE_RATE, PAPER_STARTING_CASH, …), validated on start.</summary>
+    public static IHostApplicationBuilder AddPaperOptions(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<PaperOptions>().Bind(builder.Configuration).ValidateDataAnnotations().ValidateOnStart();
         return builder;
     }
 

@@ -70,6 +70,29 @@ public sealed class MarketTests(TopologyFixture topology)
         Assert.Equal(500, (await GetJsonAsync($"{path}?symbol=ETH/USDT&timeframe=1m")).GetArrayLength());
     }
 
+    [Fact]
+    public async Task Ohlcv_since_pages_forward_from_an_open_time()
+    {
+        // Three pages of 1,000 one-minute candles from a whole hour two days ago, each page starting one ms after the last open.
+        var hour = DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
+        var opens = new List<long>();
+        var since = hour + 1;
+        for (var page = 0; page < 3; page++)
+        {
+            var candles = (await GetJsonAsync($"/api/market/ohlcv?symbol=SOL/USDT&timeframe=1m&since={since}&limit=1000")).EnumerateArray()
+                .Select(c => c[0].GetInt64()).ToList();
+            Assert.Equal(1000, candles.Count);
+            opens.AddRange(candles);
+            since = candles[^1] + 1;
+        }
+
+        Assert.Equal(Enumerable.Range(1, 3000).Select(i => hour + 60_000L * i), opens);
+        using var klines = JsonDocument.Parse(await topology.Sim.GetStringAsync(
+            $"/api/v3/klines?symbol=SOLUSDT&interval=1m&startTime={hour + 60_000}&limit=1", Cancel));
+        var first = (await GetJsonAsync($"/api/market/ohlcv?symbol=SOL/USDT&timeframe=1m&since={hour + 60_000}&limit=1"))[0];
+        Assert.Equal(decimal.Parse(klines.RootElement[0][4].GetString()!, System.Globalization.CultureInfo.InvariantCulture), first[4].GetDecimal());
+    }
+
     [Theory]
     [InlineData("/api/market/tickers?symbols=FOO/USDT", "symbols", "unknown symbol 'FOO/USDT'")]
     [InlineData("/api/market/tickers?symbols=BTC/USDT,btcusdt", "symbols", "malformed symbol 'btcusdt'")]
@@ -80,6 +103,8 @@ public sealed class MarketTests(TopologyFixture topology)
     [InlineData("/api/market/ohlcv?symbol=BTC/USDT&limit=0", "limit", "from 1 to 1000")]
     [InlineData("/api/market/ohlcv?symbol=BTC/USDT&limit=1001", "limit", "from 1 to 1000")]
     [InlineData("/api/market/ohlcv?symbol=BTC/USDT&limit=abc", "limit", "from 1 to 1000")]
+    [InlineData("/api/market/ohlcv?symbol=BTC/USDT&since=-1", "since", "Unix time in milliseconds")]
+    [InlineData("/api/market/ohlcv?symbol=BTC/USDT&since=yesterday", "since", "Unix time in milliseconds")]
     public async Task Bad_input_is_a_400_naming_the_field(string url, string field, string reason)
     {
         using var response = await topology.Gateway.GetAsync(url, Cancel);

@@ -44,6 +44,9 @@ public sealed class TopologyFixture : IAsyncLifetime
         Sim = new HttpClient { BaseAddress = new Uri(Topology.UrlOf(ResourceNames.ExchangeSim)), Timeout = TimeSpan.FromSeconds(30) };
     }
 
+    /// <summary>The test run's artifacts directory (relative to the services' working directory, the repository root).</summary>
+    public const string TestArtifacts = "storage/test-artifacts";
+
     /// <summary>Environment for the services under test, on top of the manifest's.</summary>
     private static Dictionary<string, IReadOnlyDictionary<string, string>> Overrides(string ollama) => new()
     {
@@ -52,10 +55,13 @@ public sealed class TopologyFixture : IAsyncLifetime
         // Heartbeats every second, so a test sees them; a client 2,000 events behind is dropped, so a test can be that client.
         [ResourceNames.Gateway] = new Dictionary<string, string>
         {
-            ["Artifacts__Path"] = "storage/test-artifacts",
+            ["Artifacts__Path"] = TestArtifacts,
             ["Sse__Heartbeat"] = "00:00:01",
             ["Sse__ClientBuffer"] = "2000",
         },
+        // Backtests write their artifacts (Worker) and serve them (Bots) where the gateway checks: the tests' own directory.
+        [ResourceNames.Worker] = new Dictionary<string, string> { ["Artifacts__Path"] = TestArtifacts },
+        [ResourceNames.Bots] = new Dictionary<string, string> { ["Artifacts__Path"] = TestArtifacts },
         // Short enough for the simulator's timeout fault to be seen quickly; notices throttled over a short window.
         [ResourceNames.Market] = new Dictionary<string, string>
         {

@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using TradingBots.Backtests;
+using TradingBots.Data;
+using TradingBots.Paper;
+
+namespace TradingBots.Bots;
+
+/// <summary>POST /backtests, GET /backtests, GET /backtests/{id}, GET /backtests/{id}/artifacts/{name}, POST /jobs/{id}/cancel.</summary>
+public static class BacktestsApi
+{
+    public static WebApplication MapBacktestsApi(this WebApplication app)
+    {
+        var api = app.MapGroup("").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/backtests", CreateAsync).WithBodyLimit(BotsApi.MaxBodyBytes).Accepts<BacktestBody>("application/json")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status502BadGateway)
+            .WithSummary("Backtest a strategy over a range of closed candles: a job (task backtest) a Worker runs; follow it by job.progress");
+        api.MapGet("/backtests", ListAsync).WithSummary("Backtests, newest first (at most 100)");
+        api.MapGet("/backtests/{id:long}", GetAsync).ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("A backtest with its job and, once completed, its summary and artifacts");
+        api.MapGet("/backtests/{id:long}/artifacts/{name}", GetArtifact).ProducesProblem(StatusCodes.Status404NotFound)
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv").Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .WithSummary("One artifact of a completed backtest: trades.csv, equity.csv, summary.json, equity.png, drawdown.png");
+        api.MapPost("/jobs/{id:long}/cancel", CancelAsync).ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Cancel a job: a backtest at once (200); a bot's run by stopping its bot (202); a finished job: 409");
+        return app;
+    }
+
+    private static async Task<Results<Accepted<BacktestView>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
+        BacktestLifecycle backtests, PriceSource prices, IOptions<PaperOptions> paper, TimeProvider time, CancellationToken cancellationToken)
+    {
+        JsonDocument body;
+        try { body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken); }
+        catch (JsonException) { return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["not valid JSON"] }); }
+        using (body)
+        {
+            var (backtest, errors) = BacktestRequests.Parse(body.RootElement, time.GetUtcNow());
+            if (backtest is null) return TypedResults.ValidationProblem(errors);
+            try
+            {
+                var (_, unlisted) = await prices.GetListedPricesAsync(backtest.Symbols, cancellationToken);
+                if (unlisted.Count > 0)
+                    return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["symbols"] = [$"not listed on the exchange: {string.Join(", ", unlisted)}"] });
+            }
+            catch (PriceException ex)
+            {
+                return TypedResults.Problem(statusCode: (int)ex.Status is 503 ? 503 : 502, title: "Market data unavailable",
+                    detail: $"the symbols cannot be checked: {ex.Message}");
+            }
+            var cash = backtest.StartingCash ?? PaperRules.StartingCash(backtest.Knobs, paper.Value.StartingCash);
+            var (job, row) = await backtests.CreateAsync(backtest, cash, PaperRules.FeeRate(backtest.Knobs, paper.Value.FeeRate), cancellationToken);
+            return TypedResults.Accepted($"/backtests/{job.Id}", BacktestView.Of(row, job));
+        }
+    }
+
+    private static async Task<Ok<BacktestList>> ListAsync(TradingDbContext db, CancellationToken cancellationToken)
+    {
+        var rows = await db.Backtests.AsNoTracking().OrderByDescending(b => b.JobId).Take(100)
+            .Join(db.Jobs.AsNoTracking(), b => b.JobId, j => j.Id, (b, j) => new { b, j }).ToListAsync(cancellationToken);
+        return TypedResults.Ok(new BacktestList([.. rows.OrderByDescending(r => r.b.JobId).Select(r => BacktestView.Of(r.b, r.j))]));
+    }
+
+    private static async Task<Results<Ok<BacktestView>, ProblemHttpResult>> GetAsync(long id, TradingDbContext db, CancellationToken cancellationToken)
+    {
+        var backtest = await db.Backtests.AsNoTracking().FirstOrDefaultAsync(b => b.JobId == id, cancellationToken);
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, cancellationToken);
+        return backtest is null || job is null ? NotFound($"no backtest {id}") : TypedResults.Ok(BacktestView.Of(backtest, job));
+    }
+
+    private static Results<PhysicalFileHttpResult, ProblemHttpResult> GetArtifact(long id, string name, IOptions<ArtifactsOptions> artifacts)
+    {
+        // Only the names a backtest writes: nothing else in (or above) the directory can be asked for.
+        if (!BacktestArtifacts.Names.Contains(name))
+            return NotFound($"no artifact '{name}'; a backtest has {string.Join(", ", BacktestArtifacts.Names)}");
+        var path = Path.Combine(artifacts.Value.JobPath(id), name);
+        if (!File.Exists(path)) return NotFound($"backtest {id} has no {name} (it is not completed, or there is no such backtest)");
+        var type = Path.GetExtension(name) switch { ".csv" => "text/csv", ".json" => "application/json", _ => "image/png" };
+        return TypedResults.PhysicalFile(path, type, fileDownloadName: name.EndsWith(".csv", StringComparison.Ordinal) ? $"backtest-{id}-{name}" : null);
+    }
+
+    private static async Task<Results<Ok<JobView>, Accepted<JobView>, ProblemHttpResult>> CancelAsync(long id, BacktestLifecycle backtests,
+        TradingDbContext db, CancellationToken cancellationToken)
+    {
+        var outcome = await backtests.CancelAsync(id, cancellationToken);
+        var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, cancellationToken);
+        return outcome switch
+        {
+            _ when job is null => NotFound($"no job {id}"),
+            BacktestLifecycle.Outcome.NotFound => NotFound($"no job {id}"),
+            BacktestLifecycle.Outcome.Finished => TypedResults.Problem(statusCode: 409, title: "Conflict", detail: $"job {id} is {job.Status} already"),
+            BacktestLifecycle.Outcome.Stopping => TypedResults.Accepted($"/jobs/{id}", JobView.From(job)),
+            _ => TypedResults.Ok(JobView.From(job)),
+        };
+    }
+
+    private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(statusCode: 404, title: "Not found", detail: detail);
+
+    /// <summary>The body of POST /backtests, for the OpenAPI document (the handler reads the JSON itself to name bad fields).</summary>
+    private sealed record BacktestBody(string? Strategy, int? Version, Dictionary<string, decimal>? Knobs, string[] Symbols, string Timeframe,
+        DateTimeOffset From, DateTimeOffset To, decimal? StartingCash);
+}
+
+public sealed record BacktestList(IReadOnlyList<BacktestView> Backtests);
+
+public sealed record ArtifactView(string Name, string Url);
+
+/// <summary>A backtest: its id (its job's), setup, job and, once completed, summary and artifacts.</summary>
+public sealed record BacktestView(long Id, string Strategy, int Version, JsonElement Knobs, IReadOnlyList<string> Symbols, string Timeframe,
+    DateTimeOffset From, DateTimeOffset To, decimal StartingCash, decimal FeeRate, JobView Job, JsonElement? Summary,
+    IReadOnlyList<ArtifactView> Artifacts, DateTimeOffset CreatedAt)
+{
+    public static BacktestView Of(Backtest b, Job job) => new(b.JobId, b.Strategy, b.Version, Json(b.Knobs)!.Value, b.Symbols, b.Timeframe,
+        b.From, b.To, b.StartingCash, b.FeeRate, JobView.From(job), Json(b.Summary),
+        b.Summary is null ? [] : [.. BacktestArtifacts.Names.Select(n => new ArtifactView(n, $"/backtests/{b.JobId}/artifacts/{n}"))], b.CreatedAt);
+
+    private static JsonElement? Json(string? json)
+    {
+        if (json is null) return null;
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+}

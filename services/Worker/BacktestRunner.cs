@@ -1,0 +1,101 @@
+using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TradingBots.Backtests;
+using TradingBots.Data;
+using TradingBots.Events;
+using TradingBots.Strategies;
+
+namespace TradingBots.Worker;
+
+/// <summary>
+/// Runs a backtest's job: takes it, fetches the candles not stored yet (progress 0–50), judges the range with the live
+/// bots' strategy classes and paper rules (<see cref="Backtester"/>, progress 50–99), writes its artifacts into
+/// <c>&lt;artifacts&gt;/&lt;job_id&gt;/</c> and completes the job with its summary. A cancelled job stops at its next
+/// progress; a failure fails the job with the reason; a Worker that stops mid-run leaves the job running, and after
+/// <see cref="BacktestJobs.StaleAfter"/> another Worker's sweep runs it again from the start.
+/// </summary>
+public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, TradingDbContext db, IOptions<ArtifactsOptions> artifacts,
+    TimeProvider time, ILogger<BacktestRunner> logger)
+{
+    /// <summary>How often a simulation's progress is recorded (and the job checked for a cancel).</summary>
+    private static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(250);
+
+    public async Task RunAsync(long jobId, CancellationToken cancellationToken)
+    {
+        if (await jobs.ClaimAsync(jobId, cancellationToken) is not { } backtest) return;
+        logger.LogInformation("Backtest {Job}: {Strategy}@{Version} on {Symbols} {Timeframe} from {From:u} to {To:u}", jobId, backtest.Strategy,
+            backtest.Version, string.Join(",", backtest.Symbols), backtest.Timeframe, backtest.From, backtest.To);
+        try
+        {
+            var (message, summary) = await RunAsync(backtest, cancellationToken);
+            if (await jobs.CompleteAsync(jobId, summary, message, cancellationToken)) logger.LogInformation("Backtest {Job}: {Message}", jobId, message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogInformation("Backtest {Job}: cancelled", jobId);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var known = ex is Paper.PriceException or HttpRequestException or System.Text.Json.JsonException;
+            if (!known) logger.LogError(ex, "Backtest {Job} failed", jobId);
+            await jobs.FailAsync(jobId, known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", cancellationToken);
+        }
+    }
+
+    private async Task<(string Message, string Summary)> RunAsync(Backtest backtest, CancellationToken cancellationToken)
+    {
+        var strategy = StrategyRegistry.Find($"{backtest.Strategy}@{backtest.Version}")
+            ?? throw new InvalidOperationException($"strategy {backtest.Strategy}@{backtest.Version} is not known to this Worker");
+        var knobs = KnobValues.Parse(backtest.Knobs, StrategyRegistry.KnobsOf(strategy));
+        var step = Timeframes.Milliseconds(backtest.Timeframe)!.Value;
+        var (from, to) = (backtest.From.ToUnixTimeMilliseconds(), backtest.To.ToUnixTimeMilliseconds());
+        // The warm-up: the closed candles before the range the strategy's first judgment needs, as a live bot has them.
+        var warmFrom = from - (Math.Max(1, strategy.CandlesNeeded(knobs)) - 1) * step;
+        var setup = new BacktestSetup(strategy, knobs, backtest.Symbols, backtest.Timeframe, from, to, backtest.StartingCash, backtest.FeeRate);
+
+        // Stopped (cancelled) at the next progress: the download's pages and the simulation's ticks of the clock.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        async Task ReportAsync(int progress, string message)
+        {
+            if (!await jobs.ProgressAsync(backtest.JobId, progress, message, cancellationToken)) await stop.CancelAsync();
+            stop.Token.ThrowIfCancellationRequested();
+        }
+
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
+        var fetched = await download.EnsureAsync(connection, backtest.Symbols, backtest.Timeframe, warmFrom, to,
+            (done, missing) => ReportAsync(missing == 0 ? 50 : done * 50 / missing, $"downloading candles: {done:N0} of {missing:N0}"), stop.Token);
+        var candles = new Dictionary<string, Candle[]>(StringComparer.Ordinal);
+        foreach (var symbol in backtest.Symbols)
+            candles[symbol] = await CandleStore.ReadAsync(connection, symbol, backtest.Timeframe, warmFrom, to, stop.Token);
+        await ReportAsync(50, fetched == 0 ? "simulating (every candle stored already)" : $"simulating ({fetched:N0} candles fetched)");
+
+        var result = await SimulateAsync(setup, candles, percent => ReportAsync(50 + percent / 2, $"simulating: {percent}%"), stop.Token);
+        var summary = BacktestSummary.From(setup, result);
+        await BacktestArtifacts.WriteAsync(artifacts.Value.JobPath(backtest.JobId), summary, result, stop.Token);
+        return ($"completed: {result.Candles:N0} candles, {result.Trades.Count} trades, total return {WireJson.Format(summary.TotalReturn)}",
+            summary.ToJson());
+    }
+
+    /// <summary>The simulation off the request's thread; its percent is recorded every <see cref="ProgressEvery"/> while it runs.</summary>
+    private async Task<BacktestResult> SimulateAsync(BacktestSetup setup, Dictionary<string, Candle[]> candles, Func<int, Task> report,
+        CancellationToken cancellationToken)
+    {
+        var percent = new StrongBox<int>(0);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var run = Task.Run(() => Backtester.Run(setup, candles, p => Volatile.Write(ref percent.Value, p), stop.Token), CancellationToken.None);
+        var reported = 0;
+        while (!run.IsCompleted)
+        {
+            await Task.WhenAny(run, Task.Delay(ProgressEvery, time, cancellationToken));
+            var now = Volatile.Read(ref percent.Value);
+            if (run.IsCompleted || now == reported) continue;
+            reported = now;
+            try { await report(now); }
+            catch (OperationCanceledException) { await stop.CancelAsync(); }
+        }
+        return await run;
+    }
+}

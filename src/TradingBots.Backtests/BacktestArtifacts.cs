@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using TradingBots.Events;
+using TradingBots.Strategies;
+
+namespace TradingBots.Backtests;
+
+/// <summary>A completed backtest's figures (GET /backtests/{id} and summary.json): the run metrics and what they came from.</summary>
+public sealed record BacktestSummary(decimal TotalReturn, decimal MaxDrawdown, decimal? Sharpe, decimal? Sortino, decimal? WinRate,
+    decimal? ProfitFactor, decimal Exposure, decimal FeesPaid, int TradeCount, decimal BuyAndHoldReturn, decimal StartingCash,
+    decimal FinalEquity, int Candles, int OpenTrades, IReadOnlyList<string> Refusals)
+{
+    public static BacktestSummary From(BacktestSetup setup, BacktestResult result)
+    {
+        var s = result.Summary;
+        return new(s.TotalReturn, s.MaxDrawdown, s.Sharpe, s.Sortino, s.WinRate, s.ProfitFactor, s.Exposure, s.FeesPaid, s.TradeCount,
+            s.BuyAndHoldReturn, setup.StartingCash, result.Equity[^1].Equity, result.Candles, result.Trades.Count(t => t.IsOpen), result.Refusals);
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, WireJson.Options);
+}
+
+/// <summary>
+/// The files a completed backtest leaves in its directory: trades.csv, equity.csv, summary.json, equity.png and drawdown.png.
+/// CSVs are RFC 4180 (a header, comma-separated, quoted where needed), times ISO 8601 UTC, amounts exact as the ledger has them.
+/// </summary>
+public static class BacktestArtifacts
+{
+    public const string Trades = "trades.csv", Equity = "equity.csv", Summary = "summary.json", EquityChart = "equity.png",
+        DrawdownChart = "drawdown.png";
+
+    public static IReadOnlyList<string> Names { get; } = [Trades, Equity, Summary, EquityChart, DrawdownChart];
+
+    private const int Width = 1200, Height = 500;
+
+    /// <summary>Writes every artifact into <paramref name="directory"/> (created); a file there already is replaced.</summary>
+    public static async Task WriteAsync(string directory, BacktestSummary summary, BacktestResult result, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(directory);
+        var charts = Task.Run(() => Charts(directory, result.Equity), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(directory, Summary), summary.ToJson(), cancellationToken);
+        await WriteCsvAsync(Path.Combine(directory, Trades), TradesCsv(result.Trades), cancellationToken);
+        await WriteCsvAsync(Path.Combine(directory, Equity), EquityCsv(result.Equity), cancellationToken);
+        await charts;
+    }
+
+    private static IEnumerable<string> TradesCsv(IEnumerable<BacktestTrade> trades)
+    {
+        yield return "id,symbol,opened_at,entry_price,qty,cost_basis_quote,fees_paid_quote,open_reason,closed_at,exit_price,proceeds_quote,realized_pnl_quote,close_reason";
+        foreach (var t in trades)
+        {
+            yield return string.Join(',', t.Id.ToString(CultureInfo.InvariantCulture), Field(t.Symbol), Time(t.OpenedAt), Amount(t.EntryPrice),
+                Amount(t.Qty), Amount(t.CostBasisQuote), Amount(t.FeesPaidQuote), Field(t.OpenReason), t.ClosedAt is { } closed ? Time(closed) : "",
+                Amount(t.ExitPrice), Amount(t.ProceedsQuote), Amount(t.RealizedPnlQuote), Field(t.CloseReason ?? ""));
+        }
+    }
+
+    private static IEnumerable<string> EquityCsv(IReadOnlyList<EquityPoint> equity)
+    {
+        yield return "time,equity,cash,drawdown";
+        var peak = decimal.MinValue;
+        foreach (var point in equity)
+        {
+            peak = Math.Max(peak, point.Equity);
+            yield return $"{Time(point.Time)},{Amount(point.Equity)},{Amount(point.Cash)},{Amount(Drawdown(peak, point.Equity))}";
+        }
+    }
+
+    /// <summary>How far below its peak the equity is, as a share of the peak (the run metrics' max drawdown is the largest), at 12 places.</summary>
+    private static decimal Drawdown(decimal peak, decimal equity) => peak <= 0 ? 0 : Math.Round((peak - equity) / peak, RunMetrics.Scale, MidpointRounding.ToEven);
+
+    private static async Task WriteCsvAsync(string path, IEnumerable<string> lines, CancellationToken cancellationToken)
+    {
+        await using var file = new StreamWriter(path, append: false, new UTF8Encoding(false), bufferSize: 1 << 16) { NewLine = "\r\n" };
+        foreach (var line in lines) await file.WriteLineAsync(line.AsMemory(), cancellationToken);
+    }
+
+    private static void Charts(string directory, IReadOnlyList<EquityPoint> equity)
+    {
+        var xs = new double[equity.Count];
+        var ys = new double[equity.Count];
+        var drawdown = new double[equity.Count];
+        var peak = decimal.MinValue;
+        for (var i = 0; i < equity.Count; i++)
+        {
+            xs[i] = DateTimeOffset.FromUnixTimeMilliseconds(equity[i].Time).UtcDateTime.ToOADate();
+            ys[i] = (double)equity[i].Equity;
+            peak = Math.Max(peak, equity[i].Equity);
+            drawdown[i] = -(double)Drawdown(peak, equity[i].Equity) * 100;
+        }
+        Chart(Path.Combine(directory, EquityChart), xs, ys, "Equity", "equity (quote)", ScottPlot.Colors.SteelBlue);
+        Chart(Path.Combine(directory, DrawdownChart), xs, drawdown, "Drawdown", "% below peak", ScottPlot.Colors.FireBrick);
+    }
+
+    private static void Chart(string path, double[] xs, double[] ys, string title, string label, ScottPlot.Color color)
+    {
+        var plot = new ScottPlot.Plot();
+        var line = plot.Add.SignalXY(xs, ys);
+        line.Color = color;
+        line.LineWidth = 1.5f;
+        plot.Axes.DateTimeTicksBottom();
+        plot.Title(title);
+        plot.YLabel(label);
+        plot.SavePng(path, Width, Height);
+    }
+
+    private static string Time(long ms) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string Amount(decimal? value) => value is { } v ? WireJson.Format(v) : "";
+
+    /// <summary>RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.</summary>
+    private static string Field(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
+}
