@@ -45,7 +45,7 @@ public sealed class BacktestJobs(TradingDbContext db, WorkerIdentity me, TimePro
         return true;
     }
 
-    /// <summary>Completes a running job with its summary (jsonb); false when it was cancelled meanwhile.</summary>
+    /// <summary>Completes a running job with its summary (json); false when it was cancelled meanwhile.</summary>
     public Task<bool> CompleteAsync(long jobId, string summary, string message, CancellationToken cancellationToken) =>
         EndAsync(jobId, JobStatus.Completed, message, summary, cancellationToken);
 
@@ -71,6 +71,10 @@ public sealed class BacktestJobs(TradingDbContext db, WorkerIdentity me, TimePro
         await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
     }
 
-    private Task<Job?> LockAsync(long jobId, CancellationToken cancellationToken) =>
-        db.Jobs.FromSql($"SELECT * FROM jobs WHERE id = {jobId} FOR UPDATE").FirstOrDefaultAsync(cancellationToken);
+    /// <summary>The job as it is now (a cancel commits from another service: nothing tracked from an earlier read is kept), locked.</summary>
+    private Task<Job?> LockAsync(long jobId, CancellationToken cancellationToken)
+    {
+        db.ChangeTracker.Clear();
+        return db.Jobs.FromSql($"SELECT * FROM jobs WHERE id = {jobId} FOR UPDATE").FirstOrDefaultAsync(cancellationToken);
+    }
 }

@@ -72,8 +72,8 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
             candles[symbol] = await CandleStore.ReadAsync(connection, symbol, backtest.Timeframe, warmFrom, to, stop.Token);
         await ReportAsync(50, fetched == 0 ? "simulating (every candle stored already)" : $"simulating ({fetched:N0} candles fetched)");
 
-        var result = await SimulateAsync(setup, candles, percent => ReportAsync(50 + percent / 2, $"simulating: {percent}%"), stop.Token);
-        var summary = BacktestSummary.From(setup, result);
+        var result = await SimulateAsync(setup, candles, percent => ReportAsync(50 + percent * 49 / 100, $"simulating: {percent}%"), stop.Token);
+        var summary = BacktestSummary.From(setup, result, fetched);
         await BacktestArtifacts.WriteAsync(artifacts.Value.JobPath(backtest.JobId), summary, result, stop.Token);
         return ($"completed: {result.Candles:N0} candles, {result.Trades.Count} trades, total return {WireJson.Format(summary.TotalReturn)}",
             summary.ToJson());

@@ -6,16 +6,21 @@ using TradingBots.Strategies;
 
 namespace TradingBots.Backtests;
 
-/// <summary>A completed backtest's figures (GET /backtests/{id} and summary.json): the run metrics and what they came from.</summary>
+/// <summary>
+/// A completed backtest's figures (GET /backtests/{id} and summary.json): the run metrics, and what they came from: the
+/// candles judged, those of them (warm-up included) fetched from the exchange by this run (0 when all were stored), the
+/// trades still open at the end and the orders the paper rules refused.
+/// </summary>
 public sealed record BacktestSummary(decimal TotalReturn, decimal MaxDrawdown, decimal? Sharpe, decimal? Sortino, decimal? WinRate,
     decimal? ProfitFactor, decimal Exposure, decimal FeesPaid, int TradeCount, decimal BuyAndHoldReturn, decimal StartingCash,
-    decimal FinalEquity, int Candles, int OpenTrades, IReadOnlyList<string> Refusals)
+    decimal FinalEquity, int Candles, int CandlesFetched, int OpenTrades, IReadOnlyList<string> Refusals)
 {
-    public static BacktestSummary From(BacktestSetup setup, BacktestResult result)
+    public static BacktestSummary From(BacktestSetup setup, BacktestResult result, int candlesFetched)
     {
         var s = result.Summary;
         return new(s.TotalReturn, s.MaxDrawdown, s.Sharpe, s.Sortino, s.WinRate, s.ProfitFactor, s.Exposure, s.FeesPaid, s.TradeCount,
-            s.BuyAndHoldReturn, setup.StartingCash, result.Equity[^1].Equity, result.Candles, result.Trades.Count(t => t.IsOpen), result.Refusals);
+            s.BuyAndHoldReturn, setup.StartingCash, result.Equity[^1].Equity, result.Candles, candlesFetched, result.Trades.Count(t => t.IsOpen),
+            result.Refusals);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, WireJson.Options);

@@ -186,7 +186,7 @@ public sealed class StoredCandle
 
 /// <summary>
 /// A backtest: its job (task <c>backtest</c>, whose status and progress it has), what it runs (the candles opening in
-/// [from, to)) and, once completed, its summary (jsonb: the GET /backtests/{id} figures).
+/// [from, to)) and, once completed, its summary (json as written: the GET /backtests/{id} figures).
 /// </summary>
 public sealed class Backtest
 {

@@ -65,7 +65,7 @@ namespace TradingBots.Data.Migrations
                         .HasColumnName("strategy");
 
                     b.Property<string>("Summary")
-                        .HasColumnType("jsonb")
+                        .HasColumnType("json")
                         .HasColumnName("summary");
 
                     b.PrimitiveCollection<List<string>>("Symbols")

@@ -26,7 +26,7 @@ namespace TradingBots.Data.Migrations
                     to = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     starting_cash = table.Column<decimal>(type: "numeric", nullable: false),
                     fee_rate = table.Column<decimal>(type: "numeric", nullable: false),
-                    summary = table.Column<string>(type: "jsonb", nullable: true),
+                    summary = table.Column<string>(type: "json", nullable: true),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
                 },
                 constraints: table =>
