@@ -69,13 +69,17 @@ public static class BacktestsApi
         return backtest is null || job is null ? NotFound($"no backtest {id}") : TypedResults.Ok(BacktestView.Of(backtest, job));
     }
 
-    private static Results<PhysicalFileHttpResult, ProblemHttpResult> GetArtifact(long id, string name, IOptions<ArtifactsOptions> artifacts)
+    private static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> GetArtifact(long id, string name, TradingDbContext db,
+        IOptions<ArtifactsOptions> artifacts, CancellationToken cancellationToken)
     {
         // Only the names a backtest writes: nothing else in (or above) the directory can be asked for.
         if (!BacktestArtifacts.Names.Contains(name))
             return NotFound($"no artifact '{name}'; a backtest has {string.Join(", ", BacktestArtifacts.Names)}");
+        // Only a completed backtest's (its summary is written once its files are): never a file a cancelled or older run left.
+        if (!await db.Backtests.AnyAsync(b => b.JobId == id && b.Summary != null, cancellationToken))
+            return NotFound($"no completed backtest {id}");
         var path = Path.Combine(artifacts.Value.JobPath(id), name);
-        if (!File.Exists(path)) return NotFound($"backtest {id} has no {name} (it is not completed, or there is no such backtest)");
+        if (!File.Exists(path)) return NotFound($"backtest {id} has no {name} any more (its directory {artifacts.Value.JobPath(id)} was emptied)");
         var type = Path.GetExtension(name) switch { ".csv" => "text/csv", ".json" => "application/json", _ => "image/png" };
         return TypedResults.PhysicalFile(path, type, fileDownloadName: name.EndsWith(".csv", StringComparison.Ordinal) ? $"backtest-{id}-{name}" : null);
     }

@@ -39,9 +39,10 @@ public static class BacktestArtifacts
 
     private const int Width = 1200, Height = 500;
 
-    /// <summary>Writes every artifact into <paramref name="directory"/> (created); a file there already is replaced.</summary>
+    /// <summary>Writes every artifact into <paramref name="directory"/>, emptied first (a run taken over starts from nothing).</summary>
     public static async Task WriteAsync(string directory, BacktestSummary summary, BacktestResult result, CancellationToken cancellationToken)
     {
+        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
         Directory.CreateDirectory(directory);
         var charts = Task.Run(() => Charts(directory, result.Equity), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, Summary), summary.ToJson(), cancellationToken);

@@ -9,7 +9,7 @@ namespace TradingBots.Backtests;
 public sealed record BacktestSetup(IStrategy Strategy, KnobValues Knobs, IReadOnlyList<string> Symbols, string Timeframe, long From, long To,
     decimal StartingCash, decimal FeeRate);
 
-/// <summary>The account's equity after the candle that opened at <see cref="Time"/> closed (the first point: at the start).</summary>
+/// <summary>The account's equity at <see cref="Time"/> (Unix ms): the start, then each candle's close time (its open + the timeframe).</summary>
 public readonly record struct EquityPoint(long Time, decimal Equity, decimal Cash);
 
 public sealed record BacktestResult(IReadOnlyList<BacktestTrade> Trades, IReadOnlyList<EquityPoint> Equity, RunSummary Summary, int Candles,
@@ -37,6 +37,7 @@ public static class Backtester
         var next = series.Select(c => FirstAtOrAfter(c, setup.From)).ToArray();
         var last = new decimal[symbols.Count];
         var needed = Math.Max(1, setup.Strategy.CandlesNeeded(setup.Knobs));
+        var step = Timeframes.Milliseconds(setup.Timeframe) ?? throw new ArgumentException($"no backtest on {setup.Timeframe} candles");
         var total = series.Sum(c => Math.Max(0, FirstAtOrAfter(c, setup.To) - FirstAtOrAfter(c, setup.From)));
 
         var ledger = new Ledger(setup.StartingCash, setup.FeeRate);
@@ -56,6 +57,7 @@ public static class Backtester
                 if (next[s] < series[s].Length && series[s][next[s]].OpenTime < setup.To) time = Math.Min(time, series[s][next[s]].OpenTime);
             if (time == long.MaxValue) break;
 
+            var closedAt = time + step; // when the candles opening at this time close: the fills' and the equity's time
             var open = ledger.OpenTrades; // as they were at this time, for every symbol (as a live tick reads them once)
             for (var s = 0; s < series.Length; s++)
             {
@@ -69,13 +71,13 @@ public static class Backtester
                 foreach (var order in setup.Strategy.Decide(input))
                 {
                     var refusal = order.TradeId is { } tradeId
-                        ? ledger.Close(tradeId, input.Price, time, order.Reason)
-                        : ledger.Buy(order.Symbol, order.QuoteAmount!.Value, input.Price, time, order.Reason);
+                        ? ledger.Close(tradeId, input.Price, closedAt, order.Reason)
+                        : ledger.Buy(order.Symbol, order.QuoteAmount!.Value, input.Price, closedAt, order.Reason);
                     if (refusal is null) continue;
-                    if (refused++ < RefusalsKept) refusals.Add($"{DateTimeOffset.FromUnixTimeMilliseconds(time):u} {symbols[s]}: {refusal}");
+                    if (refused++ < RefusalsKept) refusals.Add($"{DateTimeOffset.FromUnixTimeMilliseconds(closedAt):u} {symbols[s]}: {refusal}");
                 }
             }
-            equity.Add(new(time, ledger.Equity(PriceOf), ledger.Cash));
+            equity.Add(new(closedAt, ledger.Equity(PriceOf), ledger.Cash));
             inPosition.Add(ledger.InPosition);
 
             if (progress is not null && total > 0 && judged * 100L / total is var now && now != percent)
@@ -92,7 +94,7 @@ public static class Backtester
         var summary = RunMetrics.Summarize([.. equity.Select(e => e.Equity)], inPosition,
             [.. trades.Where(t => !t.IsOpen).Select(t => t.RealizedPnlQuote!.Value)], ledger.FeesPaid,
             first.IsEmpty ? 1 : first[0].Close, first.IsEmpty ? 1 : first[^1].Close,
-            Timeframes.PerYear(Timeframes.Milliseconds(setup.Timeframe) ?? throw new ArgumentException($"no backtest on {setup.Timeframe} candles")));
+            Timeframes.PerYear(step));
         return new BacktestResult(trades, equity, summary, judged, refusals);
     }
 

@@ -6,7 +6,7 @@ namespace TradingBots.Backtests;
 
 /// <summary>
 /// One trade of a backtest, from its buy to its close (or still open at the end). <see cref="OpenedAt"/> and
-/// <see cref="ClosedAt"/> are the open times (Unix ms) of the candles it was bought and sold on, at their closes.
+/// <see cref="ClosedAt"/> are the close times (Unix ms) of the candles it was bought and sold on: it filled at their closes.
 /// </summary>
 public sealed class BacktestTrade
 {

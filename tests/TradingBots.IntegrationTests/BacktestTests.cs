@@ -55,14 +55,15 @@ public sealed class BacktestTests(TopologyFixture topology)
             string.Join(',', trades[0]));
         Assert.Equal(["time", "equity", "cash", "drawdown"], equity[0]);
         Assert.Equal(170, equity.Count); // the header, the start, one point per candle
-        Assert.Equal((Iso(from), "10000"), (equity[1][0], equity[1][1]));
+        Assert.Equal([(Iso(from), "10000"), (Iso(from + Hour), "10000"), (Iso(to), equity[^1][1])],
+            new[] { equity[1], equity[2], equity[^1] }.Select(r => (r[0], r[1])));
         Assert.Equal(firstSummary.GetProperty("final_equity").GetDecimal(), decimal.Parse(equity[^1][1], CultureInfo.InvariantCulture));
         Assert.True(trades.Count > 1, "baseline 3/8 trades at least once in a week of the simulator's hourly walk");
         foreach (var trade in trades.Skip(1))
         {
-            // Each fill at the close of the candle it was judged on (opened_at / closed_at are that candle's open time).
-            Assert.Equal(closes[Ms(trade[2])], decimal.Parse(trade[3], CultureInfo.InvariantCulture));
-            if (trade[8].Length > 0) Assert.Equal(closes[Ms(trade[8])], decimal.Parse(trade[9], CultureInfo.InvariantCulture));
+            // Each fill at the close of the candle it was judged on, at that candle's close time (opened_at, closed_at).
+            Assert.Equal(closes[Ms(trade[2]) - Hour], decimal.Parse(trade[3], CultureInfo.InvariantCulture));
+            if (trade[8].Length > 0) Assert.Equal(closes[Ms(trade[8]) - Hour], decimal.Parse(trade[9], CultureInfo.InvariantCulture));
         }
         Assert.Equal(trades.Skip(1).Count(t => t[8].Length > 0), firstSummary.GetProperty("trade_count").GetInt32());
         Assert.Equal(trades.Skip(1).Sum(t => decimal.Parse(t[6], CultureInfo.InvariantCulture)), firstSummary.GetProperty("fees_paid").GetDecimal());
@@ -90,10 +91,10 @@ public sealed class BacktestTests(TopologyFixture topology)
     public async Task A_running_backtest_reports_its_download_and_is_cancelled_at_once()
     {
         await using var events = await EventListener.StartAsync(topology);
-        // A year of 1m candles of ETH/BTC: 526 pages, long enough to see the download move and cancel it.
+        // A year of 1m candles of XRP/USDT: 526 pages, long enough to see the download move and cancel it.
         var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 * 60_000;
         var (created, body) = await topology.PostJsonAsync("/api/backtests",
-            $$"""{"symbols": ["ETH/BTC"], "timeframe": "1m", "from": {{to - 525_600L * 60_000}}, "to": {{to}}, "knobs": {"order_quote": 0.01} }""");
+            $$"""{"symbols": ["XRP/USDT"], "timeframe": "1m", "from": {{to - 525_600L * 60_000}}, "to": {{to}}} """);
         Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
         var id = body.GetProperty("id").GetInt64();
         await events.WaitForAsync(e => e.GetProperty("type").GetString() == "job.progress" && e.GetProperty("data").GetProperty("job_id").GetInt64() == id

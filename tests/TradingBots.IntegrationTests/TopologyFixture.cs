@@ -33,6 +33,10 @@ public sealed class TopologyFixture : IAsyncLifetime
     {
         await Servers.RunScriptAsync(TextWriter.Null, "start");
         await Servers.DropDatabasesAsync(TextWriter.Null);
+        // The backtests of earlier runs (their database is gone): job ids start again, so their directories go too.
+        var artifacts = Path.Combine(Path.GetDirectoryName(RepoRoot.File("aspire-manifest.json"))!, TestArtifacts);
+        if (Directory.Exists(artifacts))
+            foreach (var job in Directory.EnumerateDirectories(artifacts).Where(d => long.TryParse(Path.GetFileName(d), out _))) Directory.Delete(job, true);
         Ollama = await OllamaStandIn.StartAsync();
         Topology = await Topology.StartAsync(Manifest, new TopologyOptions
         {

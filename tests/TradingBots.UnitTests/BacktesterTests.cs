@@ -32,10 +32,10 @@ public sealed class BacktesterTests
         // Candle 6 rises: 100 / 10 = 10 bought, fee 0.1, still open at the end (candle 7 is after the range).
         Assert.Equal(5, result.Candles);
         var (first, second) = (result.Trades[0], result.Trades[1]);
-        Assert.Equal((3 * Minute, 12.5m, 8m, 100m, 5 * Minute, 8m, 64m, 0.164m, -36.164m),
+        Assert.Equal((4 * Minute, 12.5m, 8m, 100m, 6 * Minute, 8m, 64m, 0.164m, -36.164m),
             (first.OpenedAt, first.EntryPrice, first.Qty, first.CostBasisQuote, first.ClosedAt, first.ExitPrice, first.ProceedsQuote, first.FeesPaidQuote, first.RealizedPnlQuote));
         Assert.Equal(("SMA1 crossed above SMA2", "SMA1 crossed below SMA2"), (first.OpenReason, first.CloseReason));
-        Assert.Equal((6 * Minute, 10m, 10m, 0.1m, true), (second.OpenedAt, second.EntryPrice, second.Qty, second.FeesPaidQuote, second.IsOpen));
+        Assert.Equal((7 * Minute, 10m, 10m, 0.1m, true), (second.OpenedAt, second.EntryPrice, second.Qty, second.FeesPaidQuote, second.IsOpen));
         Assert.Equal(2, result.Trades.Count);
     }
 
@@ -45,8 +45,9 @@ public sealed class BacktesterTests
         var result = Run(Setup(2, 7), Series);
 
         // Cash 1000 → 899.9 (buy) → 963.836 (+ 64 − 0.064) → 863.736 (buy); positions at the close: 8 × 12.5, then 10 × 10.
-        Assert.Equal([new(2 * Minute, 1000m, 1000m), new(2 * Minute, 1000m, 1000m), new(3 * Minute, 999.9m, 899.9m), new(4 * Minute, 999.9m, 899.9m),
-            new(5 * Minute, 963.836m, 963.836m), new EquityPoint(6 * Minute, 963.736m, 863.736m)], result.Equity);
+        // The start, then each candle's close (its open time + 1m).
+        Assert.Equal([new(2 * Minute, 1000m, 1000m), new(3 * Minute, 1000m, 1000m), new(4 * Minute, 999.9m, 899.9m), new(5 * Minute, 999.9m, 899.9m),
+            new(6 * Minute, 963.836m, 963.836m), new EquityPoint(7 * Minute, 963.736m, 863.736m)], result.Equity);
     }
 
     [Fact]
@@ -67,7 +68,7 @@ public sealed class BacktesterTests
         // nothing open), 6 rises: the one buy is at 10.
         var result = Run(Setup(3, 7), Series[3..]);
 
-        Assert.Equal((10m, 6 * Minute), (Assert.Single(result.Trades).EntryPrice, result.Trades[0].OpenedAt));
+        Assert.Equal((10m, 7 * Minute), (Assert.Single(result.Trades).EntryPrice, result.Trades[0].OpenedAt));
     }
 
     [Fact]

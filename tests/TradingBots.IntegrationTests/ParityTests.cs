@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Npgsql;
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>
+/// The parity a backtest promises: a bot paper-trading ExchangeSim's 1m candles and a backtest over exactly the candles it
+/// judged make the same trades at the same prices, with the same quantities, fees and PnL, to the last decimal.
+/// </summary>
+public sealed class ParityTests(TopologyFixture topology)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private const long Minute = 60_000;
+    private const string Symbol = "ETH/BTC";
+
+    /// <summary>
+    /// baseline fast 1 / slow 2 (a cross at every turn of the price) on ETH/BTC, ticking every second. The test moves the
+    /// price in the middle of each minute (never near a candle's end, whose close is the price at the next minute's first
+    /// second): down 10% in minute m0, back up in m0+1 (a buy judged at its close), down 5% in m0+2 (a sell). The bot runs
+    /// from the middle of m0 to the middle of m0+3, so it judges the candles m0−1 … m0+2, one at each minute's first tick;
+    /// the backtest runs over those four, its warm-up before them, from the same cash at the same fee rate.
+    /// </summary>
+    [Fact]
+    public async Task A_bot_and_a_backtest_over_the_candles_it_judged_make_the_same_trades_to_the_last_decimal()
+    {
+        var (created, body) = await topology.PostJsonAsync("/api/bots", $$"""
+            {"name": "parity-{{Guid.NewGuid():N}}", "symbols": ["{{Symbol}}"], "timeframe": "1m",
+             "knobs": {"fast": 1, "slow": 2, "order_quote": 1, "tick_seconds": 1} }
+            """);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
+        var price = (await topology.GetJsonAsync($"/api/market/tickers?symbols={Symbol}")).GetProperty(Symbol).GetProperty("last").GetDecimal();
+
+        var m0 = await MidMinuteAsync();
+        await PinAsync(price * 0.9m);
+        var (started, _) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        await MidMinuteAsync(m0 + Minute);
+        await PinAsync(price);
+        await MidMinuteAsync(m0 + 2 * Minute);
+        await PinAsync(price * 0.95m);
+        await MidMinuteAsync(m0 + 3 * Minute);
+        var (stopping, _) = await topology.PostJsonAsync($"/api/bots/{bot}/stop");
+        Assert.Equal(HttpStatusCode.Accepted, stopping.StatusCode);
+        await WaitAsync(async () => (await topology.GetJsonAsync($"/api/bots/{bot}")).GetProperty("bot").GetProperty("status").GetString() == "stopped");
+        var live = await LiveTradesAsync(bot);
+        Assert.True(live.Count(t => t.Closed) >= 1, $"the bot bought at m0+1's close and sold at m0+2's: {string.Join(" | ", live)}");
+
+        var (posted, backtest) = await topology.PostJsonAsync("/api/backtests", $$"""
+            {"symbols": ["{{Symbol}}"], "timeframe": "1m", "from": {{m0 - Minute}}, "to": {{m0 + 3 * Minute}},
+             "knobs": {"fast": 1, "slow": 2, "order_quote": 1, "tick_seconds": 1} }
+            """);
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        var id = backtest.GetProperty("id").GetInt64();
+        await WaitAsync(async () => (await topology.GetJsonAsync($"/api/backtests/{id}")).GetProperty("job").GetProperty("status").GetString() is "completed" or "failed");
+        var result = await topology.GetJsonAsync($"/api/backtests/{id}");
+        Assert.Equal("completed", result.GetProperty("job").GetProperty("status").GetString());
+        Assert.Equal(4, result.GetProperty("summary").GetProperty("candles").GetInt32());
+
+        using var csv = await topology.Gateway.GetAsync($"/api/backtests/{id}/artifacts/trades.csv", Cancel);
+        var backtested = (await csv.Content.ReadAsStringAsync(Cancel)).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1)
+            .Select(line => line.Split(',')).Select(f => new Fill(D(f[3]), D(f[4]), D(f[5]), D(f[6]), f[8].Length > 0, f[9].Length > 0 ? D(f[9]) : null,
+                f[11].Length > 0 ? D(f[11]) : 0m)).ToList();
+        Assert.Equal(live, backtested);
+    }
+
+    /// <summary>A trade as both sides record it: entry price, quantity, cost, fees, whether closed, exit price, realized PnL.</summary>
+    private sealed record Fill(decimal EntryPrice, decimal Qty, decimal CostBasisQuote, decimal FeesPaidQuote, bool Closed, decimal? ExitPrice,
+        decimal RealizedPnlQuote);
+
+    private async Task<List<Fill>> LiveTradesAsync(long bot)
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var select = new NpgsqlCommand("""
+            SELECT t.price, t.amount, t.cost_basis_quote, t.fees_paid_quote, t.status = 'closed',
+                   (SELECT o.price FROM orders o WHERE o.trade_id = t.id AND o.side = 'sell'), t.realized_pnl_quote
+            FROM trades t WHERE t.bot_id = @bot ORDER BY t.id
+            """, connection);
+        select.Parameters.AddWithValue("bot", bot);
+        var fills = new List<Fill>();
+        await using var reader = await select.ExecuteReaderAsync(Cancel);
+        while (await reader.ReadAsync(Cancel))
+        {
+            fills.Add(new Fill(reader.GetDecimal(0), reader.GetDecimal(1), reader.GetDecimal(2), reader.GetDecimal(3), reader.GetBoolean(4),
+                reader.IsDBNull(5) ? null : reader.GetDecimal(5), reader.GetDecimal(6)));
+        }
+        return fills;
+    }
+
+    /// <summary>Waits for second 20 of the given minute (Unix ms of its open; default: now's, or the next one's if past 35 s); returns that minute.</summary>
+    private static async Task<long> MidMinuteAsync(long? minute = null)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var target = minute ?? (now % Minute <= 35_000 ? now / Minute * Minute : (now / Minute + 1) * Minute);
+        var at = target + 20_000;
+        if (at > now) await Task.Delay(TimeSpan.FromMilliseconds(at - now), Cancel);
+        Assert.True(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - target < 40_000, "the test kept to the middle of the minute");
+        return target;
+    }
+
+    private async Task PinAsync(decimal price)
+    {
+        using var put = await topology.Sim.PutAsync($"/sim/prices/{Symbol.Replace("/", "")}",
+            new StringContent($$"""{"price": {{Math.Round(price, 8).ToString(CultureInfo.InvariantCulture)}}}""", System.Text.Encoding.UTF8, "application/json"), Cancel);
+        put.EnsureSuccessStatusCode();
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {seconds} s");
+            await Task.Delay(200, Cancel);
+        }
+    }
+
+    private static decimal D(string text) => decimal.Parse(text, CultureInfo.InvariantCulture);
+}
