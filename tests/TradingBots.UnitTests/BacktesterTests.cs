@@ -78,8 +78,8 @@ public sealed class BacktesterTests
         var result = Run(Setup(2, 7, cash: 100m), Series);
 
         Assert.Empty(result.Trades);
-        Assert.Equal(["1970-01-01 00:03:00Z BTC/USDT: buy of 100 BTC/USDT refused: it costs 100.1, the account has 100",
-            "1970-01-01 00:06:00Z BTC/USDT: buy of 100 BTC/USDT refused: it costs 100.1, the account has 100"], result.Refusals);
+        Assert.Equal(["1970-01-01 00:04:00Z BTC/USDT: buy of 100 BTC/USDT refused: it costs 100.1, the account has 100",
+            "1970-01-01 00:07:00Z BTC/USDT: buy of 100 BTC/USDT refused: it costs 100.1, the account has 100"], result.Refusals);
         Assert.All(result.Equity, e => Assert.Equal(100m, e.Equity));
     }
 
