@@ -47,7 +47,7 @@ public static class Backtester
         var refused = 0;
         var judged = 0;
         var percent = -1;
-        decimal PriceOf(string symbol) => last[IndexOf(symbols, symbol)];
+        Func<string, decimal> priceOf = symbol => last[IndexOf(symbols, symbol)];
 
         while (true)
         {
@@ -68,8 +68,10 @@ public static class Backtester
                 last[s] = series[s][i].Close;
                 var window = new ArraySegment<Candle>(series[s], Math.Max(0, i + 1 - needed), Math.Min(i + 1, needed));
                 var input = new StrategyInput(symbols[s], window, FillRule.Price(window), open, setup.Knobs);
-                foreach (var order in setup.Strategy.Decide(input))
+                var orders = setup.Strategy.Decide(input);
+                for (var o = 0; o < orders.Count; o++)
                 {
+                    var order = orders[o];
                     var refusal = order.TradeId is { } tradeId
                         ? ledger.Close(tradeId, input.Price, closedAt, order.Reason)
                         : ledger.Buy(order.Symbol, order.QuoteAmount!.Value, input.Price, closedAt, order.Reason);
@@ -77,7 +79,7 @@ public static class Backtester
                     if (refused++ < RefusalsKept) refusals.Add($"{DateTimeOffset.FromUnixTimeMilliseconds(closedAt):u} {symbols[s]}: {refusal}");
                 }
             }
-            equity.Add(new(closedAt, ledger.Equity(PriceOf), ledger.Cash));
+            equity.Add(new(closedAt, ledger.Equity(priceOf), ledger.Cash));
             inPosition.Add(ledger.InPosition);
 
             if (progress is not null && total > 0 && judged * 100L / total is var now && now != percent)

@@ -4,7 +4,7 @@ namespace TradingBots.Strategies;
 /// <c>baseline</c> v1: a simple moving average crossover on closed candles of the bot's timeframe. It buys
 /// <c>order_quote</c> when the fast average crosses above the slow one while fewer than <c>max_open_trades</c> are open;
 /// it closes every open trade when the fast one crosses below, and any one trade whose price reached its stop loss or
-/// take profit (percent from its entry price). Averages are exact decimal means (no rounding: they are only compared);
+/// take profit (percent from its entry price). The averages are only compared, exactly (sums cross-multiplied, no rounding);
 /// a cross is a change of sign of fast − slow between the last closed candle it had judged and the last one now
 /// (equal counts as the side it came from): normally the previous candle, several back when a tick came late.
 /// </summary>
@@ -37,48 +37,71 @@ public sealed class Baseline : IStrategy
 
     public IReadOnlyList<StrategyOrder> Decide(StrategyInput input)
     {
-        var orders = new List<StrategyOrder>();
-        var open = input.OpenTrades.Where(t => t.Symbol == input.Symbol).ToList();
-        var stopLoss = input.Knobs.Get(StopLossPct);
-        var takeProfit = input.Knobs.Get(TakeProfitPct);
-        foreach (var trade in open.ToList())
+        // Written without copies or LINQ: a backtest asks once per candle, a year of 1m candles is half a million asks.
+        List<StrategyOrder>? orders = null;
+        var knobs = input.Knobs;
+        var stopLoss = knobs.Get(StopLossPct);
+        var takeProfit = knobs.Get(TakeProfitPct);
+        var (open, exited) = (0, 0L);
+        var trades = input.OpenTrades;
+        for (var i = 0; i < trades.Count; i++)
         {
+            var trade = trades[i];
+            if (trade.Symbol != input.Symbol) continue;
+            open++;
+            string? reason = null;
             if (stopLoss is { } sl && input.Price <= trade.EntryPrice * (1 - sl / 100))
-            {
-                orders.Add(StrategyOrder.Close(trade, $"stop loss: {input.Price} is {sl}% or more below the entry {trade.EntryPrice}"));
-                open.Remove(trade);
-            }
+                reason = $"stop loss: {input.Price} is {sl}% or more below the entry {trade.EntryPrice}";
             else if (takeProfit is { } tp && input.Price >= trade.EntryPrice * (1 + tp / 100))
-            {
-                orders.Add(StrategyOrder.Close(trade, $"take profit: {input.Price} is {tp}% or more above the entry {trade.EntryPrice}"));
-                open.Remove(trade);
-            }
+                reason = $"take profit: {input.Price} is {tp}% or more above the entry {trade.EntryPrice}";
+            if (reason is null) continue;
+            (orders ??= []).Add(StrategyOrder.Close(trade, reason));
+            exited++;
         }
 
-        var closes = input.ClosedCandles.Select(c => c.Close).ToList();
-        if (closes.Count < CandlesNeeded(input.Knobs) || input.NewCandles < 1) return orders;
-        var (fast, slow) = (input.Knobs.Integer(Fast), input.Knobs.Integer(Slow));
+        var closes = input.ClosedCandles;
+        var (fast, slow) = (knobs.Integer(Fast), knobs.Integer(Slow));
+        if (closes.Count < slow + 1 || input.NewCandles < 1) return orders ?? (IReadOnlyList<StrategyOrder>)[];
         var back = Math.Min(input.NewCandles, closes.Count - slow);
-        var before = Average(closes, fast, skip: back) - Average(closes, slow, skip: back);
-        var now = Average(closes, fast, skip: 0) - Average(closes, slow, skip: 0);
+        var (before, now) = Spreads(closes, fast, slow, back);
 
         if (before >= 0 && now < 0)
         {
-            orders.AddRange(open.Select(t => StrategyOrder.Close(t, $"SMA{fast} crossed below SMA{slow}")));
+            for (var i = 0; i < trades.Count; i++)
+            {
+                var trade = trades[i];
+                if (trade.Symbol == input.Symbol && (orders is null || !orders.Exists(o => o.TradeId == trade.TradeId)))
+                    (orders ??= []).Add(StrategyOrder.Close(trade, $"SMA{fast} crossed below SMA{slow}"));
+            }
         }
-        else if (before <= 0 && now > 0 && open.Count < input.Knobs.Integer(MaxOpenTrades))
+        else if (before <= 0 && now > 0 && open - exited < knobs.Integer(MaxOpenTrades))
         {
-            orders.Add(StrategyOrder.Buy(input.Symbol, input.Knobs.Decimal(OrderQuote), $"SMA{fast} crossed above SMA{slow}"));
+            (orders ??= []).Add(StrategyOrder.Buy(input.Symbol, knobs.Decimal(OrderQuote), $"SMA{fast} crossed above SMA{slow}"));
         }
-        return orders;
+        return orders ?? (IReadOnlyList<StrategyOrder>)[];
     }
 
-    /// <summary>The mean of the <paramref name="count"/> closes that end <paramref name="skip"/> candles before the last.</summary>
-    private static decimal Average(List<decimal> closes, int count, int skip)
+    /// <summary>
+    /// The signs of SMA(fast) − SMA(slow) at the candle <paramref name="back"/> before the last and at the last, exactly:
+    /// sum(fast) × slow − sum(slow) × fast has the sign of the difference of the means, with no division to round. The
+    /// sums at the last candle are those before it moved forward <paramref name="back"/> candles (decimal sums are exact).
+    /// </summary>
+    private static (int Before, int Now) Spreads(IReadOnlyList<Candle> closes, int fast, int slow, int back)
     {
-        var end = closes.Count - skip;
-        var sum = 0m;
-        for (var i = end - count; i < end; i++) sum += closes[i];
-        return sum / count;
+        var end = closes.Count - back;
+        var (fastSum, slowSum) = (0m, 0m);
+        for (var i = end - slow; i < end; i++)
+        {
+            var close = closes[i].Close;
+            slowSum += close;
+            if (i >= end - fast) fastSum += close;
+        }
+        var before = Math.Sign(fastSum * slow - slowSum * fast);
+        for (var i = end; i < closes.Count; i++)
+        {
+            var close = closes[i].Close;
+            (fastSum, slowSum) = (fastSum + close - closes[i - fast].Close, slowSum + close - closes[i - slow].Close);
+        }
+        return (before, Math.Sign(fastSum * slow - slowSum * fast));
     }
 }

@@ -42,6 +42,7 @@ public sealed class KnobValues
     private readonly Dictionary<string, decimal> _given;
     private readonly Dictionary<string, string> _texts;
     private readonly IReadOnlyDictionary<string, KnobSpec> _specs;
+    private readonly Dictionary<string, decimal?> _values;
 
     public KnobValues(JsonElement knobs, IEnumerable<KnobSpec> specs)
     {
@@ -54,6 +55,8 @@ public sealed class KnobValues
             ? knobs.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
                 .ToDictionary(p => p.Name, p => p.Value.GetString()!.Trim(), StringComparer.Ordinal)
             : [];
+        // Each declared knob's value, given or default, found in one lookup (a backtest asks for them on every candle).
+        _values = _specs.ToDictionary(s => s.Key, s => _given.TryGetValue(s.Key, out var given) ? given : s.Value.Default, StringComparer.Ordinal);
     }
 
     public static KnobValues Parse(string knobsJson, IEnumerable<KnobSpec> specs)
@@ -64,9 +67,7 @@ public sealed class KnobValues
 
     /// <summary>The knob's value, its default when not given, null when neither.</summary>
     public decimal? Get(string name) =>
-        _given.TryGetValue(name, out var value) ? value
-        : _specs.TryGetValue(name, out var spec) ? spec.Default
-        : throw new ArgumentException($"no knob '{name}' is declared", nameof(name));
+        _values.TryGetValue(name, out var value) ? value : throw new ArgumentException($"no knob '{name}' is declared", nameof(name));
 
     /// <summary>A text knob's value (trimmed), null when not given.</summary>
     public string? Text(string name) =>

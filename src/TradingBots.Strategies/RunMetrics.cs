@@ -29,14 +29,17 @@ public static class RunMetrics
         decimal feesPaid, decimal firstClose, decimal lastClose, decimal periodsPerYear)
     {
         if (equity.Count == 0) throw new ArgumentException("an equity series needs at least one point", nameof(equity));
-        var returns = Enumerable.Range(1, equity.Count - 1).Select(t => equity[t] / equity[t - 1] - 1).ToList();
+        // An unchanged equity (no position: most candles of most runs) returns 0 without a division.
+        var returns = new decimal[equity.Count - 1];
+        for (var t = 1; t < equity.Count; t++) returns[t - 1] = equity[t] == equity[t - 1] ? 0m : equity[t] / equity[t - 1] - 1;
+        var mean = returns.Length == 0 ? 0m : returns.Sum() / returns.Length;
         var gains = closedTrades.Where(pnl => pnl > 0).Sum();
         var losses = -closedTrades.Where(pnl => pnl < 0).Sum();
         return new RunSummary(
             Round(equity[^1] / equity[0] - 1),
             Round(MaxDrawdown(equity)),
-            Sharpe(returns, periodsPerYear) is { } sharpe ? Round(sharpe) : null,
-            Sortino(returns, periodsPerYear) is { } sortino ? Round(sortino) : null,
+            Sharpe(returns, periodsPerYear, mean) is { } sharpe ? Round(sharpe) : null,
+            Sortino(returns, periodsPerYear, mean) is { } sortino ? Round(sortino) : null,
             closedTrades.Count == 0 ? null : Round((decimal)closedTrades.Count(pnl => pnl > 0) / closedTrades.Count),
             losses == 0 ? null : Round(gains / losses),
             inPosition.Count == 0 ? 0 : Round((decimal)inPosition.Count(open => open) / inPosition.Count),
@@ -47,28 +50,49 @@ public static class RunMetrics
 
     public static decimal MaxDrawdown(IReadOnlyList<decimal> equity)
     {
-        var (peak, worst) = (equity[0], 0m);
+        // Under one peak the deepest point is its lowest equity: one division per peak, not one per point.
+        var (peak, low, worst) = (equity[0], equity[0], 0m);
         foreach (var e in equity)
         {
-            peak = Math.Max(peak, e);
-            if (peak > 0) worst = Math.Max(worst, (peak - e) / peak);
+            if (e > peak)
+            {
+                worst = Math.Max(worst, Drawdown(peak, low));
+                (peak, low) = (e, e);
+            }
+            else if (e < low) low = e;
         }
-        return worst;
+        return Math.Max(worst, Drawdown(peak, low));
     }
 
-    public static decimal? Sharpe(IReadOnlyList<decimal> returns, decimal periodsPerYear)
+    private static decimal Drawdown(decimal peak, decimal low) => peak > 0 && low < peak ? (peak - low) / peak : 0m;
+
+    public static decimal? Sharpe(IReadOnlyList<decimal> returns, decimal periodsPerYear) =>
+        returns.Count < 2 ? null : Sharpe(returns, periodsPerYear, returns.Average());
+
+    private static decimal? Sharpe(IReadOnlyList<decimal> returns, decimal periodsPerYear, decimal mean)
     {
         if (returns.Count < 2) return null;
-        var mean = returns.Average();
-        var variance = returns.Sum(r => (r - mean) * (r - mean)) / (returns.Count - 1);
+        // The zero returns (no position) each add mean²: counted, not multiplied one by one.
+        var (squares, zeros) = (0m, 0);
+        foreach (var r in returns)
+        {
+            if (r == 0) zeros++;
+            else squares += (r - mean) * (r - mean);
+        }
+        var variance = (squares + zeros * (mean * mean)) / (returns.Count - 1);
         return variance == 0 ? null : mean / Sqrt(variance) * Sqrt(periodsPerYear);
     }
 
-    public static decimal? Sortino(IReadOnlyList<decimal> returns, decimal periodsPerYear)
+    public static decimal? Sortino(IReadOnlyList<decimal> returns, decimal periodsPerYear) =>
+        returns.Count < 2 ? null : Sortino(returns, periodsPerYear, returns.Average());
+
+    private static decimal? Sortino(IReadOnlyList<decimal> returns, decimal periodsPerYear, decimal mean)
     {
         if (returns.Count < 2) return null;
-        var downside = returns.Sum(r => r < 0 ? r * r : 0) / returns.Count;
-        return downside == 0 ? null : returns.Average() / Sqrt(downside) * Sqrt(periodsPerYear);
+        var downside = 0m;
+        foreach (var r in returns) if (r < 0) downside += r * r;
+        downside /= returns.Count;
+        return downside == 0 ? null : mean / Sqrt(downside) * Sqrt(periodsPerYear);
     }
 
     /// <summary>√x in decimal by Newton's method, to decimal's last digit.</summary>

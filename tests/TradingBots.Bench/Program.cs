@@ -10,7 +10,7 @@ using TradingBots.Bench;
 using TradingBots.Runner;
 
 // Benchmarks of the running system, each next to a reference measured in the same run on the same machine:
-//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders|ticks|sse] [--seconds N]
+//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders|ticks|sse|backtest] [--seconds N]
 // Starts the servers and the topology (ports +20000), measures, writes tests/TradingBots.Bench/results/<date>.md.
 var only = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && !int.TryParse(a, out _));
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(10);
@@ -104,6 +104,12 @@ if (only is null or "sse")
         .RunAsync([1000, 10000], rates: [5, 20], duration);
     var redis = new Uri($"redis://{redisConnection.Split(',')[0]}");
     Say($"\nReference, same run: `redis-benchmark -c 1 -n 100000 PUBLISH`: **{RedisPublishPerSecond(redis.Host, redis.Port):0} PUBLISH/s**.\n");
+}
+
+if (only is null or "backtest")
+{
+    Say("## Backtests: the loop, and a year of 1m candles end to end\n");
+    await new BacktestBench(http, topology.ConnectionString(ResourceNames.Database), () => topology.ProcessIdOf(ResourceNames.Worker), Say).RunAsync(repeats: 5);
 }
 
 var path = Path.Combine(manifest.Directory, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");

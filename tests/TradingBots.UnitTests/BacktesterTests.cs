@@ -93,4 +93,43 @@ public sealed class BacktesterTests
         using var cancel = new CancellationTokenSource();
         Assert.Throws<OperationCanceledException>(() => Run(Setup(2, 7), Series, p => { if (p >= 40) cancel.Cancel(); }, cancel));
     }
+
+    [Fact]
+    public async Task The_artifacts_write_every_point_and_trade_exactly()
+    {
+        var setup = Setup(2, 7);
+        var result = Run(setup, Series);
+        var directory = Path.Combine(Path.GetTempPath(), $"backtest-test-{Guid.NewGuid():N}");
+        try
+        {
+            await BacktestArtifacts.WriteAsync(directory, BacktestSummary.From(setup, result, 7), result, TestContext.Current.CancellationToken);
+
+            // Drawdown from the peak 1000: 0.1 / 1000, then 36.164 / 1000 and 36.264 / 1000.
+            Assert.Equal("""
+                time,equity,cash,drawdown
+                1970-01-01T00:02:00Z,1000,1000,0
+                1970-01-01T00:03:00Z,1000,1000,0
+                1970-01-01T00:04:00Z,999.9,899.9,0.0001
+                1970-01-01T00:05:00Z,999.9,899.9,0.0001
+                1970-01-01T00:06:00Z,963.836,963.836,0.036164
+                1970-01-01T00:07:00Z,963.736,863.736,0.036264
+
+                """.Replace("\n", "\r\n"), await File.ReadAllTextAsync(Path.Combine(directory, BacktestArtifacts.Equity), TestContext.Current.CancellationToken));
+            Assert.Equal("""
+                id,symbol,opened_at,entry_price,qty,cost_basis_quote,fees_paid_quote,open_reason,closed_at,exit_price,proceeds_quote,realized_pnl_quote,close_reason
+                1,BTC/USDT,1970-01-01T00:04:00Z,12.5,8,100,0.164,SMA1 crossed above SMA2,1970-01-01T00:06:00Z,8,64,-36.164,SMA1 crossed below SMA2
+                2,BTC/USDT,1970-01-01T00:07:00Z,10,10,100,0.1,SMA1 crossed above SMA2,,,,,
+
+                """.Replace("\n", "\r\n"), await File.ReadAllTextAsync(Path.Combine(directory, BacktestArtifacts.Trades), TestContext.Current.CancellationToken));
+            using var summary = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(directory, BacktestArtifacts.Summary), TestContext.Current.CancellationToken));
+            Assert.Equal((963.736m, 7, 1, 5), (summary.RootElement.GetProperty("final_equity").GetDecimal(), summary.RootElement.GetProperty("candles_fetched").GetInt32(),
+                summary.RootElement.GetProperty("open_trades").GetInt32(), summary.RootElement.GetProperty("candles").GetInt32()));
+            foreach (var chart in new[] { BacktestArtifacts.EquityChart, BacktestArtifacts.DrawdownChart })
+                Assert.Equal([0x89, 0x50, 0x4E, 0x47], (await File.ReadAllBytesAsync(Path.Combine(directory, chart), TestContext.Current.CancellationToken))[..4]);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
 }
