@@ -86,9 +86,17 @@ public sealed class Baseline : IStrategy
     /// sum(fast) × slow − sum(slow) × fast has the sign of the difference of the means, with no division to round. The
     /// sums at the last candle are those before it moved forward <paramref name="back"/> candles (decimal sums are exact).
     /// </summary>
-    private static (int Before, int Now) Spreads(IReadOnlyList<Candle> closes, int fast, int slow, int back)
+    private static (int Before, int Now) Spreads(IReadOnlyList<Candle> candles, int fast, int slow, int back)
     {
-        var end = closes.Count - back;
+        // A backtest's window is a segment of its array, a live tick's a list: read either without a call per candle.
+        ReadOnlySpan<Candle> closes = candles switch
+        {
+            ArraySegment<Candle> segment => segment.AsSpan(),
+            Candle[] array => array,
+            List<Candle> list => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list),
+            _ => [.. candles],
+        };
+        var end = closes.Length - back;
         var (fastSum, slowSum) = (0m, 0m);
         for (var i = end - slow; i < end; i++)
         {
@@ -97,7 +105,7 @@ public sealed class Baseline : IStrategy
             if (i >= end - fast) fastSum += close;
         }
         var before = Math.Sign(fastSum * slow - slowSum * fast);
-        for (var i = end; i < closes.Count; i++)
+        for (var i = end; i < closes.Length; i++)
         {
             var close = closes[i].Close;
             (fastSum, slowSum) = (fastSum + close - closes[i - fast].Close, slowSum + close - closes[i - slow].Close);
