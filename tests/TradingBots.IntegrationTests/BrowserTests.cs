@@ -168,6 +168,50 @@ public sealed class BrowserTests(TopologyFixture topology)
         await Expect(status).ToContainTextAsync("stopped", new() { Timeout = 15_000 });
     }
 
+    [Fact]
+    public async Task A_backtest_is_refused_then_run_from_its_form_and_its_page_shows_its_progress_summary_and_trades()
+    {
+        await EnsureChromiumAsync();
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        await page.GotoAsync(topology.Topology.UrlOf(ResourceNames.Gateway) + "/ui/backtests");
+        await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Live events" })).ToHaveTextAsync("live");
+
+        // A week of 4h ETH/USDT candles (this test's own symbol and timeframe); first a range in the future, refused.
+        const long fourHours = 4 * 3_600_000;
+        var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / fourHours * fourHours;
+        string Iso(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var form = page.GetByRole(AriaRole.Form, new() { Name = "New backtest" });
+        await form.GetByLabel("Symbols").FillAsync("ETH/USDT");
+        await form.GetByLabel("Timeframe").FillAsync("4h");
+        await form.GetByLabel("From").FillAsync(Iso(to - 42 * fourHours));
+        await form.GetByLabel("To").FillAsync(Iso(to + fourHours));
+        await form.GetByLabel("Knobs (JSON)").FillAsync("""{"fast": 2, "slow": 5, "order_quote": 500}""");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Run backtest" }).ClickAsync();
+        await Expect(page.Locator("#form-error")).ToContainTextAsync("is in the future");
+
+        await form.GetByLabel("To").FillAsync(Iso(to));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Run backtest" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^Backtest #\d+$"));
+        var id = long.Parse(new Uri(page.Url).Segments[^1]);
+        await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Backtest status" })).ToContainTextAsync("completed", new() { Timeout = 30_000 });
+        await Expect(page.GetByLabel("Backtest progress")).ToHaveAttributeAsync("max", "100");
+        Assert.Equal(100, await page.GetByLabel("Backtest progress").EvaluateAsync<int>("p => p.value"));
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Backtest summary" })).ToContainTextAsync("candles42");
+
+        // Its trades on the candles: as many buys and sells as trades.csv has.
+        var csv = (await topology.Gateway.GetStringAsync($"/api/backtests/{id}/artifacts/trades.csv", TestContext.Current.CancellationToken)).Split("\r\n", StringSplitOptions.RemoveEmptyEntries)[1..];
+        var sells = csv.Count(line => line.Split(',')[8].Length > 0);
+        await Expect(page.GetByLabel("Backtest trades on the chart")).ToHaveTextAsync($"{csv.Length} buy(s), {sells} sell(s) on the chart");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "equity.png" })).ToHaveAttributeAsync("href", $"/api/backtests/{id}/artifacts/equity.png");
+        Directory.CreateDirectory(Screenshots);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "backtest-1280.png"), FullPage = true });
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Backtests" }).First.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Backtests" }).Locator($"tr[data-backtest='{id}']")).ToContainTextAsync("completed 100%");
+    }
+
     private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()
     {
         ExecutablePath = Chromium,

@@ -1,3 +1,4 @@
+import { backtestPage, backtestsPage } from "./backtests";
 import { botPage } from "./bot";
 import { botsPage } from "./bots";
 import { h } from "./dom";
@@ -10,6 +11,7 @@ import { tradePage } from "./trade";
 
 const pages: Record<string, (root: HTMLElement, events: EventStream) => Promise<() => void>> = {
   bots: botsPage,
+  backtests: backtestsPage,
   market: (root) => marketPage(root),
   trade: tradePage,
   system: (root) => systemPage(root),
@@ -24,7 +26,7 @@ const events = new EventStream((state) => {
 const main = h("main", {});
 document.body.replaceChildren(
   h("header", {}, h("strong", {}, "TradingBots"), h("nav", { "aria-label": "Pages" },
-    h("a", { href: "/ui/bots" }, "Bots"), h("a", { href: "/ui/market" }, "Market"), h("a", { href: "/ui/trade" }, "Trade"),
+    h("a", { href: "/ui/bots" }, "Bots"), h("a", { href: "/ui/backtests" }, "Backtests"), h("a", { href: "/ui/market" }, "Market"), h("a", { href: "/ui/trade" }, "Trade"),
     h("a", { href: "/ui/system" }, "System")), live),
   main);
 
@@ -33,7 +35,9 @@ let leave: () => void = () => {};
 async function show(path: string): Promise<void> {
   leave();
   const [page, id] = path.replace(/^\/(ui\/?)?/, "").split("/");
-  leave = page === "bots" && id ? await botPage(main, events, Number(id)) : await (pages[page || "bots"] ?? pages.bots)(main, events);
+  leave = page === "bots" && id ? await botPage(main, events, Number(id))
+    : page === "backtests" && id ? await backtestPage(main, events, Number(id))
+    : await (pages[page || "bots"] ?? pages.bots)(main, events);
 }
 
 document.addEventListener("click", (e) => {
