@@ -16,8 +16,6 @@ public sealed class BacktestLifecycle(TradingDbContext db, IPublishEndpoint bus,
 {
     public enum Outcome { NotFound, Cancelled, Stopping, Unchanged, Finished }
 
-    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(2);
-
     public async Task<(Job Job, Backtest Backtest)> CreateAsync(NewBacktest request, decimal startingCash, decimal feeRate, CancellationToken cancellationToken)
     {
         var messageId = NewId.NextGuid();
@@ -44,17 +42,7 @@ public sealed class BacktestLifecycle(TradingDbContext db, IPublishEndpoint bus,
             await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(PublishTimeout);
-        try
-        {
-            await bus.Publish(new RunBacktest(job.Id), context => context.MessageId = messageId, timeout.Token);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            logger.LogWarning("Job {Job}: the job message could not be sent ({Message}); a worker's sweep will take it", job.Id,
-                ex is OperationCanceledException ? $"no broker within {PublishTimeout.TotalSeconds} s" : ex.Message);
-        }
+        await JobMessages.PublishAsync(bus, new RunBacktest(job.Id), messageId, job.Id, logger, cancellationToken);
         return (job, backtest);
     }
 

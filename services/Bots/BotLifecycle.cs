@@ -15,8 +15,6 @@ public sealed class BotLifecycle(TradingDbContext db, IPublishEndpoint bus, Time
 {
     public enum Outcome { NotFound, Unchanged, Changed, Conflict }
 
-    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(2);
-
     public async Task<(Outcome Outcome, string? Reason)> StartAsync(long botId, CancellationToken cancellationToken)
     {
         var messageId = NewId.NextGuid();
@@ -39,19 +37,7 @@ public sealed class BotLifecycle(TradingDbContext db, IPublishEndpoint bus, Time
             await EmitAsync(new BotState(botId, BotStatus.Starting, job.Id, now), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
-        // With the broker down MassTransit waits for it to come back: the answer does not, the job stays queued and the
-        // Workers' sweep of queued jobs takes it (the message is a shortcut, the jobs row the record).
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(PublishTimeout);
-        try
-        {
-            await bus.Publish(new RunBot(job.Id, botId), context => context.MessageId = messageId, timeout.Token);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            logger.LogWarning("Job {Job}: the job message could not be sent ({Message}); a worker's sweep will take it", job.Id,
-                ex is OperationCanceledException ? $"no broker within {PublishTimeout.TotalSeconds} s" : ex.Message);
-        }
+        await JobMessages.PublishAsync(bus, new RunBot(job.Id, botId), messageId, job.Id, logger, cancellationToken);
         return (Outcome.Changed, null);
     }
 

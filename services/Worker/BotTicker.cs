@@ -213,9 +213,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         using var response = await market.GetAsync($"/market/ohlcv?symbol={Uri.EscapeDataString(symbol)}&timeframe={timeframe}&limit={limit}", cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode) throw new PriceException(response.StatusCode, $"candles of {symbol} {timeframe}: market answered {(int)response.StatusCode}");
-        using var json = JsonDocument.Parse(body);
-        var rows = json.RootElement.EnumerateArray().Select(r => new Candle(r[0].GetInt64(), r[1].GetDecimal(), r[2].GetDecimal(), r[3].GetDecimal(),
-            r[4].GetDecimal(), r[5].GetDecimal())).ToList();
+        var rows = CandleDownload.Parse(body);
         return rows.Count > 0 ? rows[..^1] : rows;
     }
 

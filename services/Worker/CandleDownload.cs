@@ -54,7 +54,13 @@ public sealed class CandleDownload(IHttpClientFactory http)
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)
             throw new PriceException(response.StatusCode, $"candles of {symbol} {timeframe}: market answered {(int)response.StatusCode} {Detail(body)}".TrimEnd());
-        using var json = JsonDocument.Parse(body);
+        return Parse(body);
+    }
+
+    /// <summary>GET /market/ohlcv's answer, [[open time ms, open, high, low, close, volume], …], as candles.</summary>
+    public static List<Candle> Parse(string ohlcv)
+    {
+        using var json = JsonDocument.Parse(ohlcv);
         return [.. json.RootElement.EnumerateArray().Select(r => new Candle(r[0].GetInt64(), r[1].GetDecimal(), r[2].GetDecimal(), r[3].GetDecimal(),
             r[4].GetDecimal(), r[5].GetDecimal()))];
     }

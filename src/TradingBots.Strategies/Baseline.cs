@@ -61,6 +61,8 @@ public sealed class Baseline : IStrategy
 
         var closes = input.ClosedCandles;
         var (fast, slow) = (knobs.Integer(Fast), knobs.Integer(Slow));
+        // The API refuses such knobs; a row written by hand (or by an older version) is told, not traded on.
+        if (fast < 1 || slow <= fast) throw new ArgumentException($"knobs fast {fast} and slow {slow}: fast must be at least 1 and below slow");
         if (closes.Count < slow + 1 || input.NewCandles < 1) return orders ?? (IReadOnlyList<StrategyOrder>)[];
         var back = Math.Min(input.NewCandles, closes.Count - slow);
         var (before, now) = Spreads(closes, fast, slow, back);

@@ -13,7 +13,7 @@ public sealed class BotFailureTests(TopologyFixture topology)
 
     /// <summary>
     /// A bot whose row holds knobs the API would refuse (fast 0: written by hand, or by an older version) makes baseline
-    /// divide by zero: that bot goes to error with the reason in its job and its bot.state, and the Worker (same process)
+    /// refuse them: that bot goes to error with the reason in its job and its bot.state, and the Worker (same process)
     /// goes on ticking the bot beside it.
     /// </summary>
     [Fact]
@@ -34,7 +34,7 @@ public sealed class BotFailureTests(TopologyFixture topology)
             var error = (await events.WaitForAsync(e => For(e, "bot.state", faulty) && e.GetProperty("data").GetProperty("status").GetString() == "error", seconds: 20))[0];
             var details = await topology.GetJsonAsync($"/api/bots/{faulty}");
             var job = details.GetProperty("current_job");
-            Assert.Equal(("error", "failed", "strategy baseline failed on XRP/USDT: Attempted to divide by zero."),
+            Assert.Equal(("error", "failed", "strategy baseline failed on XRP/USDT: knobs fast 0 and slow 2: fast must be at least 1 and below slow"),
                 (details.GetProperty("bot").GetProperty("status").GetString(), job.GetProperty("status").GetString(), job.GetProperty("message").GetString()));
             Assert.Equal(job.GetProperty("id").GetInt64(), error.GetProperty("data").GetProperty("job_id").GetInt64());
             Assert.Equal(0L, await topology.ScalarAsync($"SELECT count(*) FROM bot_leases WHERE bot_id = {faulty}"));

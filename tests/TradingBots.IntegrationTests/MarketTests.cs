@@ -73,8 +73,8 @@ public sealed class MarketTests(TopologyFixture topology)
     [Fact]
     public async Task Ohlcv_since_pages_forward_from_an_open_time()
     {
-        // Three pages of 1,000 one-minute candles from a whole hour two days ago, each page starting one ms after the last open.
-        var hour = DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
+        // Three pages of 1,000 one-minute candles (50 hours) from a whole hour three days ago, each page starting one ms after the last open.
+        var hour = DateTimeOffset.UtcNow.AddDays(-3).ToUnixTimeMilliseconds() / 3_600_000 * 3_600_000;
         var opens = new List<long>();
         var since = hour + 1;
         for (var page = 0; page < 3; page++)

@@ -15,6 +15,13 @@ public sealed class BaselineStrategyTests
     private static OpenTrade Trade(long id, decimal entry) => new(id, "BTC/USDT", 0.001m, entry, entry * 0.001m, entry * 0.000001m);
 
     [Fact]
+    public void Knobs_the_api_would_refuse_are_said_not_traded_on()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Strategy.Decide(Input([10, 10, 13], 13, knobs: """{"fast": 0, "slow": 2}""")));
+        Assert.Equal("knobs fast 0 and slow 2: fast must be at least 1 and below slow", error.Message);
+    }
+
+    [Fact]
     public void An_upward_cross_buys_order_quote()
     {
         // Before the last candle: SMA2 = 10, SMA3 = 10 (equal). With it: SMA2 = (10 + 13) / 2 = 11.5 > SMA3 = 33 / 3 = 11.
