@@ -9,7 +9,7 @@ internal sealed class ServiceProcess : IDisposable
     private readonly Queue<string> _tail = new();
     private readonly StreamWriter _log;
 
-    /// <param name="restart">A restart appends to the log of the run before (which says why it died).</param>
+    /// <param name="restart">A restart appends to the log of the run before (which says why it died), after a line saying so.</param>
     public ServiceProcess(string name, string? url, string logPath, ProcessStartInfo start, bool restart = false)
     {
         Name = name;
@@ -17,6 +17,7 @@ internal sealed class ServiceProcess : IDisposable
         LogPath = logPath;
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         _log = new StreamWriter(logPath, append: restart) { AutoFlush = true };
+        if (restart) _log.WriteLine($"== {name} started again at {DateTime.UtcNow:O}");
         Process = new Process { StartInfo = start, EnableRaisingEvents = true };
         Process.OutputDataReceived += (_, e) => Append(e.Data);
         Process.ErrorDataReceived += (_, e) => Append(e.Data);

@@ -51,6 +51,8 @@ public sealed class Topology : IAsyncDisposable
     private readonly List<ServiceProcess> _processes = [];
     private readonly Dictionary<string, ServiceProcess> _current = [];
     private readonly Dictionary<string, RestartPolicy> _restarts = [];
+    /// <summary>Logs this topology has written: a later process of the same name (a restart, a whole-system restart) appends.</summary>
+    private readonly HashSet<string> _logs = [];
     private int _replicas;
     private volatile bool _started;
     private readonly Dictionary<(string, string), Endpoint> _endpoints = [];
@@ -170,7 +172,7 @@ public sealed class Topology : IAsyncDisposable
         }
     }
 
-    private ServiceProcess Start(ManifestResource resource, string? url, string logPath, bool supervised, bool restart = false)
+    private ServiceProcess Start(ManifestResource resource, string? url, string logPath, bool supervised)
     {
         var projectPath = Path.GetFullPath(Path.Combine(Manifest.Directory, resource["path"]
             ?? throw new RunnerException($"project '{resource.Name}' has no path")));
@@ -209,7 +211,7 @@ public sealed class Topology : IAsyncDisposable
         lock (_processes)
         {
             if (_stopping) throw new OperationCanceledException("the topology is stopping");
-            var service = new ServiceProcess(resource.Name, url, logPath, start, restart);
+            var service = new ServiceProcess(resource.Name, url, logPath, start, restart: !_logs.Add(logPath));
             _processes.Add(service);
             if (supervised || url is null) _current[resource.Name] = service;
             File.AppendAllText(_pidFile, $"{service.Process.Id} {assembly}\n");
@@ -254,7 +256,7 @@ public sealed class Topology : IAsyncDisposable
         _options.Log.WriteLine($"!! {resource.Name} exited with code {code} after {uptime.TotalSeconds:0.0} s; restarting it in "
             + $"{delay.Value.TotalSeconds:0} s (restart {attempt} of {RestartPolicy.MaxRestarts} in a row)");
         await Task.Delay(delay.Value);
-        if (!_stopping) Start(resource, exited.Url, exited.LogPath, supervised: true, restart: true);
+        if (!_stopping) Start(resource, exited.Url, exited.LogPath, supervised: true);
     }
 
     private async Task WaitForJobAsync(ServiceProcess job, CancellationToken cancellationToken)

@@ -22,6 +22,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        var traffic = new PageTraffic(page);
         await page.GotoAsync(topology.Topology.UrlOf(ResourceNames.Gateway) + "/ui/bots");
         await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Live events" })).ToHaveTextAsync("live");
 
@@ -41,36 +42,44 @@ public sealed class BrowserTests(TopologyFixture topology)
         await Expect(row).ToContainTextAsync("stopped");
         await Expect(row).ToContainTextAsync("baseline@1");
 
-        // Started: the row turns running from the event stream, and its equity shows.
-        await page.GetByRole(AriaRole.Button, new() { Name = $"start {name}" }).ClickAsync();
-        await Expect(row.Locator("td.status")).ToHaveTextAsync("running", new() { Timeout = 30_000 });
-        await Expect(row).ToContainTextAsync("10,000");
-        Directory.CreateDirectory(Screenshots);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bots-1280.png"), FullPage = true });
-        await page.SetViewportSizeAsync(390, 844);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bots-390.png"), FullPage = true });
+        var bot = long.Parse((await row.GetAttributeAsync("data-bot"))!);
+        try
+        {
+            // Started: the row turns running from the event stream, and its equity shows.
+            await page.GetByRole(AriaRole.Button, new() { Name = $"start {name}" }).ClickAsync();
+            await traffic.ExplainingAsync(() => Expect(row.Locator("td.status")).ToHaveTextAsync("running", new() { Timeout = 30_000 }));
+            await Expect(row).ToContainTextAsync("10,000");
+            Directory.CreateDirectory(Screenshots);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bots-1280.png"), FullPage = true });
+            await page.SetViewportSizeAsync(390, 844);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bots-390.png"), FullPage = true });
 
-        // Its page: a trade placed for it appears in its trades and its events, its equity curve and candles are drawn.
-        await page.SetViewportSizeAsync(1280, 900);
-        await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
-        // Loaded (its trades read, so it follows the events from here on).
-        await Expect(page.GetByLabel("Trades on the chart")).ToHaveTextAsync("0 buy(s), 0 sell(s) on the chart");
-        var bot = long.Parse(new Uri(page.Url).Segments[^1]);
-        var (order, body) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 100 });
-        Assert.Equal(System.Net.HttpStatusCode.Created, order.StatusCode);
-        var trade = body.GetProperty("trade_id").GetInt64();
-        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Trades" }).Locator($"tr[data-trade='{trade}']")).ToContainTextAsync("open");
-        await Expect(page.GetByRole(AriaRole.List, new() { Name = "Live events" })).ToContainTextAsync("trade.opened");
-        await Expect(page.GetByRole(AriaRole.List, new() { Name = "Live events" })).ToContainTextAsync("portfolio.snapshot", new() { Timeout = 10_000 });
-        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Equity curve" }).Locator("canvas").First).ToBeVisibleAsync();
-        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Candles of BTC/USDT 1m with the bot's trades" }).Locator("canvas").First).ToBeVisibleAsync();
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bot-1280.png"), FullPage = true });
-        await page.SetViewportSizeAsync(390, 844);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bot-390.png"), FullPage = true });
+            // Its page: a trade placed for it appears in its trades and its events, its equity curve and candles are drawn.
+            await page.SetViewportSizeAsync(1280, 900);
+            await row.GetByRole(AriaRole.Link, new() { Name = name }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+            // Loaded (its trades read, so it follows the events from here on).
+            await Expect(page.GetByLabel("Trades on the chart")).ToHaveTextAsync("0 buy(s), 0 sell(s) on the chart");
+            Assert.Equal(bot, long.Parse(new Uri(page.Url).Segments[^1]));
+            var (order, body) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 100 });
+            Assert.Equal(System.Net.HttpStatusCode.Created, order.StatusCode);
+            var trade = body.GetProperty("trade_id").GetInt64();
+            await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Trades" }).Locator($"tr[data-trade='{trade}']")).ToContainTextAsync("open");
+            await Expect(page.GetByRole(AriaRole.List, new() { Name = "Live events" })).ToContainTextAsync("trade.opened");
+            await Expect(page.GetByRole(AriaRole.List, new() { Name = "Live events" })).ToContainTextAsync("portfolio.snapshot", new() { Timeout = 10_000 });
+            await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Equity curve" }).Locator("canvas").First).ToBeVisibleAsync();
+            await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Candles of BTC/USDT 1m with the bot's trades" }).Locator("canvas").First).ToBeVisibleAsync();
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bot-1280.png"), FullPage = true });
+            await page.SetViewportSizeAsync(390, 844);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "bot-390.png"), FullPage = true });
 
-        await page.GetByRole(AriaRole.Button, new() { Name = $"stop {name}" }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Bot status" })).ToContainTextAsync("stopped", new() { Timeout = 15_000 });
+            await page.GetByRole(AriaRole.Button, new() { Name = $"stop {name}" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Bot status" })).ToContainTextAsync("stopped", new() { Timeout = 15_000 });
+        }
+        finally
+        {
+            (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose();   // not left running if a step failed
+        }
     }
 
     [Fact]
@@ -229,5 +238,35 @@ public sealed class BrowserTests(TopologyFixture topology)
         var output = await install.StandardOutput.ReadToEndAsync() + await install.StandardError.ReadToEndAsync();
         await install.WaitForExitAsync();
         if (!File.Exists(Chromium)) throw new InvalidOperationException($"Chromium could not be installed: {output}");
+    }
+
+    /// <summary>What a page asked and was answered (and what its console said), to explain a wait that timed out.</summary>
+    private sealed class PageTraffic
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+        public PageTraffic(IPage page)
+        {
+            page.Request += (_, r) => Add($"-> {r.Method} {r.Url}");
+            page.Response += (_, r) => Add($"<- {r.Status} {r.Request.Method} {r.Url}");
+            page.RequestFailed += (_, r) => Add($"!! {r.Method} {r.Url}: {r.Failure}");
+            page.Console += (_, m) => Add($"console {m.Type}: {m.Text}");
+            page.PageError += (_, e) => Add($"page error: {e}");
+        }
+
+        private void Add(string line) => _lines.Enqueue($"{_clock.ElapsedMilliseconds,7} ms {line}");
+
+        public async Task ExplainingAsync(Func<Task> wait)
+        {
+            try
+            {
+                await wait();
+            }
+            catch (PlaywrightException ex)
+            {
+                throw new Xunit.Sdk.XunitException($"{ex.Message}\nThe page's traffic:\n{string.Join('\n', _lines.TakeLast(60))}");
+            }
+        }
     }
 }

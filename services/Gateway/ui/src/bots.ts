@@ -67,7 +67,8 @@ export async function botsPage(root: HTMLElement, events: EventStream): Promise<
   for (const bot of (await get<{ bots: Bot[] }>("/bots")).bots) await add(bot);
   render();
 
-  // Live: a state change or a trade refetches that bot's row; a snapshot moves its equity at once.
+  // Live: a state change or a trade refetches that bot's row; a snapshot moves its equity at once (and, for a row still
+  // shown starting or stopping, says it has moved on: that row is refetched too).
   const pending = new Map<number, number>();
   return events.subscribe((type, data) => {
     const row = rows.get(Number(data.bot_id));
@@ -76,7 +77,8 @@ export async function botsPage(root: HTMLElement, events: EventStream): Promise<
       row.account.equity = Number(data.equity);
       draw(row);
     }
-    if (type === "bot.state" || type.startsWith("trade.")) {
+    const stale = type === "portfolio.snapshot" && (row.bot.status === "starting" || row.bot.status === "stopping");
+    if (stale || type === "bot.state" || type.startsWith("trade.")) {
       clearTimeout(pending.get(row.bot.id));
       pending.set(row.bot.id, window.setTimeout(() => void refresh(row), 100));
     }
