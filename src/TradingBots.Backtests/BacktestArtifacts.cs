@@ -138,6 +138,13 @@ public static class BacktestArtifacts
         line.Color = color;
         line.LineWidth = 1.5f;
         plot.Axes.DateTimeTicksBottom();
+        // Enough decimals that neighbouring ticks never read the same (a flat-ish curve spans a few units of 10,000).
+        var span = ys.Length == 0 ? 0 : ys.Max() - ys.Min();
+        var decimals = span > 0 ? Math.Clamp((int)Math.Ceiling(-Math.Log10(span / 10)) + 1, 0, 12) : 0;
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            LabelFormatter = value => value.ToString("N" + decimals, CultureInfo.InvariantCulture),
+        };
         plot.Title(title);
         plot.YLabel(label);
         plot.SavePng(path, Width, Height);
