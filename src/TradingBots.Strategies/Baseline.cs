@@ -32,8 +32,11 @@ public sealed class Baseline : IStrategy
 
     public IEnumerable<(string Knob, string Reason)> Conflicts(KnobValues knobs)
     {
-        if (knobs.Integer(Fast) >= knobs.Integer(Slow)) yield return (Fast, $"must be less than slow ({knobs.Integer(Slow)})");
+        if (!Ordered(knobs.Integer(Fast), knobs.Integer(Slow))) yield return (Fast, $"must be less than slow ({knobs.Integer(Slow)})");
     }
+
+    /// <summary>The averages' one rule: fast below slow (fast's range, from 1, is its spec's).</summary>
+    private static bool Ordered(int fast, int slow) => fast < slow;
 
     public IReadOnlyList<StrategyOrder> Decide(StrategyInput input)
     {
@@ -62,7 +65,7 @@ public sealed class Baseline : IStrategy
         var closes = input.ClosedCandles;
         var (fast, slow) = (knobs.Integer(Fast), knobs.Integer(Slow));
         // The API refuses such knobs; a row written by hand (or by an older version) is told, not traded on.
-        if (fast < 1 || slow <= fast) throw new ArgumentException($"knobs fast {fast} and slow {slow}: fast must be at least 1 and below slow");
+        if (fast < 1 || !Ordered(fast, slow)) throw new ArgumentException($"knobs fast {fast} and slow {slow}: fast must be at least 1 and below slow");
         if (closes.Count < slow + 1 || input.NewCandles < 1) return orders ?? (IReadOnlyList<StrategyOrder>)[];
         var back = Math.Min(input.NewCandles, closes.Count - slow);
         var (before, now) = Spreads(closes, fast, slow, back);

@@ -17,8 +17,12 @@ const hour = 3_600_000;
 export async function backtestsPage(root: HTMLElement, events: EventStream): Promise<() => void> {
   const { strategies } = await get<{ strategies: Strategy[] }>("/strategies");
   const body = h("tbody");
+  // Reads may answer out of order (progress comes often): only the newest one asked is drawn.
+  let asked = 0;
   const draw = async () => {
+    const mine = ++asked;
     const { backtests } = await get<{ backtests: Backtest[] }>("/backtests");
+    if (mine !== asked) return;
     body.replaceChildren(...backtests.map((b) => h("tr", { "data-backtest": String(b.id) },
       h("td", {}, h("a", { href: `/ui/backtests/${b.id}` }, `#${b.id}`)), h("td", {}, `${b.strategy}@${b.version}`), h("td", {}, b.symbols.join(", ")),
       h("td", {}, `${b.timeframe} ${b.from.slice(0, 16)} → ${b.to.slice(0, 16)}`), h("td", { class: `status ${b.job.status}` }, `${b.job.status} ${b.job.progress}%`),
@@ -58,8 +62,10 @@ export async function backtestsPage(root: HTMLElement, events: EventStream): Pro
   root.replaceChildren(h("h1", {}, "Backtests"),
     h("table", { "aria-label": "Backtests" }, h("thead", {}, h("tr", {}, ...["Backtest", "Strategy", "Symbols", "Range", "Status", "Return"]
       .map((c) => h("th", { scope: "col" }, c)))), body), form);
+  // Following the events from before the first read, so nothing that happens while it loads is missed.
+  const unsubscribe = events.subscribe((type, data) => { if (type === "job.progress" && data.bot_id === null) void draw(); });
   await draw();
-  return events.subscribe((type, data) => { if (type === "job.progress" && data.bot_id === null) void draw(); });
+  return unsubscribe;
 }
 
 export async function backtestPage(root: HTMLElement, events: EventStream, id: number): Promise<() => void> {
@@ -82,8 +88,11 @@ export async function backtestPage(root: HTMLElement, events: EventStream, id: n
   cancel.onclick = async () => { await post(`/jobs/${id}/cancel`).catch(() => undefined); await load(); };
 
   let drawn = false;
+  let asked = 0;
   const load = async () => {
+    const mine = ++asked;
     const b = await get<Backtest>(`/backtests/${id}`);
+    if (mine !== asked) return;
     status.textContent = `${b.job.status} · ${b.strategy}@${b.version} · ${b.symbols.join(", ")} ${b.timeframe} · ${b.job.message ?? ""}`;
     progress.value = b.job.progress;
     cancel.hidden = b.job.status !== "queued" && b.job.status !== "running";

@@ -64,25 +64,25 @@ export async function botsPage(root: HTMLElement, events: EventStream): Promise<
     body.replaceChildren(...[...rows.values()].sort((a, b) => b.bot.id - a.bot.id).map((r) => r.element));
   }
 
-  for (const bot of (await get<{ bots: Bot[] }>("/bots")).bots) await add(bot);
-  render();
-
-  // Live: a state change or a trade refetches that bot's row; a snapshot moves its equity at once (and, for a row still
-  // shown starting or stopping, says it has moved on: that row is refetched too).
+  // Live, from before the rows load (the form is up already: a bot made and started meanwhile must not miss its events):
+  // a state change or a trade refetches that bot's row; a snapshot moves its equity at once.
   const pending = new Map<number, number>();
-  return events.subscribe((type, data) => {
+  const unsubscribe = events.subscribe((type, data) => {
     const row = rows.get(Number(data.bot_id));
     if (!row) return;
     if (type === "portfolio.snapshot" && row.account) {
       row.account.equity = Number(data.equity);
       draw(row);
     }
-    const stale = type === "portfolio.snapshot" && (row.bot.status === "starting" || row.bot.status === "stopping");
-    if (stale || type === "bot.state" || type.startsWith("trade.")) {
+    if (type === "bot.state" || type.startsWith("trade.")) {
       clearTimeout(pending.get(row.bot.id));
       pending.set(row.bot.id, window.setTimeout(() => void refresh(row), 100));
     }
   });
+
+  await Promise.all((await get<{ bots: Bot[] }>("/bots")).bots.filter((bot) => !rows.has(bot.id)).map(add));
+  render();
+  return unsubscribe;
 }
 
 /** The create form: name, symbols, timeframe, strategy, and the strategy's own knobs (every bot's knobs too). */

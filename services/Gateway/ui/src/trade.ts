@@ -49,8 +49,12 @@ export async function tradePage(root: HTMLElement, events: EventStream): Promise
     }
   });
 
+  // Reads may answer out of order (a click's and an event's): only the newest one asked is drawn.
+  let asked = 0;
   async function refresh(): Promise<void> {
+    const mine = ++asked;
     const { trades } = await get<{ trades: Trade[] }>("/trades?status=open&limit=100");
+    if (mine !== asked) return;
     open.replaceChildren(...trades.map((t) => {
       const close = h("button", {
         type: "button", "aria-label": `close trade ${t.id}`,
@@ -69,6 +73,8 @@ export async function tradePage(root: HTMLElement, events: EventStream): Promise
         h("td", { class: "number" }, amount(t.unrealized_pnl_quote, 8)), h("td", {}, close));
     }));
   }
+  // Following the events from before the first read, so nothing that happens while it loads is missed.
+  const unsubscribe = events.subscribe((type) => { if (type.startsWith("trade.")) void refresh(); });
   await refresh();
-  return events.subscribe((type) => { if (type.startsWith("trade.")) void refresh(); });
+  return unsubscribe;
 }
