@@ -95,8 +95,9 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// Writes <c>{"status": "Healthy|Degraded|Unhealthy", "checks": {"name": {"status", "description", "duration_ms"}}}</c>
-    /// so a 503 names the failing check.
+    /// Writes <c>{"status": "Healthy|Degraded|Unhealthy", "checks": {"name": {"status", "duration_ms"}}}</c>, so a 503
+    /// names the failing check and says nothing more to whoever asks (no exception message, host or path: the health
+    /// check service logs those).
     /// </summary>
     private static Task WriteHealthJson(HttpContext context, HealthReport report)
     {
@@ -109,7 +110,6 @@ public static class ServiceDefaultsExtensions
                 entry => new
                 {
                     status = entry.Value.Status.ToString(),
-                    description = entry.Value.Description ?? entry.Value.Exception?.Message,
                     duration_ms = Math.Round(entry.Value.Duration.TotalMilliseconds, 1),
                 }),
         };

@@ -35,7 +35,31 @@ public static class ProblemResponses
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(RetryReadOnceAsync);
         return app;
+    }
+
+    /// <summary>
+    /// A read (GET, HEAD) that met a database connection the server dropped is run once more, on a fresh connection: after
+    /// a PostgreSQL restart every pooled connection is dead, and the first use of each would otherwise cost a user a 503.
+    /// Writes are not repeated here (their clients retry with an Idempotency-Key); a database that stays down is still a 503.
+    /// </summary>
+    private static async Task RetryReadOnceAsync(HttpContext context, RequestDelegate next)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            await next(context);
+            return;
+        }
+        try
+        {
+            await next(context);
+        }
+        catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested && Classify(ex).Dependency == "database")
+        {
+            NpgsqlConnection.ClearAllPools();
+            await next(context);
+        }
     }
 
     /// <summary>Caps this endpoint's request body (over it: 413 ProblemDetails, nothing read further).</summary>

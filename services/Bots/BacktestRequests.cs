@@ -59,7 +59,7 @@ public static class BacktestRequests
 
         return errors.Count > 0
             ? (null, errors)
-            : (new NewBacktest(strategy!, knobs.GetRawText(), symbols!, timeframe!, from!.Value, to!.Value, cash), errors);
+            : (new NewBacktest(strategy!, StrategyRegistry.Normalize(strategy!, knobs), symbols!, timeframe!, from!.Value, to!.Value, cash), errors);
     }
 
     /// <summary>strategy (a name, or "name@version"; default baseline) and version (its newest when absent); not one that asks a model.</summary>

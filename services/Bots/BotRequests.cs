@@ -62,7 +62,7 @@ public static partial class BotRequests
         foreach (var field in body.EnumerateObject().Select(p => p.Name).Except(["name", "symbols", "timeframe", "paper_mode", "strategy", "knobs"]))
             Fail(field, "unknown field");
 
-        return errors.Count > 0 ? (null, errors) : (new NewBot(name!, symbols!, timeframe!, strategy!, knobs.GetRawText()), errors);
+        return errors.Count > 0 ? (null, errors) : (new NewBot(name!, symbols!, timeframe!, strategy!, StrategyRegistry.Normalize(strategy!, knobs)), errors);
     }
 
     /// <summary>The symbols field of a bot or a backtest: 1 to 20 BASE/QUOTE symbols, no repeats, one quote currency.</summary>
@@ -108,7 +108,7 @@ public static partial class BotRequests
         var json = JsonSerializer.Serialize(merged.ToDictionary(k => k.Key, k => k.Value));
         using var document = JsonDocument.Parse(json);
         var errors = StrategyRegistry.Validate(strategy, document.RootElement);
-        return errors.Count > 0 ? (null, errors) : (json, errors);
+        return errors.Count > 0 ? (null, errors) : (StrategyRegistry.Normalize(strategy, document.RootElement), errors);
     }
 
     internal static JsonElement? Optional(JsonElement body, string name) =>

@@ -109,6 +109,9 @@ public static class BotsApi
             bot.Knobs = merged;
             bot.UpdatedAt = time.GetUtcNow();
             await db.SaveChangesAsync(cancellationToken);
+            // A running bot's schedule reads its lease's typed tick, written here from the validated knob.
+            var tick = BotKnobs.Tick(KnobValues.Parse(merged, StrategyRegistry.KnobsOf(strategy)));
+            await db.BotLeases.Where(l => l.BotId == id).ExecuteUpdateAsync(l => l.SetProperty(x => x.TickSeconds, tick), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             return TypedResults.Ok(BotView.From(bot));
         }

@@ -10,6 +10,7 @@ namespace TradingBots.ExchangeSim;
 public static class SimControlApi
 {
     private const decimal MinPrice = 0.00000001m;
+    private const int MaxLatencyMs = 60_000;
 
     public static IEndpointRouteBuilder MapSimControlApi(this IEndpointRouteBuilder app)
     {
@@ -69,8 +70,16 @@ public static class SimControlApi
             symbols = [.. names.Select(n => SymbolCatalog.Find(n.ToUpperInvariant())!)];
         }
 
-        faults.Set(mode, symbols);
-        return TypedResults.Ok(new ActiveFaults(faults.Active.ToDictionary(f => f.Key, f => FaultBoard.NameOf(f.Value))));
+        var latency = 0;
+        if (mode == FaultMode.Latency)
+        {
+            if (!body.Value.TryGetProperty("latency_ms", out var ms) || ms.ValueKind != JsonValueKind.Number || !ms.TryGetInt32(out latency)
+                || latency is < 1 or > MaxLatencyMs)
+                return Invalid("latency_ms", $"latency_ms is required for the latency mode: milliseconds from 1 to {MaxLatencyMs}.");
+        }
+        faults.Set(new Fault(mode, latency), symbols);
+        return TypedResults.Ok(new ActiveFaults(faults.Active.ToDictionary(f => f.Key,
+            f => f.Value.Mode == FaultMode.Latency ? $"latency {f.Value.LatencyMs} ms" : FaultBoard.NameOf(f.Value.Mode))));
     }
 
     /// <summary>The request body as JSON, or null when it is missing or not JSON.</summary>

@@ -117,10 +117,13 @@ public static class TradingApi
     {
         if (value is null) return null;
         var parts = value.Split('-');
-        return parts.Length == 2 && Number(parts[0], "cursor", 0, long.MaxValue) is { } micros && Number(parts[1], "cursor", 1, long.MaxValue) is { } id
+        return parts.Length == 2 && Number(parts[0], "cursor", 0, MaxCursorMicros) is { } micros && Number(parts[1], "cursor", 1, long.MaxValue) is { } id
             ? (DateTimeOffset.UnixEpoch.AddTicks(micros * 10), id)
             : throw new PaperException(400, "cursor", "not a next_cursor of this endpoint");
     }
+
+    /// <summary>The latest time a cursor can name (DateTimeOffset's last microsecond), so a cursor past it is a 400, not an overflow.</summary>
+    private static readonly long MaxCursorMicros = (DateTimeOffset.MaxValue - DateTimeOffset.UnixEpoch).Ticks / 10;
 
     private static long? Number(string? value, string field, long min, long max) =>
         value is null ? null

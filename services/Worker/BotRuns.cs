@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using TradingBots.Data;
 using TradingBots.Events;
+using TradingBots.Strategies;
 
 namespace TradingBots.Worker;
 
@@ -24,13 +25,18 @@ public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider
         {
             await EndAsync(bot, job, JobStatus.Cancelled, BotStatus.Stopped, "stopped before it started", now, cancellationToken);
         }
+        else if (KnobsProblem(bot) is { } problem)
+        {
+            await EndAsync(bot, job, JobStatus.Failed, BotStatus.Error, problem, now, cancellationToken);
+        }
         else
         {
-            var tick = TickSeconds(bot.Knobs);
-            db.BotLeases.Add(new BotLease
-            {
-                BotId = botId, JobId = jobId, Owner = me.Name, ExpiresAt = now.AddSeconds(2 * tick), NextTickAt = now, Ticks = 0,
-            });
+            // The schedule reads the lease's typed tick, written here from the validated knob; its times are the database's.
+            var tick = BotKnobs.Tick(KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(StrategyRegistry.Find(bot.Strategy)!)));
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO bot_leases (bot_id, job_id, owner, expires_at, next_tick_at, ticks, tick_seconds, epoch)
+                VALUES ({botId}, {jobId}, {me.Name}, now() + make_interval(secs => 2 * {tick}), now(), 0, {tick}, 0)
+                """, cancellationToken);
             (job.Status, job.Message, job.UpdatedAt) = (JobStatus.Running, $"running on {me.Name}", now);
             (bot.Status, bot.UpdatedAt) = (BotStatus.Running, now);
             Emit(EventTypes.BotState, new BotState(botId, BotStatus.Running, jobId, now));
@@ -42,13 +48,17 @@ public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider
         logger.LogInformation("Bot {Bot}: job {Job} taken by {Worker}", botId, jobId, me.Name);
     }
 
-    /// <summary>Ends a bot's run: the job with its final status and message, the bot stopped (or in error), its lease gone.</summary>
-    public async Task EndAsync(long botId, long jobId, string jobStatus, string botStatus, string message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ends a bot's run under its tick's claim: the job with its final status and message, the bot stopped (or in error), its
+    /// lease gone; nothing when the lease was taken over meanwhile (the new owner ends it, if it still should end).
+    /// </summary>
+    public async Task EndAsync(Fence fence, string jobStatus, string botStatus, string message, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var bot = await db.Bots.FromSql($"SELECT * FROM bots WHERE id = {botId} FOR UPDATE").FirstOrDefaultAsync(cancellationToken);
-        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
+        var bot = await db.Bots.FromSql($"SELECT * FROM bots WHERE id = {fence.BotId} FOR UPDATE").FirstOrDefaultAsync(cancellationToken);
+        var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == fence.JobId, cancellationToken);
         if (bot is null || job is null) return;
+        if (await db.BotLeases.Where(l => l.BotId == fence.BotId && l.Epoch == fence.Epoch).ExecuteDeleteAsync(cancellationToken) == 0) return;
         await EndAsync(bot, job, jobStatus, botStatus, message, time.GetUtcNow(), cancellationToken);
         await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -60,6 +70,7 @@ public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider
         (job.Status, job.Message, job.UpdatedAt) = (jobStatus, message, now);
         (bot.Status, bot.StopRequested, bot.UpdatedAt) = (botStatus, false, now);
         await db.BotLeases.Where(l => l.BotId == bot.Id).ExecuteDeleteAsync(cancellationToken);
+        await db.JudgedCandles.Where(j => j.JobId == job.Id).ExecuteDeleteAsync(cancellationToken);
         Emit(EventTypes.JobProgress, new JobProgress(bot.Id, job.Id, jobStatus, job.Progress, now));
         Emit(EventTypes.BotState, new BotState(bot.Id, botStatus, job.Id, now));
         await db.SaveChangesAsync(cancellationToken);
@@ -67,12 +78,16 @@ public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider
 
     private void Emit<T>(string type, T data) => Outbox.Add(db, type, data, time.GetUtcNow());
 
-    /// <summary>knobs.tick_seconds (validated when set), else 5.</summary>
-    public static int TickSeconds(string knobs)
+    /// <summary>
+    /// Why a bot's stored knobs cannot be run (a row edited by hand, or by an older version): its strategy unknown, or each
+    /// knob at fault with the API's reason; null when they are valid. Such a bot is failed alone.
+    /// </summary>
+    public static string? KnobsProblem(Bot bot)
     {
-        using var json = JsonDocument.Parse(knobs);
-        return json.RootElement.TryGetProperty(Strategies.BotKnobs.TickSeconds, out var tick) && tick.TryGetInt32(out var seconds) && seconds >= 1
-            ? seconds : 5;
+        if (StrategyRegistry.Find(bot.Strategy) is not { } strategy) return $"unknown strategy '{bot.Strategy}'; known: {StrategyRegistry.Known}";
+        using var knobs = JsonDocument.Parse(bot.Knobs);
+        var errors = StrategyRegistry.Validate(strategy, knobs.RootElement);
+        return errors.Count == 0 ? null : "unreadable knobs: " + string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}"));
     }
 }
 

@@ -13,14 +13,17 @@ namespace TradingBots.Worker;
 /// One tick of a batch of bots, as the spec's worker mark-to-market: the latest prices of every symbol of the batch in
 /// one request (the market's limit of 20 per call chunks it); for the whole batch, in one transaction, each open
 /// trade's unrealized PnL updated with its trade.updated and one portfolio snapshot per bot with its portfolio.snapshot
-/// (<see cref="TickWrites"/>); then per bot the strategy asked on the closed candles of the bot's timeframe, its orders
-/// executed by the paper engine (the rules, locks and outbox of POST /orders; an idempotency key per job, tick and order,
-/// so a tick run again after a takeover trades nothing twice); then, for the batch, the jobs' progress and job.progress.
-/// A market failure is one system.notice and the bots go on at the next tick; a strategy that throws puts its bot in
-/// error, never the Worker.
+/// (<see cref="TickWrites"/>); then per bot the strategy asked on the closed candles of the bot's timeframe it has not
+/// judged yet (the newest judged is kept in the database per run and symbol, so a takeover never judges one again), its
+/// orders executed by the paper engine (the rules, locks and outbox of POST /orders; an idempotency key per job, symbol,
+/// candle and order, the candle recorded as judged in the order's own transaction); then, for the batch, the candles
+/// judged and the jobs' progress and job.progress. Every write is fenced by the claim's token (<see cref="Leases"/>): a
+/// bot whose lease was taken over mid-tick writes nothing more. A market failure is one system.notice and the bots go
+/// on at the next tick; a strategy that throws or knobs that cannot be read put that bot in error, and a database error
+/// of one bot leaves it to the next tick, never the Worker or the batch.
 /// </summary>
 public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, PriceSource prices, IHttpClientFactory http,
-    MarkPrices marks, EventPublisher events, AdviceBook advice, BotRuns runs, TickWrites writes, SeenCandles seen, TimeProvider time, ILogger<BotTicker> logger)
+    MarkPrices marks, EventPublisher events, AdviceBook advice, BotRuns runs, TickWrites writes, TimeProvider time, ILogger<BotTicker> logger)
 {
     public async Task TickAsync(IReadOnlyList<BotScheduler.Due> due, CancellationToken cancellationToken)
     {
@@ -32,7 +35,9 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             if (!bots.TryGetValue(d.BotId, out var bot)) continue;
             if (bot.StopRequested)
-                await EndAsync(bot.Id, d.JobId, JobStatus.Cancelled, BotStatus.Stopped, $"stopped by request after {d.Ticks - 1} tick(s)", cancellationToken);
+                await EndAsync(d.Fence, JobStatus.Cancelled, BotStatus.Stopped, $"stopped by request after {d.Ticks - 1} tick(s)", cancellationToken);
+            else if (BotRuns.KnobsProblem(bot) is { } problem)
+                await EndAsync(d.Fence, JobStatus.Failed, BotStatus.Error, problem, cancellationToken);
             else active.Add((bot, d));
         }
         if (active.Count == 0) return;
@@ -60,22 +65,24 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         }
 
         var priced = time.GetTimestamp();
-        var open = await writes.MarkAsync([.. active.Select(a => a.Bot)], held, mark, time.GetUtcNow(), cancellationToken);
+        var open = await writes.MarkAsync([.. active.Select(a => (a.Bot, a.Due.Fence))], held, mark, time.GetUtcNow(), cancellationToken);
+        // A bot whose lease was taken over since the claim is the new owner's from here on.
+        active.RemoveAll(a => !open.ContainsKey(a.Bot.Id));
+        var judged = await writes.JudgedAsync([.. active.Select(a => a.Due.JobId)], cancellationToken);
         var marked = time.GetTimestamp();
 
-        // Each bot's strategy and knobs; then the closed candles of every symbol and timeframe of the batch, one request
-        // each, as many as the most demanding of its bots needs.
+        // Each bot's strategy and knobs (both checked above); then the closed candles of every symbol and timeframe of the
+        // batch, one request each, as many as the most demanding of its bots needs.
         var deciding = new List<(Bot Bot, BotScheduler.Due Due, IStrategy Strategy, KnobValues Knobs)>(active.Count);
-        var outcomes = new List<Outcome>(active.Count);
         foreach (var (bot, d) in active)
         {
-            if (StrategyRegistry.Find(bot.Strategy) is { } strategy)
-                deciding.Add((bot, d, strategy, KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy))));
-            else outcomes.Add(new(bot, d, null, [], $"unknown strategy '{bot.Strategy}'; known: {StrategyRegistry.Known}"));
+            var strategy = StrategyRegistry.Find(bot.Strategy)!;
+            deciding.Add((bot, d, strategy, KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy))));
         }
+        var outcomes = new List<Outcome>(active.Count);
         var candles = deciding.SelectMany(b => b.Bot.Symbols.Where(live.ContainsKey).Select(symbol => (Key: (symbol, b.Bot.Timeframe), Needed: b.Strategy.CandlesNeeded(b.Knobs))))
             .GroupBy(x => x.Key)
-            .ToDictionary(g => g.Key, g => ClosedCandlesAsync(g.Key.symbol, g.Key.Timeframe, g.Max(x => x.Needed) + SeenCandles.MaxCatchUp, cancellationToken));
+            .ToDictionary(g => g.Key, g => ClosedCandlesAsync(g.Key.symbol, g.Key.Timeframe, g.Max(x => x.Needed) + MaxCatchUp, cancellationToken));
 
         // The bots' decisions and orders side by side (each order its own scope and transaction under its own account's
         // lock, so bots never wait for each other); the ends of runs and the progress after, on this scope's context.
@@ -83,27 +90,27 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         var adviceDeadline = time.GetUtcNow() + AdviceBook.Patience;
         await Parallel.ForEachAsync(Enumerable.Range(0, deciding.Count), new ParallelOptions { MaxDegreeOfParallelism = OrdersInParallel, CancellationToken = cancellationToken },
             async (i, ct) => decisions[i] = await DecideAsync(deciding[i].Bot, deciding[i].Due, deciding[i].Strategy, deciding[i].Knobs, live, open[deciding[i].Bot.Id], candles,
-                adviceDeadline, ct));
-        outcomes.AddRange(decisions.Where(o => o is not null));
+                judged, adviceDeadline, ct));
+        outcomes.AddRange(decisions);
 
         var orders = 0;
         var progress = new List<TickWrites.Progress>(active.Count);
-        foreach (var (bot, d, knobs, notes, failure) in outcomes)
+        foreach (var (bot, d, knobs, notes, failure, seen) in outcomes)
         {
             orders += notes.Count;
             if (failure is not null)
             {
-                await EndAsync(bot.Id, d.JobId, JobStatus.Failed, BotStatus.Error, failure, cancellationToken);
+                await EndAsync(d.Fence, JobStatus.Failed, BotStatus.Error, failure, cancellationToken);
                 continue;
             }
-            if (knobs is null) continue; // a market or unexpected failure: the next tick tries again
+            if (knobs is null) continue; // a market, database or unexpected failure, or the lease lost: the next tick tries again
             var maxTicks = knobs.Get(BotKnobs.MaxTicks) is { } max ? (int)max : (int?)null;
             var said = notes.Count > 0 ? ": " + string.Join("; ", notes) : "";
             if (maxTicks is { } last && d.Ticks >= last)
-                await EndAsync(bot.Id, d.JobId, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s){said}", cancellationToken);
+                await EndAsync(d.Fence, JobStatus.Completed, BotStatus.Stopped, $"completed {last} tick(s){said}", cancellationToken);
             else
-                progress.Add(new(bot.Id, d.JobId, maxTicks is { } total ? d.Ticks * 100 / total : Math.Min(d.Ticks, 99),
-                    (maxTicks is { } m ? $"tick {d.Ticks} of {m}" : $"{d.Ticks} tick(s) run") + said));
+                progress.Add(new(d.Fence, maxTicks is { } total ? d.Ticks * 100 / total : Math.Min(d.Ticks, 99),
+                    (maxTicks is { } m ? $"tick {d.Ticks} of {m}" : $"{d.Ticks} tick(s) run") + said, seen));
         }
         var decided = time.GetTimestamp();
         await writes.ProgressAsync(progress, time.GetUtcNow(), cancellationToken);
@@ -114,34 +121,39 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
             active.Count, held.Count, orders, Ms(started, priced), Ms(priced, marked), Ms(marked, decided), Ms(decided, ended), Ms(started, ended));
     }
 
-    /// <summary>A run ends: its job and bot (<see cref="BotRuns"/>), and what this Worker kept for it.</summary>
-    private async Task EndAsync(long bot, long job, string jobStatus, string botStatus, string message, CancellationToken cancellationToken)
+    /// <summary>A run ends under the tick's claim: its job and bot (<see cref="BotRuns"/>), and what this Worker kept for it.</summary>
+    private async Task EndAsync(Fence fence, string jobStatus, string botStatus, string message, CancellationToken cancellationToken)
     {
-        await runs.EndAsync(bot, job, jobStatus, botStatus, message, cancellationToken);
-        advice.Forget(bot);
+        await runs.EndAsync(fence, jobStatus, botStatus, message, cancellationToken);
+        advice.Forget(fence.BotId);
     }
 
     /// <summary>Bots whose decisions and orders run at once in a tick (the paper engine's transactions, in their own scopes).</summary>
     private const int OrdersInParallel = 8;
 
-    /// <summary>What a bot's tick came to: its notes for the job's message, or why its run failed (null knobs: try again next tick).</summary>
-    private sealed record Outcome(Bot Bot, BotScheduler.Due Due, KnobValues? Knobs, List<string> Notes, string? Failure);
+    /// <summary>
+    /// What a bot's tick came to: its notes for the job's message, or why its run failed (null knobs: try again next tick),
+    /// and the newest candle it judged per symbol.
+    /// </summary>
+    private sealed record Outcome(Bot Bot, BotScheduler.Due Due, KnobValues? Knobs, List<string> Notes, string? Failure,
+        IReadOnlyList<(string Symbol, long OpenTime)> Judged);
 
     private double Ms(long from, long to) => time.GetElapsedTime(from, to).TotalMilliseconds;
 
     /// <summary>The bot's strategy on each of its symbols, and its orders executed: what happened, for the job's message.</summary>
     private async Task<Outcome> DecideAsync(Bot bot, BotScheduler.Due due, IStrategy strategy, KnobValues knobs, IReadOnlyDictionary<string, decimal> live,
-        IReadOnlyList<OpenTrade> open, IReadOnlyDictionary<(string, string), Task<IReadOnlyList<Candle>>> candles, DateTimeOffset adviceDeadline,
-        CancellationToken cancellationToken)
+        IReadOnlyList<OpenTrade> open, IReadOnlyDictionary<(string, string), Task<IReadOnlyList<Candle>>> candles,
+        IReadOnlyDictionary<(long, string), long> judged, DateTimeOffset adviceDeadline, CancellationToken cancellationToken)
     {
         var notes = new List<string>();
+        var seen = new List<(string, long)>();
         try
         {
             foreach (var symbol in bot.Symbols.Where(live.ContainsKey))
             {
                 var closed = await candles[(symbol, bot.Timeframe)];
                 // Judged once per closed candle, at its close, as a backtest judges it (FillRule): no new candle, no decision.
-                var newCandles = seen.NewSince(bot.Id, symbol, closed);
+                var newCandles = NewCandles(closed, judged.TryGetValue((due.JobId, symbol), out var last) ? last : null);
                 // (An advised strategy's answer may come at a later tick: the AdviceBook hands each out once, for the newest candle.)
                 if (newCandles == 0 && strategy is not IAdvisedStrategy) continue;
                 var input = new StrategyInput(symbol, closed, FillRule.Price(closed), open, knobs, newCandles);
@@ -160,29 +172,54 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     logger.LogWarning(ex, "Bot {Bot}: strategy failed", bot.Id);
-                    return new(bot, due, knobs, notes, $"strategy {bot.Strategy} failed on {symbol}: {ex.Message}");
+                    return new(bot, due, knobs, notes, $"strategy {bot.Strategy} failed on {symbol}: {ex.Message}", seen);
                 }
-                for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, due, orders[i], i, input.Price, cancellationToken));
+                var guard = new CandleGuard(due.Fence, symbol, closed[^1].OpenTime);
+                for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, guard, orders[i], i, input.Price, cancellationToken));
+                seen.Add((symbol, guard.CandleOpenTime));
             }
-            return new(bot, due, knobs, notes, null);
+            return new(bot, due, knobs, notes, null, seen);
+        }
+        catch (LeaseLostException ex)
+        {
+            logger.LogInformation("{Message}", ex.Message);
         }
         catch (Exception ex) when (ex is PriceException or HttpRequestException or JsonException)
         {
             if (ex is not PriceException { Unreachable: false }) await NoticeAsync($"Ticker fetch error: bot {bot.Id}: {ex.Message}");
         }
-        catch (Exception ex) when (ex is not (OperationCanceledException or System.Data.Common.DbException or DbUpdateException))
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Not the strategy's and not a dependency's: logged, and the batch's other bots are still ticked.
+            // Not the strategy's and not the market's (a database error of this bot's, say): logged, and the batch's other
+            // bots are still ticked; this bot's candles not recorded as judged are judged again at its next tick.
             logger.LogWarning(ex, "Bot {Bot}: tick {Tick} failed; the next tick tries again", bot.Id, due.Ticks);
         }
-        return new(bot, due, null, notes, null);
+        return new(bot, due, null, notes, null, seen);
     }
 
     /// <summary>
-    /// One strategy order through the paper engine (its own scope: its own transaction, as a request would have), filled at
-    /// <paramref name="price"/>: the close of the candle it was decided on (<see cref="FillRule"/>).
+    /// How many of the closed candles the run has not judged (its newest judged candle's open time, from the database;
+    /// none yet: only the newest counts), at most <see cref="MaxCatchUp"/>: 1 normally, more when a tick came late, 0 when
+    /// no candle closed since.
     /// </summary>
-    private async Task<string> ExecuteAsync(Bot bot, BotScheduler.Due due, StrategyOrder order, int index, decimal price, CancellationToken cancellationToken)
+    public static int NewCandles(IReadOnlyList<Candle> closed, long? judged)
+    {
+        if (closed.Count == 0) return 0;
+        if (judged is not { } newest) return 1;
+        var count = 0;
+        for (var i = closed.Count - 1; i >= 0 && closed[i].OpenTime > newest; i--) count++;
+        return Math.Min(count, MaxCatchUp);
+    }
+
+    /// <summary>Candles a late tick judges at most.</summary>
+    public const int MaxCatchUp = 30;
+
+    /// <summary>
+    /// One strategy order through the paper engine (its own scope: its own transaction, as a request would have), filled at
+    /// <paramref name="price"/>: the close of the candle it was decided on (<see cref="FillRule"/>), under the tick's
+    /// <paramref name="guard"/>. Its key names the run, symbol, candle and order, so judging a candle again trades nothing twice.
+    /// </summary>
+    private async Task<string> ExecuteAsync(Bot bot, CandleGuard guard, StrategyOrder order, int index, decimal price, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var engine = scope.ServiceProvider.GetRequiredService<PaperEngine>();
@@ -190,13 +227,13 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             if (order.TradeId is { } tradeId)
             {
-                await engine.CloseTradeAsync(tradeId, cancellationToken, at: price);
+                await engine.CloseTradeAsync(tradeId, cancellationToken, at: price, guard: guard);
                 return $"sold {order.Symbol} (trade {tradeId}): {order.Reason}";
             }
-            var key = $"job{due.JobId}-tick{due.Ticks}-{order.Symbol}-{index}";
+            var key = $"job{guard.Fence.JobId}-{order.Symbol}-{guard.CandleOpenTime}-{index}";
             var request = new OrderRequest(bot.Id, order.Symbol, Sides.Buy, order.QuoteAmount, null);
             var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request))));
-            await engine.PlaceOrderAsync(request, key, hash, cancellationToken, at: price);
+            await engine.PlaceOrderAsync(request, key, hash, cancellationToken, at: price, guard: guard);
             return $"bought {WireJson.Format(order.QuoteAmount!.Value)} of {order.Symbol}: {order.Reason}";
         }
         catch (PaperException ex)
@@ -237,22 +274,3 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
 
 }
 
-/// <summary>
-/// The newest closed candle each bot's strategy has judged, per symbol, in this Worker, so a late tick judges the candles it
-/// missed (up to <see cref="MaxCatchUp"/>) and an early one none twice. After a takeover the new Worker starts at 1.
-/// </summary>
-public sealed class SeenCandles
-{
-    public const int MaxCatchUp = 30;
-
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long, string), long> _newest = new();
-
-    public int NewSince(long botId, string symbol, IReadOnlyList<Candle> closed)
-    {
-        if (closed.Count == 0) return 0;
-        var newest = closed[^1].OpenTime;
-        var count = _newest.TryGetValue((botId, symbol), out var seen) ? closed.Count(c => c.OpenTime > seen) : 1;
-        _newest[(botId, symbol)] = newest;
-        return Math.Min(count, MaxCatchUp);
-    }
-}

@@ -16,8 +16,10 @@ namespace TradingBots.Worker;
 /// <list type="bullet">
 /// <item><see cref="MarkAsync"/>: every open trade of the batch marked (unrealized PnL and pnl, one trade.updated each) and
 /// one portfolio snapshot per bot (one portfolio.snapshot each);</item>
-/// <item><see cref="ProgressAsync"/>: every running job's progress and message (one job.progress each).</item>
+/// <item><see cref="ProgressAsync"/>: every running job's progress and message (one job.progress each), and the candles
+/// each judged.</item>
 /// </list>
+/// Each is fenced (<see cref="Leases.HeldAsync"/>): only the bots whose lease still has the tick's token are written.
 /// </summary>
 public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper)
 {
@@ -43,18 +45,22 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
 
     /// <summary>
     /// Marks the batch's open trades (<see cref="OpenTradesAsync"/>) at the tick's prices (a symbol without one: the
-    /// trade's own fill price) and returns each bot's open trades for its strategy. A trade a concurrent order changed
-    /// since it was read (closed, or its amount moved) is left to the next tick, and no event goes out for it.
+    /// trade's own fill price) and returns each bot's open trades for its strategy, for the bots whose lease is still the
+    /// tick's (the others get nothing written and are left out). A trade a concurrent order changed since it was read
+    /// (closed, or its amount moved) is left to the next tick, and no event goes out for it.
     /// </summary>
-    public async Task<IReadOnlyDictionary<long, List<OpenTrade>>> MarkAsync(IReadOnlyList<Bot> bots, IReadOnlyList<Held> held,
+    public async Task<IReadOnlyDictionary<long, List<OpenTrade>>> MarkAsync(IReadOnlyList<(Bot Bot, Fence Fence)> batch, IReadOnlyList<Held> allHeld,
         IReadOnlyDictionary<string, decimal> mark, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var leased = await Leases.HeldAsync(connection, batch.Select(b => b.Fence), cancellationToken);
+        var bots = batch.Where(b => leased.Contains(b.Bot.Id)).Select(b => b.Bot).ToList();
+        var held = allHeld.Where(h => leased.Contains(h.BotId));
         var ids = bots.Select(b => b.Id).ToArray();
 
         var open = bots.ToDictionary(b => b.Id, _ => new List<OpenTrade>());
-        var marked = new List<(long Id, long BotId, string Symbol, decimal Price, decimal Amount, decimal Unrealized, decimal Pnl)>(held.Count);
+        var marked = new List<(long Id, long BotId, string Symbol, decimal Price, decimal Amount, decimal Unrealized, decimal Pnl)>(allHeld.Count);
         foreach (var (botId, trade, realized) in held)
         {
             open[botId].Add(trade);
@@ -71,21 +77,7 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
             while (await reader.ReadAsync(cancellationToken)) cash[reader.GetInt64(0)] = reader.GetDecimal(1);
         }
 
-        var updated = new HashSet<long>(marked.Count);
-        await using (var update = new NpgsqlCommand("""
-            UPDATE trades t SET unrealized_pnl_quote = u.unrealized, pnl = u.pnl
-            FROM unnest(@ids, @amounts, @unrealized, @pnl) AS u(id, amount, unrealized, pnl)
-            WHERE t.id = u.id AND t.status = 'open' AND t.amount = u.amount
-            RETURNING t.id
-            """, connection))
-        {
-            update.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, marked.Select(m => m.Id)));
-            update.Parameters.Add(Array("amounts", NpgsqlDbType.Numeric, marked.Select(m => m.Amount)));
-            update.Parameters.Add(Array("unrealized", NpgsqlDbType.Numeric, marked.Select(m => m.Unrealized)));
-            update.Parameters.Add(Array("pnl", NpgsqlDbType.Numeric, marked.Select(m => m.Pnl)));
-            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken)) updated.Add(reader.GetInt64(0));
-        }
+        var updated = await UpdateMarksAsync(connection, marked.Select(m => (m.Id, m.Amount, m.Unrealized, m.Pnl)), cancellationToken);
 
         // Per bot, in the order of its trades: their trade.updated, then its portfolio.snapshot.
         var events = new List<(string, string)>(marked.Count + bots.Count);
@@ -123,15 +115,56 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
         return open;
     }
 
-    /// <summary>A running job's progress after a tick.</summary>
-    public sealed record Progress(long BotId, long JobId, int Percent, string Message);
+    /// <summary>
+    /// Writes marks of open trades (unrealized PnL and pnl) in one statement; a trade closed or resized since it was read
+    /// is left alone. The ids of the trades written.
+    /// </summary>
+    public static async Task<HashSet<long>> UpdateMarksAsync(NpgsqlConnection connection,
+        IEnumerable<(long Id, decimal Amount, decimal Unrealized, decimal Pnl)> marks, CancellationToken cancellationToken)
+    {
+        var list = marks as IReadOnlyCollection<(long Id, decimal Amount, decimal Unrealized, decimal Pnl)> ?? [.. marks];
+        var updated = new HashSet<long>(list.Count);
+        await using var update = new NpgsqlCommand("""
+            UPDATE trades t SET unrealized_pnl_quote = u.unrealized, pnl = u.pnl
+            FROM unnest(@ids, @amounts, @unrealized, @pnl) AS u(id, amount, unrealized, pnl)
+            WHERE t.id = u.id AND t.status = 'open' AND t.amount = u.amount
+            RETURNING t.id
+            """, connection);
+        update.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, list.Select(m => m.Id)));
+        update.Parameters.Add(Array("amounts", NpgsqlDbType.Numeric, list.Select(m => m.Amount)));
+        update.Parameters.Add(Array("unrealized", NpgsqlDbType.Numeric, list.Select(m => m.Unrealized)));
+        update.Parameters.Add(Array("pnl", NpgsqlDbType.Numeric, list.Select(m => m.Pnl)));
+        await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) updated.Add(reader.GetInt64(0));
+        return updated;
+    }
 
-    /// <summary>Every running job of the list gets its progress, message and job.progress (a job that ended meanwhile: neither).</summary>
+    /// <summary>The newest candle judged per run and symbol, for the runs of the batch.</summary>
+    public async Task<IReadOnlyDictionary<(long JobId, string Symbol), long>> JudgedAsync(IReadOnlyList<long> jobs, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken);
+        await using var select = new NpgsqlCommand("SELECT job_id, symbol, open_time FROM judged_candles WHERE job_id = ANY(@jobs)", connection);
+        select.Parameters.AddWithValue("jobs", jobs.ToArray());
+        var judged = new Dictionary<(long, string), long>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) judged[(reader.GetInt64(0), reader.GetString(1))] = reader.GetInt64(2);
+        return judged;
+    }
+
+    /// <summary>A running job's progress after a tick, and the newest candle it judged per symbol.</summary>
+    public sealed record Progress(Fence Fence, int Percent, string Message, IReadOnlyList<(string Symbol, long OpenTime)> Judged);
+
+    /// <summary>
+    /// Every running job of the list whose lease is still the tick's gets its progress, message and job.progress, and its
+    /// judged candles recorded (a job that ended meanwhile, or whose lease was taken over: none of these).
+    /// </summary>
     public async Task ProgressAsync(IReadOnlyList<Progress> jobs, DateTimeOffset now, CancellationToken cancellationToken)
     {
         if (jobs.Count == 0) return;
         var connection = await OpenAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var leased = await Leases.HeldAsync(connection, jobs.Select(j => j.Fence), cancellationToken);
+        jobs = [.. jobs.Where(j => leased.Contains(j.Fence.BotId))];
         var updated = new HashSet<long>(jobs.Count);
         await using (var update = new NpgsqlCommand("""
             UPDATE jobs j SET progress = u.progress, message = u.message, updated_at = @now
@@ -140,15 +173,26 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
             RETURNING j.id
             """, connection))
         {
-            update.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, jobs.Select(j => j.JobId)));
+            update.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, jobs.Select(j => j.Fence.JobId)));
             update.Parameters.Add(Array("progress", NpgsqlDbType.Integer, jobs.Select(j => j.Percent)));
             update.Parameters.Add(Array("messages", NpgsqlDbType.Text, jobs.Select(j => j.Message)));
             update.Parameters.AddWithValue("now", now);
             await using var reader = await update.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken)) updated.Add(reader.GetInt64(0));
         }
-        await Outbox.AddRangeAsync(connection, jobs.Where(j => updated.Contains(j.JobId))
-            .Select(j => (EventTypes.JobProgress, Outbox.Payload(new JobProgress(j.BotId, j.JobId, JobStatus.Running, j.Percent, now)))), now, cancellationToken);
+        var judged = jobs.SelectMany(j => j.Judged.Select(c => (j.Fence.JobId, c.Symbol, c.OpenTime))).ToList();
+        await using (var judge = new NpgsqlCommand($"""
+            INSERT INTO judged_candles (job_id, symbol, open_time) SELECT * FROM unnest(@jobs, @symbols, @opens)
+            {Leases.JudgedUpsert}
+            """, connection))
+        {
+            judge.Parameters.Add(Array("jobs", NpgsqlDbType.Bigint, judged.Select(j => j.JobId)));
+            judge.Parameters.Add(Array("symbols", NpgsqlDbType.Text, judged.Select(j => j.Symbol)));
+            judge.Parameters.Add(Array("opens", NpgsqlDbType.Bigint, judged.Select(j => j.OpenTime)));
+            await judge.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await Outbox.AddRangeAsync(connection, jobs.Where(j => updated.Contains(j.Fence.JobId))
+            .Select(j => (EventTypes.JobProgress, Outbox.Payload(new JobProgress(j.Fence.BotId, j.Fence.JobId, JobStatus.Running, j.Percent, now)))), now, cancellationToken);
         await WakeAsync(connection, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
@@ -159,7 +203,7 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
         return (NpgsqlConnection)db.Database.GetDbConnection();
     }
 
-    private static async Task WakeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    public static async Task WakeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var wake = new NpgsqlCommand(Outbox.WakeSql, connection);
         await wake.ExecuteNonQueryAsync(cancellationToken);

@@ -31,7 +31,6 @@ public static class WorkerExtensions
             bus.AddConsumer<RunBacktestConsumer>();
         });
         builder.Services.AddSingleton<WorkerIdentity>();
-        builder.Services.AddSingleton<SeenCandles>();
         builder.Services.AddScoped<BotRuns>();
         builder.Services.AddScoped<BotTicker>();
         builder.Services.AddScoped<TickWrites>();

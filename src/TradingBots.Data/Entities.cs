@@ -155,9 +155,11 @@ public sealed class PaperAccount
 }
 
 /// <summary>
-/// Which Worker runs a bot now (beyond the spec's tables): a lease its owner renews every tick. A lease that is not
-/// renewed for two tick intervals (its Worker died) is taken over by another Worker; a claim moves
-/// <see cref="NextTickAt"/> forward, so each tick of a bot is run by exactly one Worker.
+/// Which Worker runs a bot now (beyond the spec's tables). Each claim of a tick moves <see cref="NextTickAt"/> forward
+/// by <see cref="TickSeconds"/> (written from the validated knob, never read from the knobs' text) and takes a new
+/// <see cref="Epoch"/> from the <c>fencing_tokens</c> sequence: every write of that tick is conditional on it, so a
+/// Worker that lost the lease writes nothing. The owner renews <see cref="ExpiresAt"/> while a tick runs; a lease not
+/// renewed for two tick intervals (its Worker died) is taken over by another Worker. All times are the database's.
 /// </summary>
 public sealed class BotLease
 {
@@ -167,6 +169,16 @@ public sealed class BotLease
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset NextTickAt { get; set; }
     public int Ticks { get; set; }
+    public int TickSeconds { get; set; }
+    public long Epoch { get; set; }
+}
+
+/// <summary>The newest closed candle a bot's run has judged, per symbol: a takeover never judges it again.</summary>
+public sealed class JudgedCandle
+{
+    public long JobId { get; set; }
+    public required string Symbol { get; set; }
+    public long OpenTime { get; set; }
 }
 
 // Backtests: the candles they run on, kept so a range is fetched from the exchange once, and each run's setup and summary.

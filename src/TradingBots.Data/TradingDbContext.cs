@@ -14,8 +14,12 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
     public DbSet<IdempotencyKey> IdempotencyKeys => Set<IdempotencyKey>();
     public DbSet<PaperAccount> PaperAccounts => Set<PaperAccount>();
     public DbSet<BotLease> BotLeases => Set<BotLease>();
+    public DbSet<JudgedCandle> JudgedCandles => Set<JudgedCandle>();
     public DbSet<StoredCandle> Candles => Set<StoredCandle>();
     public DbSet<Backtest> Backtests => Set<Backtest>();
+
+    /// <summary>The sequence every lease's fencing token comes from.</summary>
+    public const string FencingTokens = "fencing_tokens";
 
     /// <summary>The one place that says how the model maps to PostgreSQL (used at run time and by <c>dotnet ef</c>).</summary>
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
@@ -87,6 +91,15 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
             lease.HasOne<Job>().WithMany().HasForeignKey(l => l.JobId).OnDelete(DeleteBehavior.Cascade);
             // The Workers' scheduler asks for the leases due, by time.
             lease.HasIndex(l => l.NextTickAt);
+        });
+
+        // Fencing tokens of leases (bots' ticks, backtests): one sequence, so a token only ever grows.
+        model.HasSequence<long>(FencingTokens);
+
+        model.Entity<JudgedCandle>(judged =>
+        {
+            judged.HasKey(j => new { j.JobId, j.Symbol });
+            judged.HasOne<Job>().WithMany().HasForeignKey(j => j.JobId).OnDelete(DeleteBehavior.Cascade);
         });
 
         model.Entity<StoredCandle>(candle =>

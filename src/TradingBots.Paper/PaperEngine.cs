@@ -19,10 +19,10 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
     /// <summary>
     /// POST /orders. With an idempotency key, a retry gets the first response (status and body) back. It fills at the live
     /// price, or at <paramref name="at"/>: a strategy's order fills at the close of the candle it was decided on (the fill
-    /// rule live bots and backtests share).
+    /// rule live bots and backtests share), under the caller's <paramref name="guard"/>.
     /// </summary>
     public async Task<(int Status, string Body)> PlaceOrderAsync(OrderRequest request, string? idempotencyKey, string requestHash,
-        CancellationToken cancellationToken, decimal? at = null)
+        CancellationToken cancellationToken, decimal? at = null, IOrderGuard? guard = null)
     {
         // A retry of a committed order is answered without the market (which may be the reason for the retry).
         if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } replay) return replay;
@@ -32,6 +32,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         var account = await OpenAccountAsync(request.BotId, cancellationToken);
         // Again under the account's lock: a concurrent first attempt with this key may just have committed.
         if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } raced) return raced;
+        await EnterAsync(guard, cancellationToken);
         EnsureCurrency(account, request.Symbol);
 
         var result = request.Side == Sides.Buy
@@ -89,9 +90,10 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
 
     /// <summary>
     /// POST /trades/{id}/close: the whole trade at the live price, or at the last known price (said in the answer)
-    /// when the exchange no longer lists the symbol, or at <paramref name="at"/> (a strategy's close). A closed trade is 409.
+    /// when the exchange no longer lists the symbol, or at <paramref name="at"/> (a strategy's close, under its
+    /// <paramref name="guard"/>). A closed trade is 409.
     /// </summary>
-    public async Task<OrderResult> CloseTradeAsync(long tradeId, CancellationToken cancellationToken, decimal? at = null)
+    public async Task<OrderResult> CloseTradeAsync(long tradeId, CancellationToken cancellationToken, decimal? at = null, IOrderGuard? guard = null)
     {
         var trade = await db.Trades.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tradeId, cancellationToken)
             ?? throw new PaperException(404, "id", $"no trade {tradeId}");
@@ -103,6 +105,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         // Re-read under the lock: a concurrent close may have won.
         trade = await db.Trades.FirstAsync(t => t.Id == tradeId, cancellationToken);
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
+        await EnterAsync(guard, cancellationToken);
         EnsureCurrency(account, trade.Symbol);
 
         var sale = PaperRules.SellFrom(Lot(trade), trade.Amount, price, account.FeeRate);
@@ -265,6 +268,9 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         await created.ReadAsync(cancellationToken);
         return new AccountState(key, PaperRules.FeeRate(knobs, options.Value.FeeRate), created.GetDecimal(0), created.GetString(1));
     }
+
+    private Task EnterAsync(IOrderGuard? guard, CancellationToken cancellationToken) => guard is null ? Task.CompletedTask
+        : guard.EnterAsync((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction(), cancellationToken);
 
     private NpgsqlCommand Command(string sql, params (string Name, object Value)[] parameters)
     {

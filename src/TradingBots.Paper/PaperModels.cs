@@ -23,6 +23,16 @@ public sealed class PaperException(int status, string field, string reason) : Ex
     public string Reason { get; } = reason;
 }
 
+/// <summary>
+/// Statements a caller runs in an order's transaction, under the account's lock, before anything of the order is written:
+/// a bot's tick checks there that its lease is still its own (its fencing token) and records the candle the order was
+/// decided on, so the order and that record commit together or not at all. It throws to refuse the order.
+/// </summary>
+public interface IOrderGuard
+{
+    Task EnterAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, CancellationToken cancellationToken);
+}
+
 public sealed record OrderView(long Id, long? BotId, long? TradeId, string? ExchangeId, string Symbol, string Side, string Type,
     decimal Amount, decimal? QuoteAmount, decimal? BaseQty, decimal Price, decimal FeeQuote, bool PaperMode, string Status,
     DateTimeOffset CreatedAt)

@@ -126,7 +126,8 @@ public static class PaperRules
             var realized = lot.RealizedPnlQuote + proceeds - lot.CostBasisQuote - fees;
             return new LotSale(lot.TradeId, qty, proceeds, fee, Closes: true, 0m, 0m, fees, realized);
         }
-        var costSold = Round(lot.CostBasisQuote * qty / lot.Amount);
+        // The share sold first, then the cost basis: cost × qty overflows decimal for a cheap token bought with a large sum.
+        var costSold = Round(lot.CostBasisQuote * (qty / lot.Amount));
         return new LotSale(lot.TradeId, qty, proceeds, fee, Closes: false, lot.Amount - qty, lot.CostBasisQuote - costSold, fees,
             lot.RealizedPnlQuote + proceeds - costSold);
     }

@@ -91,4 +91,7 @@ public static class BotKnobs
             "the paper account's starting cash, in its quote currency (absent: PAPER_STARTING_CASH); fixed at the first trade"),
         new(FeeRate, KnobType.Decimal, null, 0, 0.999999m, "fee rate of every fill (absent: PAPER_FEE_RATE, 0.001)"),
     ];
+
+    /// <summary>Seconds between two ticks of a bot with these (valid) knobs: what its lease's schedule is written from.</summary>
+    public static int Tick(KnobValues knobs) => knobs.Integer(TickSeconds);
 }

@@ -29,6 +29,31 @@ public static class StrategyRegistry
 
     public static string Known => string.Join(", ", All.Select(Key));
 
+    /// <summary>
+    /// Valid knobs (<see cref="Validate"/>) as they are stored: each number in the one form of its declared type (an
+    /// integer knob written <c>5.0</c> is <c>5</c>, a decimal one a plain decimal, never an exponent), texts trimmed, in
+    /// the order given. What reads them later (the Worker's schedule, the paper engine) then never meets another form.
+    /// </summary>
+    public static string Normalize(IStrategy strategy, JsonElement knobs)
+    {
+        var specs = KnobsOf(strategy).ToDictionary(s => s.Name, StringComparer.Ordinal);
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var knob in knobs.EnumerateObject())
+            {
+                var spec = specs[knob.Name];
+                writer.WritePropertyName(knob.Name);
+                if (spec.Type == KnobType.Text) writer.WriteStringValue(knob.Value.GetString()!.Trim());
+                else if (spec.Type == KnobType.Integer) writer.WriteNumberValue((long)knob.Value.GetDecimal());
+                else writer.WriteNumberValue(knob.Value.GetDecimal());
+            }
+            writer.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
     /// <summary>Every problem of these knobs for this strategy, as "knobs.name" → reasons; empty when they are valid.</summary>
     public static Dictionary<string, string[]> Validate(IStrategy strategy, JsonElement knobs)
     {

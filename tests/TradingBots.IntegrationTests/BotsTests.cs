@@ -128,4 +128,57 @@ public sealed class BotsTests(TopologyFixture topology)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
     }
 
+    /// <summary>
+    /// Knobs are stored in their declared type's one form: an integer knob written 5.0 is stored 5 (a knob that is not a
+    /// whole number is a 400 naming it, with nothing written), and a running bot's schedule (its lease's typed tick)
+    /// follows a knob changed by POST /bots/{id}/knobs.
+    /// </summary>
+    [Fact]
+    public async Task Knobs_are_stored_normalized_and_a_running_bots_tick_follows_a_changed_tick_seconds()
+    {
+        await topology.SetPriceAsync("BNB/USDT", 600m);
+        var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
+            {"name": "{{{UniqueName()}}}", "symbols": ["BNB/USDT"], "timeframe": "1m", "knobs": {"tick_seconds": 5.0, "slow": 1000, "order_quote": 25.0}}
+            """);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = body.GetProperty("bot").GetProperty("id").GetInt64();
+        Assert.Equal("""{"tick_seconds":5,"slow":1000,"order_quote":25.0}""", body.GetProperty("bot").GetProperty("knobs").GetRawText());
+        Assert.Equal("""{"slow": 1000, "order_quote": 25.0, "tick_seconds": 5}""", await topology.ScalarAsync($"SELECT knobs::text FROM bots WHERE id = {id}"));
+
+        try
+        {
+            var (started, _) = await topology.PostJsonAsync($"/api/bots/{id}/start");
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            await UntilAsync(async () => await topology.ScalarAsync($"SELECT tick_seconds FROM bot_leases WHERE bot_id = {id}") is 5, "the bot runs on a 5 s tick");
+
+            var (refused, problem) = await topology.PostJsonAsync($"/api/bots/{id}/knobs", """{"tick_seconds": 2.5}""");
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("must be an integer from 1 to 86400", problem.GetProperty("errors").GetProperty("knobs.tick_seconds")[0].GetString());
+            Assert.Equal(5, await topology.ScalarAsync($"SELECT tick_seconds FROM bot_leases WHERE bot_id = {id}"));
+
+            var (changed, changedBody) = await topology.PostJsonAsync($"/api/bots/{id}/knobs", """{"tick_seconds": 1.000}""");
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+            Assert.Equal("1", changedBody.GetProperty("knobs").GetProperty("tick_seconds").GetRawText());
+            Assert.Equal(1, await topology.ScalarAsync($"SELECT tick_seconds FROM bot_leases WHERE bot_id = {id}"));
+            // A second apart from the tick already scheduled (at most 5 s away) on: four more within ten seconds, where 5 s
+            // ticks make at most two.
+            var ticks = (int)(await topology.ScalarAsync($"SELECT ticks FROM bot_leases WHERE bot_id = {id}"))!;
+            await UntilAsync(async () => (int)(await topology.ScalarAsync($"SELECT ticks FROM bot_leases WHERE bot_id = {id}"))! >= ticks + 4,
+                "four more ticks at 1 s", seconds: 10);
+        }
+        finally
+        {
+            (await topology.PostJsonAsync($"/api/bots/{id}/stop")).Response.Dispose();
+        }
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what, double seconds = 15)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed.TotalSeconds > seconds) throw new TimeoutException($"not within {seconds} s: {what}");
+            await Task.Delay(100, Cancel);
+        }
+    }
 }

@@ -282,6 +282,35 @@ public sealed class ExchangeSimTests(TopologyFixture topology) : IDisposable
         }
     }
 
+    /// <summary>The latency fault answers rightly, late by its milliseconds; without them it is a problem naming latency_ms.</summary>
+    [Fact]
+    public async Task The_latency_fault_answers_late_by_its_milliseconds()
+    {
+        var ticker = $"/api/v3/ticker/price?symbol={FaultSymbol}";
+        try
+        {
+            using (var missing = await _http.PostAsJsonAsync("/sim/faults", new { mode = "latency", symbols = new[] { FaultSymbol } }, Cancel))
+            {
+                Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+                Assert.True((await ReadJsonAsync(missing)).GetProperty("errors").TryGetProperty("latency_ms", out _));
+            }
+            using (var set = await _http.PostAsJsonAsync("/sim/faults", new { mode = "latency", latency_ms = 700, symbols = new[] { FaultSymbol } }, Cancel))
+            {
+                Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+                Assert.Equal("latency 700 ms", (await ReadJsonAsync(set)).GetProperty("faults").GetProperty(FaultSymbol).GetString());
+            }
+            var clock = Stopwatch.StartNew();
+            using var late = await _http.GetAsync(ticker, Cancel);
+            Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(700), $"answered after {clock.Elapsed.TotalMilliseconds:0} ms");
+            Assert.Equal(HttpStatusCode.OK, late.StatusCode);
+            Assert.Equal(FaultSymbol, (await ReadJsonAsync(late)).GetProperty("symbol").GetString());
+        }
+        finally
+        {
+            await SetFaultAsync("none");
+        }
+    }
+
     [Theory]
     [InlineData("""{"mode":"explode","symbols":["XRPUSDT"]}""")]
     [InlineData("""{"symbols":["XRPUSDT"]}""")]

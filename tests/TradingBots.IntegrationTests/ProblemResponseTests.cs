@@ -34,6 +34,59 @@ public sealed class ProblemResponseTests(TopologyFixture topology)
         Assert.Equal(0, await topology.CountAsync("orders", bot));
     }
 
+    /// <summary>
+    /// A body over the gateway's own cap (1 MiB), sent at once without Expect: 100-continue as most clients do: a 413
+    /// ProblemDetails from the gateway (it was a 502 "trading failed to answer"), and nothing written.
+    /// </summary>
+    [Fact]
+    public async Task A_body_over_the_gateways_cap_without_expect_continue_is_a_413_problem()
+    {
+        var bot = await topology.CreateBotAsync();
+        var padding = new string(' ', 2 * 1024 * 1024);
+        var body = $$"""{"bot_id":{{bot}},"symbol":"BTC/USDT","side":"buy","type":"market","quote_amount":10{{padding}}}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/orders") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.ExpectContinue = false;
+
+        using var response = await topology.Gateway.SendAsync(request, Cancel);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel)).RootElement;
+        Assert.Equal((413, "the request body is over the gateway's limit of 1048576 bytes"), (problem.GetProperty("status").GetInt32(), problem.GetProperty("detail").GetString()));
+        Assert.Equal(0, await topology.CountAsync("orders", bot));
+    }
+
+    /// <summary>
+    /// PostgreSQL restarted under a service holding pooled connections: the reads that come next each meet a dead
+    /// connection, and each is run once more on a fresh one, so none of them is a 503.
+    /// </summary>
+    [Fact]
+    public async Task Reads_right_after_a_postgres_restart_are_answered_not_503()
+    {
+        async Task<HttpStatusCode[]> ReadManyAsync() => await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
+        {
+            using var response = await topology.Gateway.GetAsync(i % 2 == 0 ? "/api/trades?limit=1" : "/api/jobs?limit=1", Cancel);
+            return response.StatusCode;
+        }));
+        Assert.All(await ReadManyAsync(), status => Assert.Equal(HttpStatusCode.OK, status)); // the services' pools hold connections
+        await topology.StopPostgresAsync();
+        await topology.StartPostgresAsync();
+        Npgsql.NpgsqlConnection.ClearAllPools(); // this test's own
+
+        Assert.All(await ReadManyAsync(), status => Assert.Equal(HttpStatusCode.OK, status));
+        await EveryServiceHealthyAsync();
+    }
+
+    [Fact]
+    public async Task A_trades_cursor_out_of_range_is_a_400_naming_the_cursor()
+    {
+        using var response = await topology.Gateway.GetAsync("/api/trades?cursor=9223372036854775807-1", Cancel);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel)).RootElement;
+        Assert.True(problem.GetProperty("errors").TryGetProperty("cursor", out _), problem.GetRawText());
+    }
+
     [Theory]
     [InlineData("/orders", "post", new[] { "201", "400", "404", "409", "413", "422", "502", "503" })]
     [InlineData("/trades/{id}/close", "post", new[] { "200", "404", "409", "422", "502", "503" })]
@@ -125,8 +178,15 @@ public sealed class ProblemResponseTests(TopologyFixture topology)
         } while (status != HttpStatusCode.Created && DateTime.UtcNow < deadline);
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal(1, await topology.CountAsync("orders", bot));
-        // Every service's pooled connections died with the server: each is dropped when next used (one 503 each).
-        // Wait until every one is healthy again, so the tests after this one find the system as it was.
+        await EveryServiceHealthyAsync();
+    }
+
+    /// <summary>
+    /// After a restart of the database every service's pooled connections are dead, each dropped when next used: waits
+    /// until every service is healthy again, so the tests after this one find the system as it was.
+    /// </summary>
+    private async Task EveryServiceHealthyAsync()
+    {
         foreach (var service in topology.Manifest.Resources.Where(r => r.IsProject && r.BindingNames.Any()))
         {
             using var http = new HttpClient { BaseAddress = new Uri(topology.Topology.UrlOf(service.Name)) };

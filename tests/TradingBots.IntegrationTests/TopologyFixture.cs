@@ -66,10 +66,11 @@ public sealed class TopologyFixture : IAsyncLifetime
         // Backtests write their artifacts (Worker) and serve them (Bots) where the gateway checks: the tests' own directory.
         [ResourceNames.Worker] = new Dictionary<string, string> { ["Artifacts__Path"] = TestArtifacts },
         [ResourceNames.Bots] = new Dictionary<string, string> { ["Artifacts__Path"] = TestArtifacts },
-        // Short enough for the simulator's timeout fault to be seen quickly; notices throttled over a short window.
+        // Short enough for the simulator's timeout fault to be seen quickly, long enough for its latency fault's slow answers
+        // (WorkerReliabilityTests); notices throttled over a short window.
         [ResourceNames.Market] = new Dictionary<string, string>
         {
-            ["Binance__RequestTimeout"] = "00:00:01",
+            ["Binance__RequestTimeout"] = "00:00:02",
             ["Market__NoticeInterval"] = "00:00:03",
         },
     };

@@ -29,6 +29,9 @@ public static class TradingFixtureExtensions
         return (long)(await count.ExecuteScalarAsync())!;
     }
 
+    public static async Task<long> CountBuysAsync(this TopologyFixture topology, long botId) =>
+        (long)(await topology.ScalarAsync($"SELECT count(*) FROM orders WHERE bot_id = {botId} AND side = 'buy'"))!;
+
     public static async Task<(HttpResponseMessage Response, JsonElement Body)> PostOrderAsync(this TopologyFixture topology, object order,
         string? idempotencyKey = null)
     {

@@ -21,6 +21,18 @@ public sealed class UiTests(TopologyFixture topology)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("<script type=\"module\" src=\"/ui/app.js\"></script>", html);
+        Assert.Contains("<link rel=\"icon\" href=\"/ui/favicon.svg\" type=\"image/svg+xml\">", html);
+    }
+
+    /// <summary>The page names its icon, so a browser asks for it and not for a /favicon.ico that is not there (a 404 in its console).</summary>
+    [Fact]
+    public async Task The_icon_the_page_names_is_served()
+    {
+        using var response = await topology.Gateway.GetAsync("/ui/favicon.svg", Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/svg+xml", response.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("<svg", await response.Content.ReadAsStringAsync(Cancel));
     }
 
     [Fact]

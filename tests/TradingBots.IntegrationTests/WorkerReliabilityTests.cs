@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
 
@@ -59,6 +60,104 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
             foreach (var bot in bots) (await topology.Gateway.PostAsync($"/api/bots/{bot}/stop", null, Cancel)).Dispose();
         }
         await UntilAsync(async () => (await LeasesAsync(bots)).Count == 0, "every bot stopped");
+    }
+
+    /// <summary>
+    /// Two Workers, and an exchange so slow (ExchangeSim's latency fault, 1.2 s on every answer) that a tick (prices, then
+    /// candles) outlasts its lease of two 1 s tick intervals: the Worker that runs a tick renews its lease meanwhile and
+    /// fences every write with its claim's token, so the other never runs the same bot at once. Each bot's orders are
+    /// keyed by run, symbol and candle, each candle is judged once, and max_open_trades (1) holds: no two trades of a bot
+    /// are ever open together. (Before, the second Worker took each slow tick's bot over, both judged the same candle,
+    /// and a bot held two trades.) Prices climb and fall in turns, so baseline (fast 1, slow 2) trades every few seconds.
+    /// </summary>
+    [Fact]
+    public async Task Ticks_slower_than_their_lease_keep_it_and_no_candle_is_judged_twice_by_two_workers()
+    {
+        var replica = await topology.Topology.StartReplicaAsync(ResourceNames.Worker, Cancel);
+        var bots = new List<long>();
+        using var moving = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        var prices = MovePricesAsync("BNBUSDT", 600m, moving.Token);
+        try
+        {
+            await SetFaultAsync(new { mode = "latency", latency_ms = 1200, symbols = new[] { "BNBUSDT" } });
+            for (var i = 0; i < 4; i++)
+            {
+                var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
+                    {"name": "slow-{{{Guid.NewGuid():N}}}", "symbols": ["BNB/USDT"], "timeframe": "1s",
+                     "knobs": {"tick_seconds": 1, "fast": 1, "slow": 2, "order_quote": 50, "max_open_trades": 1}}
+                    """);
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+                var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
+                bots.Add(bot);
+                var (started, _) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
+                Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            }
+            // A tick really is slower than the lease: each of its two market calls waits 1.2 s.
+            var clock = Stopwatch.StartNew();
+            using (var slow = await topology.Gateway.GetAsync("/api/market/ohlcv?symbol=BNB/USDT&timeframe=1s&limit=3", Cancel))
+                Assert.Equal(HttpStatusCode.OK, slow.StatusCode);
+            Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.2), $"candles answered in {clock.Elapsed.TotalSeconds:0.00} s");
+
+            await UntilAsync(async () => (long)(await topology.ScalarAsync($"SELECT count(*) FROM orders WHERE bot_id = ANY(ARRAY[{string.Join(",", bots)}]) AND side = 'buy'"))! >= 8,
+                "the bots bought 8 times", seconds: 60);
+        }
+        finally
+        {
+            await SetFaultAsync(new { mode = "none" });
+            await moving.CancelAsync();
+            await prices;
+            foreach (var bot in bots) (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose();
+            try { Process.GetProcessById(replica.ProcessId).Kill(); } catch (ArgumentException) { }
+        }
+        await UntilAsync(async () => (await LeasesAsync(bots)).Count == 0, "every bot stopped");
+
+        await using var connection = await topology.OpenDatabaseAsync();
+        foreach (var bot in bots)
+        {
+            var job = (long)(await topology.ScalarAsync($"SELECT id FROM jobs WHERE bot_id = {bot}"))!;
+            // Every buy has its run, symbol and candle in its key, and no candle has two.
+            var keys = new List<string>();
+            await using (var select = new NpgsqlCommand("SELECT key FROM idempotency_keys WHERE key LIKE @prefix", connection))
+            {
+                select.Parameters.AddWithValue("prefix", $"job{job}-%");
+                await using var reader = await select.ExecuteReaderAsync(Cancel);
+                while (await reader.ReadAsync(Cancel)) keys.Add(reader.GetString(0));
+            }
+            var candles = keys.Select(k => System.Text.RegularExpressions.Regex.Match(k, $@"^job{job}-BNB/USDT-(\d+)-0$")).ToList();
+            Assert.All(candles, c => Assert.True(c.Success, $"a key not of run, symbol, candle and order: {string.Join(", ", keys)}"));
+            Assert.Equal(candles.Count, candles.Select(c => c.Groups[1].Value).Distinct().Count());
+            Assert.Equal((long)keys.Count, await topology.CountBuysAsync(bot));
+
+            // max_open_trades 1: each trade opened after the one before it closed.
+            var trades = new List<(DateTime Opened, DateTime? Closed)>();
+            await using (var select = new NpgsqlCommand("SELECT created_at, closed_at FROM trades WHERE bot_id = @bot ORDER BY created_at, id", connection))
+            {
+                select.Parameters.AddWithValue("bot", bot);
+                await using var reader = await select.ExecuteReaderAsync(Cancel);
+                while (await reader.ReadAsync(Cancel)) trades.Add((reader.GetDateTime(0), reader.IsDBNull(1) ? null : reader.GetDateTime(1)));
+            }
+            for (var i = 1; i < trades.Count; i++)
+                Assert.True(trades[i - 1].Closed is { } closed && closed <= trades[i].Opened, $"bot {bot}: trade {i} opened at {trades[i].Opened:O} while trade {i - 1} was open");
+        }
+    }
+
+    /// <summary>Pins a symbol's price on the simulator, climbing for three seconds and falling for three, until cancelled.</summary>
+    private async Task MovePricesAsync(string symbol, decimal around, CancellationToken cancellationToken)
+    {
+        for (var step = 0; !cancellationToken.IsCancellationRequested; step++)
+        {
+            var phase = step % 12;
+            var price = around + (phase < 6 ? phase : 12 - phase);
+            using (var put = await topology.Sim.PutAsJsonAsync($"/sim/prices/{symbol}", new { price }, CancellationToken.None)) put.EnsureSuccessStatusCode();
+            try { await Task.Delay(500, cancellationToken); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    private async Task SetFaultAsync(object fault)
+    {
+        using var response = await topology.Sim.PostAsJsonAsync("/sim/faults", fault, CancellationToken.None);
+        response.EnsureSuccessStatusCode();
     }
 
     /// <summary>The run command stopped and run again: running bots resume on their jobs, balances and open trades as they were.</summary>

@@ -167,4 +167,17 @@ public sealed class StrategyRegistryTests
 
         Assert.Empty(StrategyRegistry.Validate(new Baseline(), json.RootElement));
     }
+
+    [Theory]
+    [InlineData("""{"tick_seconds": 5.0}""", """{"tick_seconds":5}""")]
+    [InlineData("""{"fast": 5.000, "slow": 2E1, "order_quote": 50.50, "fee_rate": 0.0010}""", """{"fast":5,"slow":20,"order_quote":50.50,"fee_rate":0.0010}""")]
+    [InlineData("""{"max_ticks": 1e2, "stop_loss_pct": 2.5}""", """{"max_ticks":100,"stop_loss_pct":2.5}""")]
+    [InlineData("{}", "{}")]
+    public void Valid_knobs_are_stored_in_their_declared_types_one_form(string given, string stored)
+    {
+        using var json = JsonDocument.Parse(given);
+        Assert.Empty(StrategyRegistry.Validate(new Baseline(), json.RootElement));
+
+        Assert.Equal(stored, StrategyRegistry.Normalize(new Baseline(), json.RootElement));
+    }
 }

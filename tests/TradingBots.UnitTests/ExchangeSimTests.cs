@@ -285,17 +285,17 @@ public sealed class ExchangeSimTests
         var faults = new FaultBoard();
         faults.Set(FaultMode.RateLimit429, [SymbolCatalog.Find("XRPUSDT")!]);
 
-        Assert.Equal(FaultMode.RateLimit429, faults.For(["XRPUSDT"]));
-        Assert.Equal(FaultMode.RateLimit429, faults.For(["BTCUSDT", "XRPUSDT"]));
-        Assert.Equal(FaultMode.RateLimit429, faults.For(null));
-        Assert.Equal(FaultMode.None, faults.For(["BTCUSDT"]));
+        Assert.Equal(FaultMode.RateLimit429, faults.For(["XRPUSDT"]).Mode);
+        Assert.Equal(FaultMode.RateLimit429, faults.For(["BTCUSDT", "XRPUSDT"]).Mode);
+        Assert.Equal(FaultMode.RateLimit429, faults.For(null).Mode);
+        Assert.Equal(FaultMode.None, faults.For(["BTCUSDT"]).Mode);
 
         faults.Set(FaultMode.Error500, SymbolCatalog.All);
-        Assert.Equal(FaultMode.Error500, faults.For(["BTCUSDT"]));
+        Assert.Equal(FaultMode.Error500, faults.For(["BTCUSDT"]).Mode);
         faults.Set(FaultMode.None, [Btc]);
-        Assert.Equal(FaultMode.None, faults.For(["BTCUSDT"]));
+        Assert.Equal(FaultMode.None, faults.For(["BTCUSDT"]).Mode);
         faults.Clear();
-        Assert.Equal(FaultMode.None, faults.For(null));
+        Assert.Equal(FaultMode.None, faults.For(null).Mode);
         Assert.Empty(faults.Active);
     }
 

@@ -113,6 +113,22 @@ public sealed class PaperRulesTests
         Assert.Equal((99.999999999999m, 0.1m, -0.200000000001m), (sale.Proceeds, sale.Fee, sale.RealizedPnlQuote));
     }
 
+    /// <summary>
+    /// At the limits: the largest starting cash (10^12) spent on a token at 0.00000001 holds 10^20 of it; a quarter sold at
+    /// twice the price. Cost basis × quantity (2.5 × 10^31) would overflow decimal; the share sold (0.25) times the cost
+    /// basis does not: cost sold 2.5 × 10^11, proceeds 2.5 × 10^19 × 0.00000002 = 5 × 10^11, fee 5 × 10^8 (fees now 1.5 × 10^9).
+    /// </summary>
+    [Fact]
+    public void A_partial_sell_of_a_huge_cheap_position_divides_before_it_multiplies()
+    {
+        var sale = PaperRules.SellFrom(new OpenLot(1, 100_000_000_000_000_000_000m, 1_000_000_000_000m, 1_000_000_000m, 0m),
+            25_000_000_000_000_000_000m, 0.00000002m, 0.001m);
+
+        Assert.Equal((500_000_000_000m, 500_000_000m, false), (sale.Proceeds, sale.Fee, sale.Closes));
+        Assert.Equal((75_000_000_000_000_000_000m, 750_000_000_000m, 1_500_000_000m, 250_000_000_000m),
+            (sale.RemainingAmount, sale.RemainingCostBasis, sale.FeesPaidQuote, sale.RealizedPnlQuote));
+    }
+
     [Fact]
     public void Partial_cost_basis_is_rounded_and_the_rest_keeps_the_remainder()
     {

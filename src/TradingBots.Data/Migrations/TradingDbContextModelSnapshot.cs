@@ -23,6 +23,8 @@ namespace TradingBots.Data.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.HasSequence("fencing_tokens");
+
             modelBuilder.HasSequence("orders_hilo")
                 .IncrementsBy(10);
 
@@ -156,6 +158,10 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("bigint")
                         .HasColumnName("bot_id");
 
+                    b.Property<long>("Epoch")
+                        .HasColumnType("bigint")
+                        .HasColumnName("epoch");
+
                     b.Property<DateTimeOffset>("ExpiresAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("expires_at");
@@ -172,6 +178,10 @@ namespace TradingBots.Data.Migrations
                         .IsRequired()
                         .HasColumnType("text")
                         .HasColumnName("owner");
+
+                    b.Property<int>("TickSeconds")
+                        .HasColumnType("integer")
+                        .HasColumnName("tick_seconds");
 
                     b.Property<int>("Ticks")
                         .HasColumnType("integer")
@@ -269,6 +279,26 @@ namespace TradingBots.Data.Migrations
                         .HasDatabaseName("ix_jobs_bot_id_status");
 
                     b.ToTable("jobs", (string)null);
+                });
+
+            modelBuilder.Entity("TradingBots.Data.JudgedCandle", b =>
+                {
+                    b.Property<long>("JobId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("Symbol")
+                        .HasColumnType("text")
+                        .HasColumnName("symbol");
+
+                    b.Property<long>("OpenTime")
+                        .HasColumnType("bigint")
+                        .HasColumnName("open_time");
+
+                    b.HasKey("JobId", "Symbol")
+                        .HasName("pk_judged_candles");
+
+                    b.ToTable("judged_candles", (string)null);
                 });
 
             modelBuilder.Entity("TradingBots.Data.Order", b =>
@@ -657,6 +687,16 @@ namespace TradingBots.Data.Migrations
                         .HasForeignKey("BotId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_jobs_bots_bot_id");
+                });
+
+            modelBuilder.Entity("TradingBots.Data.JudgedCandle", b =>
+                {
+                    b.HasOne("TradingBots.Data.Job", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_judged_candles_jobs_job_id");
                 });
 
             modelBuilder.Entity("TradingBots.Data.Order", b =>
