@@ -19,7 +19,7 @@ public static class BacktestRequests
     private static readonly string[] Fields = ["strategy", "version", "knobs", "symbols", "timeframe", "from", "to", "starting_cash"];
 
     /// <summary>The backtest to run, or the problems of the body (field → reasons); the exchange is asked afterwards.</summary>
-    public static (NewBacktest? Backtest, Dictionary<string, string[]> Errors) Parse(JsonElement body, DateTimeOffset now)
+    public static (NewBacktest? Backtest, Dictionary<string, string[]> Errors) Parse(JsonElement body, DateTimeOffset now, long maxCandles)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (body.ValueKind != JsonValueKind.Object) return (null, new() { ["body"] = ["must be a JSON object"] });
@@ -45,6 +45,13 @@ public static class BacktestRequests
             else if (to > now) Fail("to", $"{Format(to.Value)} is in the future (now {Format(now)}): a backtest runs on candles that have closed");
             else if (candles > MaxCandles)
                 Fail("to", $"the range is {candles:N0} candles of {timeframe}; at most {MaxCandles:N0} (a year of 1m candles): shorten it or take a longer timeframe");
+            else if (symbols is not null && symbols.Count * candles > maxCandles)
+            {
+                var reason = $"{symbols.Count} symbol(s) × {candles:N0} candles of {timeframe} is {symbols.Count * candles:N0} candles; at most {maxCandles:N0} "
+                    + "(Backtests__MaxCandles): fewer symbols, a shorter range or a longer timeframe";
+                Fail("symbols", reason);
+                Fail("to", reason);
+            }
         }
 
         decimal? cash = null;

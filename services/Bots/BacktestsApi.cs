@@ -29,14 +29,15 @@ public static class BacktestsApi
     }
 
     private static async Task<Results<Accepted<BacktestView>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
-        BacktestLifecycle backtests, PriceSource prices, IOptions<PaperOptions> paper, TimeProvider time, CancellationToken cancellationToken)
+        BacktestLifecycle backtests, PriceSource prices, IOptions<PaperOptions> paper, IOptions<BacktestsOptions> bounds, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         JsonDocument body;
         try { body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken); }
         catch (JsonException) { return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["not valid JSON"] }); }
         using (body)
         {
-            var (backtest, errors) = BacktestRequests.Parse(body.RootElement, time.GetUtcNow());
+            var (backtest, errors) = BacktestRequests.Parse(body.RootElement, time.GetUtcNow(), bounds.Value.MaxCandles);
             if (backtest is null) return TypedResults.ValidationProblem(errors);
             try
             {

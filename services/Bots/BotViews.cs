@@ -29,7 +29,8 @@ public sealed record SnapshotView(decimal Equity, decimal Cash, decimal Position
 /// <summary>GET /bots/{id}: the bot, its newest job, its latest portfolio snapshot and how many trades it has open.</summary>
 public sealed record BotDetails(BotView Bot, JobView? CurrentJob, SnapshotView? LatestSnapshot, int OpenTrades);
 
-public sealed record BotList(IReadOnlyList<BotView> Bots);
+/// <summary>GET /bots: a page, newest first, and the <c>before</c> of the next (older) page or null.</summary>
+public sealed record BotList(IReadOnlyList<BotView> Bots, long? NextBefore);
 
 /// <summary>GET /jobs: a page, and the <c>before</c> of the next (older) page or null.</summary>
 public sealed record JobPage(IReadOnlyList<JobView> Jobs, long? NextBefore);

@@ -19,7 +19,7 @@ public static class BotsApi
         api.MapPost("/bots", CreateAsync).WithBodyLimit(MaxBodyBytes).Accepts<BotBody>("application/json")
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status502BadGateway)
             .WithSummary("Create a bot (paper mode; strategy baseline v1 unless named)");
-        api.MapGet("/bots", ListAsync).WithSummary("Every bot, newest first");
+        api.MapGet("/bots", ListAsync).WithSummary("Bots, newest first (limit, default 100, at most 500; before: next_before of the page before)");
         api.MapGet("/bots/{id:long}", GetAsync).ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One bot with its current job, latest portfolio snapshot and open-trade count");
         api.MapPost("/bots/{id:long}/knobs", SetKnobsAsync).WithBodyLimit(MaxBodyBytes).Accepts<Dictionary<string, decimal?>>("application/json")
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
@@ -72,8 +72,26 @@ public static class BotsApi
         }
     }
 
-    private static async Task<Ok<BotList>> ListAsync(TradingDbContext db, CancellationToken cancellationToken) =>
-        TypedResults.Ok(new BotList([.. (await db.Bots.AsNoTracking().OrderByDescending(b => b.Id).ToListAsync(cancellationToken)).Select(BotView.From)]));
+    private static async Task<Results<Ok<BotList>, ValidationProblem>> ListAsync(string? limit, string? before, TradingDbContext db,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var take = (int)(Page(limit, "limit", MaxPage, errors) ?? DefaultPage);
+        var beforeId = Page(before, "before", long.MaxValue, errors);
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        var page = await db.Bots.AsNoTracking().Where(b => beforeId == null || b.Id < beforeId).OrderByDescending(b => b.Id).Take(take + 1)
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(new BotList([.. page.Take(take).Select(BotView.From)], page.Count > take ? page[take - 1].Id : null));
+    }
+
+    /// <summary>A paging parameter (limit, before, an id): absent, or an integer from 1 to <paramref name="max"/> (else its error).</summary>
+    private static long? Page(string? value, string field, long max, Dictionary<string, string[]> errors)
+    {
+        if (value is null) return null;
+        if (long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= max) return n;
+        errors[field] = [$"must be an integer from 1 to {max}"];
+        return null;
+    }
 
     private static async Task<Results<Ok<BotDetails>, ProblemHttpResult>> GetAsync(long id, TradingDbContext db, CancellationToken cancellationToken)
     {
@@ -149,16 +167,9 @@ public static class BotsApi
         TradingDbContext db, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        long? Number(string? value, string field, long max)
-        {
-            if (value is null) return null;
-            if (long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 && n <= max) return n;
-            errors[field] = [$"must be an integer from 1 to {max}"];
-            return null;
-        }
-        var botId = Number(bot_id, "bot_id", long.MaxValue);
-        var take = (int)(Number(limit, "limit", MaxPage) ?? DefaultPage);
-        var beforeId = Number(before, "before", long.MaxValue);
+        var botId = Page(bot_id, "bot_id", long.MaxValue, errors);
+        var take = (int)(Page(limit, "limit", MaxPage, errors) ?? DefaultPage);
+        var beforeId = Page(before, "before", long.MaxValue, errors);
         string[] statuses = [JobStatus.Queued, JobStatus.Running, JobStatus.Completed, JobStatus.Cancelled, JobStatus.Failed];
         if (status is not null && !statuses.Contains(status)) errors["status"] = [$"must be one of {string.Join(", ", statuses)}"];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);

@@ -11,10 +11,13 @@ public static class BotsExtensions
     {
         builder.AddTradingDatabase();
         builder.AddRedis();
+        // It writes outbox rows, so it can publish them too, one publisher at a time (the lock): events leave while any is up.
+        builder.Services.AddHostedService<OutboxPublisher>();
         builder.AddMessaging();
         builder.AddPriceSource();
         builder.AddPaperOptions();
         builder.AddArtifacts();
+        builder.Services.AddOptions<Backtests.BacktestsOptions>().BindConfiguration(Backtests.BacktestsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddScoped<BotLifecycle>();
         builder.Services.AddScoped<BacktestLifecycle>();
         // No retries: a start waits at most ModelCheck.Timeout for the list, then says why.

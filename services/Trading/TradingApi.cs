@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -34,10 +33,14 @@ public static class TradingApi
             .Produces<OrderResult>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity).ProducesProblem(StatusCodes.Status502BadGateway)
             .WithSummary("Close an open trade at the live price (the last known one when the symbol is no longer listed)");
-        api.MapGet("/portfolio", async (Portfolio portfolio, CancellationToken ct) =>
-                await Guard(async () => TypedResults.Ok(new AllAccounts(await portfolio.GetAllAsync(ct)))))
-            .Produces<AllAccounts>().ProducesProblem(StatusCodes.Status502BadGateway)
-            .WithSummary("Every paper account marked to market");
+        api.MapGet("/portfolio", async (string? limit, string? before, Portfolio portfolio, CancellationToken ct) => await Guard(async () =>
+                {
+                    var take = (int)(Number(limit, "limit", 1, MaxPage) ?? DefaultPage);
+                    var (accounts, next) = await portfolio.GetPageAsync(take, Number(before, "before", 1, long.MaxValue), ct);
+                    return TypedResults.Ok(new AccountPage(accounts, next));
+                }))
+            .Produces<AccountPage>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status502BadGateway)
+            .WithSummary("Paper accounts marked to market: the manual one, then bots' newest first (limit, before; next_before for the next page)");
         api.MapGet("/portfolio/{botId:long}", async (long botId, Portfolio portfolio, CancellationToken ct) =>
                 await Guard<IResult>(async () => await portfolio.GetAsync(botId, ct) is { } account
                     ? TypedResults.Ok(account) : Problem(new PaperException(404, "bot_id", $"no bot {botId}"))))
@@ -83,8 +86,8 @@ public static class TradingApi
             catch (JsonException ex) { throw new PaperException(400, "body", $"not valid JSON: {ex.Message}"); }
             OrderRequest request;
             using (body) request = OrderValidation.Parse(body.RootElement);
-            var hash = key is null ? "" : Convert.ToHexString(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
-            var (status, json) = await engine.PlaceOrderAsync(request, key, hash, cancellationToken);
+            var (status, json) = await engine.PlaceOrderAsync(request, key is null ? null : Idempotency.Scoped(Idempotency.Orders, key),
+                key is null ? "" : Idempotency.Hash(request), cancellationToken);
             return TypedResults.Text(json, "application/json", statusCode: status);
         });
     }
@@ -175,7 +178,7 @@ public static class TradingApi
 
     private sealed record TradePage(IReadOnlyList<TradeView> Trades, string? NextCursor);
 
-    private sealed record AllAccounts(IReadOnlyList<Account> Accounts);
+    private sealed record AccountPage(IReadOnlyList<Account> Accounts, long? NextBefore);
 
     /// <summary>A result with a Retry-After header (the market's rate limit, passed on).</summary>
     private sealed class RetryAfterResult(string? seconds, IResult inner) : IResult

@@ -12,7 +12,7 @@ public static class TradingExtensions
         builder.AddRedis();
         builder.AddPaperEngine();
         builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
-        // Trading owns the outbox: the events that the engine (here and in the Worker) commits leave from here.
+        // Every service that writes outbox rows can publish them, one at a time (the publisher's lock): events leave while any is up.
         builder.Services.AddHostedService<OutboxPublisher>();
         return builder;
     }

@@ -10,42 +10,80 @@ using TradingBots.Strategies;
 namespace TradingBots.Worker;
 
 /// <summary>
-/// Runs a backtest's job: takes it, fetches the candles not stored yet (progress 0–50), judges the range with the live
-/// bots' strategy classes and paper rules (<see cref="Backtester"/>, progress 50–99), writes its artifacts into
-/// <c>&lt;artifacts&gt;/&lt;job_id&gt;/</c> and completes the job with its summary. A cancelled job stops at its next
-/// progress; a failure fails the job with the reason; a Worker that stops mid-run leaves the job running, and after
-/// <see cref="BacktestJobs.StaleAfter"/> another Worker's sweep runs it again from the start.
+/// Runs a backtest's job: takes it (<see cref="BacktestJobs.ClaimAsync"/>: an owner and a fencing token), writes its
+/// heartbeat every <see cref="BacktestsOptions.HeartbeatEvery"/> on a connection of its own whatever the run is doing,
+/// fetches the candles not stored yet (progress 0–50), judges the range with the live bots' strategy classes and paper
+/// rules (<see cref="Backtester"/>, progress 50–99), writes its artifacts (all at once: <see cref="BacktestArtifacts"/>)
+/// and completes the job with its summary. A cancelled job, or a run whose backtest another Worker took over, stops at
+/// its next progress or heartbeat and writes nothing more; a failure fails the job with the reason; a Worker that dies
+/// mid-run leaves the job running, and once its heartbeat is <see cref="BacktestsOptions.StaleAfter"/> old another Worker
+/// runs it again from the start.
 /// </summary>
 public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, TradingDbContext db, IOptions<ArtifactsOptions> artifacts,
-    TimeProvider time, ILogger<BacktestRunner> logger)
+    IOptions<BacktestsOptions> options, IServiceScopeFactory scopes, TimeProvider time, ILogger<BacktestRunner> logger)
 {
     /// <summary>How often a simulation's progress is recorded (and the job checked for a cancel).</summary>
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(250);
 
     public async Task RunAsync(long jobId, CancellationToken cancellationToken)
     {
-        if (await jobs.ClaimAsync(jobId, cancellationToken) is not { } backtest) return;
+        if (await jobs.ClaimAsync(jobId, cancellationToken) is not { } run) return;
+        var backtest = run.Backtest;
         logger.LogInformation("Backtest {Job}: {Strategy}@{Version} on {Symbols} {Timeframe} from {From:u} to {To:u}", jobId, backtest.Strategy,
             backtest.Version, string.Join(",", backtest.Symbols), backtest.Timeframe, backtest.From, backtest.To);
+        using var held = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = HeartbeatAsync(run, held);
         try
         {
-            var (message, summary) = await RunAsync(backtest, cancellationToken);
-            if (await jobs.CompleteAsync(jobId, summary, message, cancellationToken)) logger.LogInformation("Backtest {Job}: {Message}", jobId, message);
+            var (message, summary) = await RunAsync(run, held.Token);
+            if (await jobs.CompleteAsync(run, summary, message, cancellationToken)) logger.LogInformation("Backtest {Job}: {Message}", jobId, message);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            logger.LogInformation("Backtest {Job}: cancelled", jobId);
+            logger.LogInformation("Backtest {Job}: cancelled, or taken over by another Worker", jobId);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             var known = ex is Paper.PriceException or HttpRequestException or System.Text.Json.JsonException;
             if (!known) logger.LogError(ex, "Backtest {Job} failed", jobId);
-            await jobs.FailAsync(jobId, known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", cancellationToken);
+            await jobs.FailAsync(run, known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", cancellationToken);
+        }
+        finally
+        {
+            await held.CancelAsync();
+            await heartbeat;
         }
     }
 
-    private async Task<(string Message, string Summary)> RunAsync(Backtest backtest, CancellationToken cancellationToken)
+    /// <summary>The run's heartbeat until it ends; a heartbeat refused (cancelled, taken over) stops the run.</summary>
+    private async Task HeartbeatAsync(BacktestJobs.Run run, CancellationTokenSource held)
     {
+        using var timer = new PeriodicTimer(options.Value.HeartbeatEvery, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(held.Token))
+            {
+                try
+                {
+                    await using var scope = scopes.CreateAsyncScope();
+                    if (await scope.ServiceProvider.GetRequiredService<BacktestJobs>().HeartbeatAsync(run, held.Token)) continue;
+                    await held.CancelAsync();
+                    return;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    logger.LogWarning("Backtest {Job}: heartbeat not written: {Message}", run.JobId, ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (held.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task<(string Message, string Summary)> RunAsync(BacktestJobs.Run run, CancellationToken cancellationToken)
+    {
+        var backtest = run.Backtest;
         var strategy = StrategyRegistry.Find($"{backtest.Strategy}@{backtest.Version}")
             ?? throw new InvalidOperationException($"strategy {backtest.Strategy}@{backtest.Version} is not known to this Worker");
         var knobs = KnobValues.Parse(backtest.Knobs, StrategyRegistry.KnobsOf(strategy));
@@ -59,7 +97,7 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         async Task ReportAsync(int progress, string message)
         {
-            if (!await jobs.ProgressAsync(backtest.JobId, progress, message, cancellationToken)) await stop.CancelAsync();
+            if (!await jobs.ProgressAsync(run, progress, message, cancellationToken)) await stop.CancelAsync();
             stop.Token.ThrowIfCancellationRequested();
         }
 

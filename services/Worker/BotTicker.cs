@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using TradingBots.Data;
@@ -44,11 +42,11 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
 
         IReadOnlyDictionary<string, decimal> live;
         Dictionary<string, decimal> mark;
-        var held = await writes.OpenTradesAsync([.. active.Select(a => a.Bot.Id)], cancellationToken);
+        var held = await writes.OpenSymbolsAsync([.. active.Select(a => a.Bot.Id)], cancellationToken);
         try
         {
             // Every symbol the batch trades or holds (a bot may hold one its orders placed by hand bought).
-            (live, var unlisted) = await prices.GetListedPricesAsync([.. active.SelectMany(a => a.Bot.Symbols).Union(held.Select(h => h.Trade.Symbol))], cancellationToken);
+            (live, var unlisted) = await prices.GetListedPricesAsync([.. active.SelectMany(a => a.Bot.Symbols).Union(held)], cancellationToken);
             // A symbol the exchange no longer lists is marked at its last known price (as GET /portfolio does) and not traded.
             mark = new Dictionary<string, decimal>(live);
             if (unlisted.Count > 0)
@@ -65,7 +63,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         }
 
         var priced = time.GetTimestamp();
-        var open = await writes.MarkAsync([.. active.Select(a => (a.Bot, a.Due.Fence))], held, mark, time.GetUtcNow(), cancellationToken);
+        var open = await writes.MarkAsync([.. active.Select(a => (a.Bot, a.Due.Fence))], mark, time.GetUtcNow(), cancellationToken);
         // A bot whose lease was taken over since the claim is the new owner's from here on.
         active.RemoveAll(a => !open.ContainsKey(a.Bot.Id));
         var judged = await writes.JudgedAsync([.. active.Select(a => a.Due.JobId)], cancellationToken);
@@ -118,7 +116,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         // Where a tick's time goes (the benchmark reads it): Debug, so a Worker does not log a line per tick by default.
         logger.LogDebug("Tick of {Bots} bot(s), {Trades} open trade(s), {Orders} order(s): prices {Prices:0.0} ms, marks {Marks:0.0} ms, "
             + "strategies and orders {Decide:0.0} ms, progress {Progress:0.0} ms, total {Total:0.0} ms",
-            active.Count, held.Count, orders, Ms(started, priced), Ms(priced, marked), Ms(marked, decided), Ms(decided, ended), Ms(started, ended));
+            active.Count, open.Values.Sum(o => o.Count), orders, Ms(started, priced), Ms(priced, marked), Ms(marked, decided), Ms(decided, ended), Ms(started, ended));
     }
 
     /// <summary>A run ends under the tick's claim: its job and bot (<see cref="BotRuns"/>), and what this Worker kept for it.</summary>
@@ -230,10 +228,9 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                 await engine.CloseTradeAsync(tradeId, cancellationToken, at: price, guard: guard);
                 return $"sold {order.Symbol} (trade {tradeId}): {order.Reason}";
             }
-            var key = $"job{guard.Fence.JobId}-{order.Symbol}-{guard.CandleOpenTime}-{index}";
+            var key = Idempotency.Scoped(Idempotency.Worker, $"job{guard.Fence.JobId}-{order.Symbol}-{guard.CandleOpenTime}-{index}");
             var request = new OrderRequest(bot.Id, order.Symbol, Sides.Buy, order.QuoteAmount, null);
-            var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request))));
-            await engine.PlaceOrderAsync(request, key, hash, cancellationToken, at: price, guard: guard);
+            await engine.PlaceOrderAsync(request, key, Idempotency.Hash(request), cancellationToken, at: price, guard: guard);
             return $"bought {WireJson.Format(order.QuoteAmount!.Value)} of {order.Symbol}: {order.Reason}";
         }
         catch (PaperException ex)

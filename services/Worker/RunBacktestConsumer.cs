@@ -3,8 +3,15 @@ using TradingBots.Messaging;
 
 namespace TradingBots.Worker;
 
-/// <summary>Takes a backtest's job message and runs it here (a duplicate, or a job another Worker took, does nothing).</summary>
-public sealed class RunBacktestConsumer(BacktestRunner runner) : IConsumer<RunBacktest>
+/// <summary>
+/// Takes a backtest's job message: wakes the <see cref="BacktestScheduler"/>, which runs the job from the jobs table, and
+/// acknowledges at once (a run may last far longer than a broker lets a message go unacknowledged).
+/// </summary>
+public sealed class RunBacktestConsumer(BacktestScheduler scheduler) : IConsumer<RunBacktest>
 {
-    public Task Consume(ConsumeContext<RunBacktest> context) => runner.RunAsync(context.Message.JobId, context.CancellationToken);
+    public Task Consume(ConsumeContext<RunBacktest> context)
+    {
+        scheduler.Wake();
+        return Task.CompletedTask;
+    }
 }

@@ -26,8 +26,20 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
     /// <summary>An open trade of a bot of the batch, with what marking it needs beyond what its strategy sees.</summary>
     public sealed record Held(long BotId, OpenTrade Trade, decimal RealizedPnlQuote);
 
-    /// <summary>The batch's open trades, oldest first per bot: read once per tick, for the prices to ask, the marks and the strategies.</summary>
-    public async Task<IReadOnlyList<Held>> OpenTradesAsync(IReadOnlyList<long> bots, CancellationToken cancellationToken)
+    /// <summary>The symbols these bots hold open trades in: what a tick asks prices of beside the bots' own symbols.</summary>
+    public async Task<IReadOnlyList<string>> OpenSymbolsAsync(IReadOnlyList<long> bots, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken);
+        await using var select = new NpgsqlCommand("SELECT DISTINCT symbol FROM trades WHERE bot_id = ANY(@bots) AND status = 'open'", connection);
+        select.Parameters.AddWithValue("bots", bots.ToArray());
+        var symbols = new List<string>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken)) symbols.Add(reader.GetString(0));
+        return symbols;
+    }
+
+    /// <summary>The open trades of these bots, oldest first per bot, for a tick's marks and strategies.</summary>
+    private async Task<IReadOnlyList<Held>> OpenTradesAsync(IReadOnlyList<long> bots, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken);
         var held = new List<Held>();
@@ -44,37 +56,39 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
     }
 
     /// <summary>
-    /// Marks the batch's open trades (<see cref="OpenTradesAsync"/>) at the tick's prices (a symbol without one: the
-    /// trade's own fill price) and returns each bot's open trades for its strategy, for the bots whose lease is still the
-    /// tick's (the others get nothing written and are left out). A trade a concurrent order changed since it was read
-    /// (closed, or its amount moved) is left to the next tick, and no event goes out for it.
+    /// Marks the open trades of the batch's bots at the tick's prices (a symbol without one: the trade's own fill price)
+    /// and returns each bot's open trades for its strategy, for the bots whose lease is still the tick's (the others get
+    /// nothing written and are left out). Each bot's cash and open trades are read under its account's lock (FOR SHARE:
+    /// an order of that account waits, or is all in), so its snapshot counts no order twice or not at all. A trade a
+    /// concurrent order changed since it was read (closed, or its amount moved) is left to the next tick, and no event
+    /// goes out for it.
     /// </summary>
-    public async Task<IReadOnlyDictionary<long, List<OpenTrade>>> MarkAsync(IReadOnlyList<(Bot Bot, Fence Fence)> batch, IReadOnlyList<Held> allHeld,
+    public async Task<IReadOnlyDictionary<long, List<OpenTrade>>> MarkAsync(IReadOnlyList<(Bot Bot, Fence Fence)> batch,
         IReadOnlyDictionary<string, decimal> mark, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var leased = await Leases.HeldAsync(connection, batch.Select(b => b.Fence), cancellationToken);
         var bots = batch.Where(b => leased.Contains(b.Bot.Id)).Select(b => b.Bot).ToList();
-        var held = allHeld.Where(h => leased.Contains(h.BotId));
         var ids = bots.Select(b => b.Id).ToArray();
 
+        var cash = new Dictionary<long, decimal>(ids.Length);
+        await using (var select = new NpgsqlCommand("SELECT bot_id, cash FROM paper_accounts WHERE bot_id = ANY(@bots) ORDER BY bot_id FOR SHARE", connection))
+        {
+            select.Parameters.AddWithValue("bots", ids);
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken)) cash[reader.GetInt64(0)] = reader.GetDecimal(1);
+        }
+        var held = await OpenTradesAsync(ids, cancellationToken);
+
         var open = bots.ToDictionary(b => b.Id, _ => new List<OpenTrade>());
-        var marked = new List<(long Id, long BotId, string Symbol, decimal Price, decimal Amount, decimal Unrealized, decimal Pnl)>(allHeld.Count);
+        var marked = new List<(long Id, long BotId, string Symbol, decimal Price, decimal Amount, decimal Unrealized, decimal Pnl)>(held.Count);
         foreach (var (botId, trade, realized) in held)
         {
             open[botId].Add(trade);
             var price = mark.TryGetValue(trade.Symbol, out var at) ? at : trade.EntryPrice; // never filled elsewhere: its own fill
             var unrealized = PaperRules.Unrealized(trade.Qty, price, trade.CostBasisQuote, trade.FeesPaidQuote);
             marked.Add((trade.TradeId, botId, trade.Symbol, price, trade.Qty, unrealized, realized + unrealized));
-        }
-
-        var cash = new Dictionary<long, decimal>(ids.Length);
-        await using (var select = new NpgsqlCommand("SELECT bot_id, cash FROM paper_accounts WHERE bot_id = ANY(@bots)", connection))
-        {
-            select.Parameters.AddWithValue("bots", ids);
-            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken)) cash[reader.GetInt64(0)] = reader.GetDecimal(1);
         }
 
         var updated = await UpdateMarksAsync(connection, marked.Select(m => (m.Id, m.Amount, m.Unrealized, m.Pnl)), cancellationToken);
@@ -117,19 +131,21 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
 
     /// <summary>
     /// Writes marks of open trades (unrealized PnL and pnl) in one statement; a trade closed or resized since it was read
-    /// is left alone. The ids of the trades written.
+    /// is left alone, and so, when <paramref name="changedOnly"/>, is one whose mark is the one it has. The ids of the
+    /// trades written.
     /// </summary>
     public static async Task<HashSet<long>> UpdateMarksAsync(NpgsqlConnection connection,
-        IEnumerable<(long Id, decimal Amount, decimal Unrealized, decimal Pnl)> marks, CancellationToken cancellationToken)
+        IEnumerable<(long Id, decimal Amount, decimal Unrealized, decimal Pnl)> marks, CancellationToken cancellationToken, bool changedOnly = false)
     {
         var list = marks as IReadOnlyCollection<(long Id, decimal Amount, decimal Unrealized, decimal Pnl)> ?? [.. marks];
         var updated = new HashSet<long>(list.Count);
         await using var update = new NpgsqlCommand("""
             UPDATE trades t SET unrealized_pnl_quote = u.unrealized, pnl = u.pnl
             FROM unnest(@ids, @amounts, @unrealized, @pnl) AS u(id, amount, unrealized, pnl)
-            WHERE t.id = u.id AND t.status = 'open' AND t.amount = u.amount
+            WHERE t.id = u.id AND t.status = 'open' AND t.amount = u.amount AND (NOT @changed_only OR t.unrealized_pnl_quote <> u.unrealized)
             RETURNING t.id
             """, connection);
+        update.Parameters.AddWithValue("changed_only", changedOnly);
         update.Parameters.Add(Array("ids", NpgsqlDbType.Bigint, list.Select(m => m.Id)));
         update.Parameters.Add(Array("amounts", NpgsqlDbType.Numeric, list.Select(m => m.Amount)));
         update.Parameters.Add(Array("unrealized", NpgsqlDbType.Numeric, list.Select(m => m.Unrealized)));

@@ -14,6 +14,8 @@ public static class WorkerExtensions
         builder.AddTradingDatabase();
         builder.AddRedis();
         builder.AddPaperEngine();
+        // It writes outbox rows, so it can publish them too, one publisher at a time (the lock): events leave while any is up.
+        builder.Services.AddHostedService<OutboxPublisher>();
         // A tick waits at most this long for the market (the services' 15 s would hold every bot of the batch).
         builder.Services.AddHttpClient(PriceSource.MarketClient, http => http.Timeout = MarketTimeout);
         // The llm strategy's decisions: no retries (a retry doubles a slow model's wait); the Advisor times each call.
@@ -35,11 +37,16 @@ public static class WorkerExtensions
         builder.Services.AddScoped<BotTicker>();
         builder.Services.AddScoped<TickWrites>();
         builder.Services.AddHostedService<BotScheduler>();
+        builder.Services.AddOptions<MarksOptions>().BindConfiguration(MarksOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddScoped<IdleMarks>();
+        builder.Services.AddHostedService<IdleMarker>();
         builder.AddArtifacts();
         builder.Services.AddSingleton<CandleDownload>();
         builder.Services.AddScoped<BacktestJobs>();
         builder.Services.AddScoped<BacktestRunner>();
-        builder.Services.AddHostedService<BacktestSweeper>();
+        builder.Services.AddOptions<Backtests.BacktestsOptions>().BindConfiguration(Backtests.BacktestsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<BacktestScheduler>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<BacktestScheduler>());
         return builder;
     }
 

@@ -39,16 +39,29 @@ public static class BacktestArtifacts
 
     private const int Width = 1200, Height = 500;
 
-    /// <summary>Writes every artifact into <paramref name="directory"/>, emptied first (a run taken over starts from nothing).</summary>
+    /// <summary>
+    /// Writes every artifact into <paramref name="directory"/> all at once: into a new folder beside it, renamed into place
+    /// once every file is written (what was there before, from a run taken over, goes then), so the files never mix two
+    /// runs and never stop half-written.
+    /// </summary>
     public static async Task WriteAsync(string directory, BacktestSummary summary, BacktestResult result, CancellationToken cancellationToken)
     {
-        if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
-        Directory.CreateDirectory(directory);
-        var charts = Task.Run(() => Charts(directory, result.Equity), cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, Summary), summary.ToJson(), cancellationToken);
-        await WriteCsvAsync(Path.Combine(directory, Trades), TradesCsv(result.Trades), cancellationToken);
-        await WriteEquityCsvAsync(Path.Combine(directory, Equity), result.Equity, cancellationToken);
-        await charts;
+        var writing = $"{directory}.writing-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(writing);
+        try
+        {
+            var charts = Task.Run(() => Charts(writing, result.Equity), cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(writing, Summary), summary.ToJson(), cancellationToken);
+            await WriteCsvAsync(Path.Combine(writing, Trades), TradesCsv(result.Trades), cancellationToken);
+            await WriteEquityCsvAsync(Path.Combine(writing, Equity), result.Equity, cancellationToken);
+            await charts;
+            if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
+            Directory.Move(writing, directory);
+        }
+        finally
+        {
+            if (Directory.Exists(writing)) Directory.Delete(writing, recursive: true);
+        }
     }
 
     private static IEnumerable<string> TradesCsv(IEnumerable<BacktestTrade> trades)

@@ -214,4 +214,13 @@ public sealed class Backtest
     public decimal FeeRate { get; set; }
     public string? Summary { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The Worker running it (a lease, like a bot's): null until one takes it.</summary>
+    public string? Owner { get; set; }
+
+    /// <summary>The fencing token of the run that holds it (from <c>fencing_tokens</c>): its progress and end are conditional on it.</summary>
+    public long Epoch { get; set; }
+
+    /// <summary>Written by its Worker on a timer while it runs (the database's clock); silent too long, another Worker takes it over.</summary>
+    public DateTimeOffset? HeartbeatAt { get; set; }
 }

@@ -10,34 +10,39 @@ namespace TradingBots.Paper;
 /// </summary>
 public sealed class Portfolio(TradingDbContext db, MarkPrices prices, IOptions<PaperOptions> options)
 {
-    /// <summary>The manual account and every bot's.</summary>
-    public async Task<IReadOnlyList<Account>> GetAllAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A page of accounts: the manual one first (on the first page, without <paramref name="before"/>), then bots' newest
+    /// first, at most <paramref name="limit"/> of them with ids below <paramref name="before"/>; and the before of the next
+    /// page (null at the last).
+    /// </summary>
+    public async Task<(IReadOnlyList<Account> Accounts, long? NextBefore)> GetPageAsync(int limit, long? before, CancellationToken cancellationToken)
     {
-        var bots = await db.Bots.AsNoTracking().OrderBy(b => b.Id).Select(b => new { b.Id, b.Knobs, b.Symbols }).ToListAsync(cancellationToken);
-        return await MarkAsync([new(null, null, null), .. bots.Select(b => new Owner(b.Id, b.Knobs, b.Symbols))], botId: null, cancellationToken);
+        var bots = await db.Bots.AsNoTracking().Where(b => before == null || b.Id < before).OrderByDescending(b => b.Id).Take(limit + 1)
+            .Select(b => new Owner(b.Id, b.Knobs, b.Symbols)).ToListAsync(cancellationToken);
+        var owners = new List<Owner>(limit + 1);
+        if (before is null) owners.Add(new Owner(null, null, null));
+        owners.AddRange(bots.Take(limit));
+        return (await MarkAsync(owners, cancellationToken), bots.Count > limit ? bots[limit - 1].BotId : null);
     }
 
     /// <summary>One bot's account, or null when there is no such bot.</summary>
     public async Task<Account?> GetAsync(long botId, CancellationToken cancellationToken)
     {
         var bot = await db.Bots.Where(b => b.Id == botId).Select(b => new Owner(b.Id, b.Knobs, b.Symbols)).FirstOrDefaultAsync(cancellationToken);
-        return bot is null ? null : (await MarkAsync([bot], botId, cancellationToken))[0];
+        return bot is null ? null : (await MarkAsync([bot], cancellationToken))[0];
     }
 
     /// <summary>Whose account: the manual one (no bot) or a bot's, with what it would open with.</summary>
     private sealed record Owner(long? BotId, string? Knobs, List<string>? Symbols);
 
-    private async Task<IReadOnlyList<Account>> MarkAsync(List<Owner> accounts, long? botId, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<Account>> MarkAsync(List<Owner> accounts, CancellationToken cancellationToken)
     {
         // One snapshot for the three reads: an order committing in between must not count twice (cash spent, position not yet seen).
         await using var snapshot = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
-        var rows = db.PaperAccounts.AsNoTracking();
-        var trades = db.Trades.AsNoTracking();
-        if (botId is not null)
-        {
-            rows = rows.Where(a => a.BotId == botId);
-            trades = trades.Where(t => t.BotId == botId);
-        }
+        var ids = accounts.Where(a => a.BotId is not null).Select(a => a.BotId).ToList();
+        var manual = accounts.Any(a => a.BotId is null);
+        var rows = db.PaperAccounts.AsNoTracking().Where(a => ids.Contains(a.BotId) || manual && a.BotId == null);
+        var trades = db.Trades.AsNoTracking().Where(t => ids.Contains(t.BotId) || manual && t.BotId == null);
         var opened = await rows.ToDictionaryAsync(a => a.BotId ?? 0, cancellationToken);
         var realized = await trades.GroupBy(t => t.BotId)
             .Select(g => new { BotId = g.Key, Realized = g.Sum(t => t.RealizedPnlQuote) })

@@ -113,6 +113,67 @@ public sealed class BacktestTests(TopologyFixture topology)
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
+    /// <summary>
+    /// The Worker running a backtest is killed (SIGKILL) mid-download (ExchangeSim answers each page of klines a second
+    /// late): its heartbeat stops, and once it is older than Backtests__StaleAfter (4 s in the tests) a Worker (here the
+    /// one the runner starts again) takes the backtest over with a new, larger fencing token and completes it, its files
+    /// all there and no half-written folder left.
+    /// </summary>
+    [Fact]
+    public async Task A_backtest_whose_worker_dies_is_taken_over_with_a_new_token_and_completes_with_its_files()
+    {
+        await using var events = await EventListener.StartAsync(topology);
+        // Three days of 1m candles ending ten days ago (no other test reads them): five pages of the download.
+        var to = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 - 10 * 1440) * 60_000;
+        await SetFaultAsync(new { mode = "latency", latency_ms = 1000, symbols = new[] { "SOLUSDT" } });
+        long id;
+        try
+        {
+            var (created, body) = await topology.PostJsonAsync("/api/backtests",
+                $$"""{"symbols": ["SOL/USDT"], "timeframe": "1m", "from": {{to - 3 * 1440 * 60_000L}}, "to": {{to}}} """);
+            Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
+            id = body.GetProperty("id").GetInt64();
+            await events.WaitForAsync(e => e.GetProperty("type").GetString() == "job.progress" && e.GetProperty("data").GetProperty("job_id").GetInt64() == id
+                && e.GetProperty("data").GetProperty("progress").GetInt32() is > 0 and < 50, seconds: 30);
+            var (owner, epoch) = await LeaseAsync(id);
+            System.Diagnostics.Process.GetProcessById(int.Parse(owner[(owner.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture)).Kill();
+
+            await events.WaitForAsync(e => e.GetProperty("type").GetString() == "job.progress" && e.GetProperty("data").GetProperty("job_id").GetInt64() == id
+                && e.GetProperty("data").GetProperty("status").GetString() is "completed" or "failed", seconds: 60);
+            var (newOwner, newEpoch) = await LeaseAsync(id);
+            Assert.NotEqual(owner, newOwner);
+            Assert.True(newEpoch > epoch, $"token {newEpoch} after {epoch}");
+        }
+        finally
+        {
+            await SetFaultAsync(new { mode = "none" });
+        }
+
+        var backtest = await topology.GetJsonAsync($"/api/backtests/{id}");
+        Assert.Equal(("completed", 4320), (backtest.GetProperty("job").GetProperty("status").GetString(), backtest.GetProperty("summary").GetProperty("candles").GetInt32()));
+        Assert.Equal(5, backtest.GetProperty("artifacts").GetArrayLength());
+        var artifacts = Path.Combine(topology.Manifest.Directory, TopologyFixture.TestArtifacts);
+        Assert.Equal(BacktestArtifactNames.Order(), Directory.GetFiles(Path.Combine(artifacts, $"{id}")).Select(Path.GetFileName).Order());
+        Assert.Empty(Directory.GetDirectories(artifacts, $"{id}.writing-*"));
+    }
+
+    private static readonly string[] BacktestArtifactNames = ["trades.csv", "equity.csv", "summary.json", "equity.png", "drawdown.png"];
+
+    private async Task<(string Owner, long Epoch)> LeaseAsync(long id)
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var select = new Npgsql.NpgsqlCommand($"SELECT owner, epoch FROM backtests WHERE job_id = {id}", connection);
+        await using var reader = await select.ExecuteReaderAsync(Cancel);
+        Assert.True(await reader.ReadAsync(Cancel));
+        return (reader.GetString(0), reader.GetInt64(1));
+    }
+
+    private async Task SetFaultAsync(object fault)
+    {
+        using var response = await System.Net.Http.Json.HttpClientJsonExtensions.PostAsJsonAsync(topology.Sim, "/sim/faults", fault, CancellationToken.None);
+        response.EnsureSuccessStatusCode();
+    }
+
     public static TheoryData<string, string, string> BadRequests()
     {
         var hour = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Hour * Hour;
@@ -129,6 +190,8 @@ public sealed class BacktestTests(TopologyFixture topology)
             { $$"""{"symbols": ["BTC/USDT"], "timeframe": "1h", "from": {{hour + 60_000}}, "to": {{hour + Hour}}, "knobs": {"order_quote": QUOTE} }""", "from", "not the open time of a 1h candle" },
             { $$"""{"symbols": ["BTC/USDT"], "timeframe": "1h", "from": {{hour}}, "to": {{hour + 2 * Hour}}, "knobs": {"order_quote": QUOTE} }""", "to", "is in the future" },
             { $$"""{"symbols": ["BTC/USDT"], "timeframe": "1m", "from": {{hour - 525_601L * 60_000}}, "to": {{hour}}, "knobs": {"order_quote": QUOTE} }""", "to", "525,601 candles of 1m; at most 525,600" },
+            { $$"""{"symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT", "BNB/USDT", "XRP/USDT"], "timeframe": "1m", "from": {{hour - 525_600L * 60_000}}, "to": {{hour}}, "knobs": {"order_quote": QUOTE} }""",
+                "symbols", "5 symbol(s) × 525,600 candles of 1m is 2,628,000 candles; at most 2,000,000 (Backtests__MaxCandles)" },
             { $$"""{"symbols": ["BTC/USDT"], "timeframe": "1h", "from": "yesterday", "to": {{hour}}, "knobs": {"order_quote": QUOTE} }""", "from", "ISO 8601" },
             { $$"""{"symbols": ["BTC/USDT"], "timeframe": "1h", "from": {{hour}}, "to": {{hour - Hour}}, "knobs": {"order_quote": QUOTE} }""", "to", "must be after from" },
             { $$"""{"symbols": ["BTC/USDT"], "timeframe": "1h", "from": 0, "to": 3600000, "knobs": {"order_quote": QUOTE, "fast": 30, "slow": 20} }""", "knobs.fast", "less than slow" },

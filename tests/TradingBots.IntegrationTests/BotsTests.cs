@@ -172,6 +172,34 @@ public sealed class BotsTests(TopologyFixture topology)
         }
     }
 
+    /// <summary>GET /bots and GET /portfolio page like /jobs: newest first, limit, and next_before as the next page's before.</summary>
+    [Fact]
+    public async Task Bots_and_portfolio_accounts_are_listed_a_page_at_a_time()
+    {
+        var ids = new List<long>();
+        for (var i = 0; i < 3; i++) ids.Add(await topology.CreateBotAsync());
+
+        var first = await topology.GetJsonAsync("/api/bots?limit=2");
+        Assert.Equal([ids[2], ids[1]], first.GetProperty("bots").EnumerateArray().Select(b => b.GetProperty("id").GetInt64()));
+        Assert.Equal(ids[1], first.GetProperty("next_before").GetInt64());
+        var second = await topology.GetJsonAsync($"/api/bots?limit=2&before={ids[1]}");
+        Assert.Equal(ids[0], second.GetProperty("bots")[0].GetProperty("id").GetInt64());
+
+        var accounts = await topology.GetJsonAsync("/api/portfolio?limit=2");
+        Assert.Equal(new long?[] { null, ids[2], ids[1] }, accounts.GetProperty("accounts").EnumerateArray()
+            .Select(a => a.GetProperty("bot_id").ValueKind == JsonValueKind.Null ? (long?)null : a.GetProperty("bot_id").GetInt64()));
+        Assert.Equal(ids[1], accounts.GetProperty("next_before").GetInt64());
+        var older = await topology.GetJsonAsync($"/api/portfolio?limit=1&before={ids[1]}");
+        Assert.Equal(ids[0], older.GetProperty("accounts").EnumerateArray().Single().GetProperty("bot_id").GetInt64());
+
+        foreach (var (path, field) in new[] { ("/api/bots?limit=0", "limit"), ("/api/bots?before=x", "before"), ("/api/portfolio?limit=501", "limit") })
+        {
+            using var bad = await topology.Gateway.GetAsync(path, Cancel);
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.True(JsonDocument.Parse(await bad.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("errors").TryGetProperty(field, out _), path);
+        }
+    }
+
     private static async Task UntilAsync(Func<Task<bool>> condition, string what, double seconds = 15)
     {
         var deadline = System.Diagnostics.Stopwatch.StartNew();

@@ -91,7 +91,7 @@ public sealed class ProblemResponseTests(TopologyFixture topology)
     [InlineData("/orders", "post", new[] { "201", "400", "404", "409", "413", "422", "502", "503" })]
     [InlineData("/trades/{id}/close", "post", new[] { "200", "404", "409", "422", "502", "503" })]
     [InlineData("/trades", "get", new[] { "200", "400", "503" })]
-    [InlineData("/portfolio", "get", new[] { "200", "502", "503" })]
+    [InlineData("/portfolio", "get", new[] { "200", "400", "502", "503" })]
     [InlineData("/portfolio/{botId}", "get", new[] { "200", "404", "502", "503" })]
     [InlineData("/portfolio/{botId}/snapshots", "get", new[] { "200", "400", "404", "503" })]
     public async Task The_trading_document_lists_every_status_an_endpoint_answers(string path, string method, string[] statuses)

@@ -111,7 +111,10 @@ public sealed class ResilienceTests(TopologyFixture topology)
             Assert.Equal(20, ids.Count);
             Assert.Equal(ids.Order(), ids);
             Assert.Equal(ids.Count, ids.Distinct().Count());
-            Assert.Equal((2L, 1L), await PublishersAsync());
+            // Both Trading processes (and the Worker and the Bots service, which write outbox rows too) stand ready: one leads.
+            var (sessions, leaders) = await PublishersAsync();
+            Assert.True(sessions >= 4, $"{sessions} publisher sessions");
+            Assert.Equal(1L, leaders);
         }
         finally
         {
@@ -122,6 +125,81 @@ public sealed class ResilienceTests(TopologyFixture topology)
         var trade = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 });
         Assert.Equal(HttpStatusCode.Created, trade.Response.StatusCode);
         await events.WaitForAsync(e => IsOpenedFor(e, bot), count: 21, seconds: 15);
+    }
+
+    /// <summary>
+    /// Trading is not the only publisher of the outbox: killed, another service's publisher (the Worker's or the Bots
+    /// service's) takes the lock, and with Trading then held stopped (SIGSTOP), a bot started meanwhile still has its
+    /// bot.state, job.progress and portfolio.snapshot on the stream. (Before, only Trading published: its events waited.)
+    /// </summary>
+    [Fact]
+    public async Task With_trading_stopped_a_bots_events_still_reach_the_stream()
+    {
+        await topology.SetPriceAsync("SOL/USDT", 150m);
+        await using var events = await EventListener.StartAsync(topology);
+        var clock = Stopwatch.StartNew();
+        while (await LeaderAsync() is var leader && (leader is null || leader == topology.Topology.ProcessIdOf(ResourceNames.Trading)))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "a publisher other than Trading's took the outbox over");
+            if (leader is { } pid) Process.GetProcessById(pid).Kill();
+            await Task.Delay(200, Cancel);
+        }
+        // Trading up again (its new process answers), then held stopped.
+        using var alive = new HttpClient { BaseAddress = new Uri(topology.Topology.UrlOf(ResourceNames.Trading)) };
+        while (!await AnswersAsync(alive)) await Task.Delay(100, Cancel);
+        var trading = topology.Topology.ProcessIdOf(ResourceNames.Trading);
+        Signal("STOP", trading);
+        long bot = 0;
+        try
+        {
+            var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
+                {"name": "no-trading-{{{Guid.NewGuid():N}}}", "symbols": ["SOL/USDT"], "timeframe": "1m", "knobs": {"tick_seconds": 1, "slow": 1000}}
+                """);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            bot = body.GetProperty("bot").GetProperty("id").GetInt64();
+            var (started, _) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+
+            await events.WaitForAsync(e => EventListener.Is(e, "bot.state", bot) && e.GetProperty("data").GetProperty("status").GetString() == "running", seconds: 15);
+            await events.WaitForAsync(e => EventListener.Is(e, "job.progress", bot), seconds: 15);
+            await events.WaitForAsync(e => EventListener.Is(e, "portfolio.snapshot", bot), seconds: 15);
+        }
+        finally
+        {
+            Signal("CONT", trading);
+            if (bot != 0) (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose();
+        }
+    }
+
+    private static async Task<bool> AnswersAsync(HttpClient service)
+    {
+        try
+        {
+            using var response = await service.GetAsync("/alive", Cancel);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    /// <summary>The process id of the outbox publisher holding the publishing lock (its session is named after it), or null.</summary>
+    private async Task<int?> LeaderAsync()
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var select = new NpgsqlCommand("""
+            SELECT substr(a.application_name, length('outbox-publisher:') + 1)::int FROM pg_stat_activity a
+            WHERE a.application_name LIKE 'outbox-publisher:%' AND EXISTS (SELECT FROM pg_locks l WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted)
+            """, connection);
+        return await select.ExecuteScalarAsync(Cancel) as int?;
     }
 
     private static bool IsOpenedFor(JsonElement e, long bot) =>

@@ -64,7 +64,13 @@ public sealed class TopologyFixture : IAsyncLifetime
             ["Sse__ClientBuffer"] = "2000",
         },
         // Backtests write their artifacts (Worker) and serve them (Bots) where the gateway checks: the tests' own directory.
-        [ResourceNames.Worker] = new Dictionary<string, string> { ["Artifacts__Path"] = TestArtifacts },
+        // Backtests' heartbeats every second, taken over after 4 s of silence, so a takeover test waits seconds, not half a minute.
+        [ResourceNames.Worker] = new Dictionary<string, string>
+        {
+            ["Artifacts__Path"] = TestArtifacts,
+            ["Backtests__HeartbeatEvery"] = "00:00:01",
+            ["Backtests__StaleAfter"] = "00:00:04",
+        },
         [ResourceNames.Bots] = new Dictionary<string, string> { ["Artifacts__Path"] = TestArtifacts },
         // Short enough for the simulator's timeout fault to be seen quickly, long enough for its latency fault's slow answers
         // (WorkerReliabilityTests); notices throttled over a short window.

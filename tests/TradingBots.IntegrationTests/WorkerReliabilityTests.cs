@@ -119,11 +119,11 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
             var keys = new List<string>();
             await using (var select = new NpgsqlCommand("SELECT key FROM idempotency_keys WHERE key LIKE @prefix", connection))
             {
-                select.Parameters.AddWithValue("prefix", $"job{job}-%");
+                select.Parameters.AddWithValue("prefix", $"worker:job{job}-%");
                 await using var reader = await select.ExecuteReaderAsync(Cancel);
                 while (await reader.ReadAsync(Cancel)) keys.Add(reader.GetString(0));
             }
-            var candles = keys.Select(k => System.Text.RegularExpressions.Regex.Match(k, $@"^job{job}-BNB/USDT-(\d+)-0$")).ToList();
+            var candles = keys.Select(k => System.Text.RegularExpressions.Regex.Match(k, $@"^worker:job{job}-BNB/USDT-(\d+)-0$")).ToList();
             Assert.All(candles, c => Assert.True(c.Success, $"a key not of run, symbol, candle and order: {string.Join(", ", keys)}"));
             Assert.Equal(candles.Count, candles.Select(c => c.Groups[1].Value).Distinct().Count());
             Assert.Equal((long)keys.Count, await topology.CountBuysAsync(bot));
@@ -139,6 +139,61 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
             for (var i = 1; i < trades.Count; i++)
                 Assert.True(trades[i - 1].Closed is { } closed && closed <= trades[i].Opened, $"bot {bot}: trade {i} opened at {trades[i].Opened:O} while trade {i - 1} was open");
         }
+    }
+
+    /// <summary>
+    /// One bot's orders meet a database error (a trigger of this test's makes every insert of that bot's trades fail with a
+    /// serialization failure, 40001): that bot's tick is left to the next one, and the bot beside it, in the same Worker
+    /// and batch, buys, and its job's progress moves on, as if nothing happened. (Before, the error left the whole batch's tick.)
+    /// </summary>
+    [Fact]
+    public async Task One_bots_database_error_leaves_that_bot_to_its_next_tick_and_the_others_trade_on()
+    {
+        var bots = new List<long>();
+        using var moving = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        var prices = MovePricesAsync("BNBUSDT", 600m, moving.Token);
+        string? trigger = null;
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
+                    {"name": "db-error-{{{Guid.NewGuid():N}}}", "symbols": ["BNB/USDT"], "timeframe": "1s",
+                     "knobs": {"tick_seconds": 1, "fast": 1, "slow": 2, "order_quote": 50, "max_open_trades": 1}}
+                    """);
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+                bots.Add(body.GetProperty("bot").GetProperty("id").GetInt64());
+            }
+            var (faulty, healthy) = (bots[0], bots[1]);
+            trigger = $"test_fail_trades_of_bot_{faulty}";
+            await topology.ScalarAsync($$"""
+                CREATE FUNCTION {{trigger}}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF NEW.bot_id = {{faulty}} THEN RAISE EXCEPTION 'injected by a test' USING ERRCODE = '40001'; END IF; RETURN NEW; END $$;
+                CREATE TRIGGER {{trigger}} BEFORE INSERT ON trades FOR EACH ROW EXECUTE FUNCTION {{trigger}}();
+                """);
+            foreach (var bot in bots)
+            {
+                var (started, _) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
+                Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            }
+
+            await UntilAsync(async () => await topology.CountBuysAsync(healthy) >= 3, "the healthy bot bought 3 times", seconds: 60);
+            Assert.Equal(0L, await topology.CountBuysAsync(faulty));
+            Assert.Equal(("running", "running"), ((string)(await topology.ScalarAsync($"SELECT status FROM bots WHERE id = {faulty}"))!,
+                (string)(await topology.ScalarAsync($"SELECT status FROM jobs WHERE bot_id = {faulty}"))!));
+            // The faulty bot's ticks still mark it: its snapshots go on with the healthy one's.
+            Assert.True(await topology.CountAsync("portfolio_snapshots", faulty) >= 3);
+            var progress = (int)(await topology.ScalarAsync($"SELECT progress FROM jobs WHERE bot_id = {healthy}"))!;
+            Assert.True(progress >= 3, $"the healthy bot's job is at {progress}");
+        }
+        finally
+        {
+            if (trigger is not null) await topology.ScalarAsync($"DROP TRIGGER IF EXISTS {trigger} ON trades; DROP FUNCTION IF EXISTS {trigger}()");
+            await moving.CancelAsync();
+            await prices;
+            foreach (var bot in bots) (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose();
+        }
+        await UntilAsync(async () => (await LeasesAsync(bots)).Count == 0, "every bot stopped");
     }
 
     /// <summary>Pins a symbol's price on the simulator, climbing for three seconds and falling for three, until cancelled.</summary>

@@ -41,6 +41,10 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<long>("Epoch")
+                        .HasColumnType("bigint")
+                        .HasColumnName("epoch");
+
                     b.Property<decimal>("FeeRate")
                         .HasColumnType("numeric")
                         .HasColumnName("fee_rate");
@@ -49,10 +53,18 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("from");
 
+                    b.Property<DateTimeOffset?>("HeartbeatAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("heartbeat_at");
+
                     b.Property<string>("Knobs")
                         .IsRequired()
                         .HasColumnType("jsonb")
                         .HasColumnName("knobs");
+
+                    b.Property<string>("Owner")
+                        .HasColumnType("text")
+                        .HasColumnName("owner");
 
                     b.Property<decimal>("StartingCash")
                         .HasColumnType("numeric")

@@ -80,7 +80,13 @@ export async function botsPage(root: HTMLElement, events: EventStream): Promise<
     }
   });
 
-  await Promise.all((await get<{ bots: Bot[] }>("/bots")).bots.filter((bot) => !rows.has(bot.id)).map(add));
+  // Every bot, page by page (newest first).
+  for (let before: number | null = null; ;) {
+    const page: { bots: Bot[]; next_before: number | null } = await get(`/bots?limit=500${before === null ? "" : `&before=${before}`}`);
+    await Promise.all(page.bots.filter((bot) => !rows.has(bot.id)).map(add));
+    if (page.next_before === null) break;
+    before = page.next_before;
+  }
   render();
   return unsubscribe;
 }
