@@ -1,26 +1,25 @@
 using TradingBots;
+using TradingBots.AppHost;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-// Backing services. The volumes are named here rather than by Aspire (whose default names carry a hash of
-// the AppHost's path), so data survives a moved checkout and aspire-manifest.json is the same on every machine.
-var postgres = builder.AddPostgres(ResourceNames.Postgres)
-    .WithDataVolume("tradingbots-postgres-data");
-var db = postgres.AddDatabase(ResourceNames.Database);
+// PostgreSQL, Redis and RabbitMQ: containers where a container runtime is healthy, else the Debian packages (Servers:Mode).
+var servers = Servers.Add(builder);
+var (db, redis, rabbitmq) = (servers.Database, servers.Redis, servers.RabbitMq);
 
-var redis = builder.AddRedis(ResourceNames.Redis);
-var rabbitmq = builder.AddRabbitMQ(ResourceNames.RabbitMq);
-
-var ollama = builder.AddContainer(ResourceNames.Ollama, "ollama/ollama")
-    .WithHttpEndpoint(targetPort: 11434, name: "http")
-    .WithVolume("tradingbots-ollama-models", "/root/.ollama");
+// Backtests' artifacts: written by the Worker, served by Bots, checked by the gateway, so on this machine one absolute
+// folder for the three (each project runs in its own directory): Artifacts:Path, default storage/artifacts in the
+// repository. A deployment (the published manifest) keeps each service's own default.
+var artifacts = Path.GetFullPath(builder.Configuration["Artifacts:Path"] ?? Path.Combine(builder.AppHostDirectory, "..", "storage", "artifacts"));
+IResourceBuilder<ProjectResource> WithArtifacts(IResourceBuilder<ProjectResource> service) =>
+    builder.ExecutionContext.IsRunMode ? service.WithEnvironment("Artifacts__Path", artifacts) : service;
 
 var exchangeSim = AddWebService<Projects.TradingBots_ExchangeSim>(ResourceNames.ExchangeSim, port: 8090);
 
 // Applies the EF Core migrations and exits 0: the one owner of the schema. No endpoint.
 var migrations = builder.AddProject<Projects.TradingBots_MigrationService>(ResourceNames.Migrations, launchProfileName: null)
     .WithReference(db)
-    .WaitFor(db);
+    .WaitFor(servers.DatabaseServer);
 
 // Market talks to the exchange simulator by default. Set Binance:BaseUrl in the AppHost's configuration
 // (e.g. https://api.binance.com in appsettings.json or user secrets) to use the real Binance instead.
@@ -42,7 +41,7 @@ market.WithReference(exchangeSim);
 // service and, through the gateway's WaitFor(ai), the whole API. The AI service starts at once and answers 503
 // until Ollama is reachable; its /health does not check Ollama, so the gateway does not wait for Ollama either.
 var ai = AddWebService<Projects.TradingBots_Ai>(ResourceNames.Ai)
-    .WithEnvironment("OLLAMA_BASE_URL", ollama.GetEndpoint("http"))
+    .WithEnvironment("OLLAMA_BASE_URL", servers.OllamaUrl)
     .WithReference(redis);
 
 // Everything that reads or writes the schema starts only after the migrations have completed.
@@ -52,22 +51,22 @@ var trading = AddWebService<Projects.TradingBots_Trading>(ResourceNames.Trading)
     .WaitForCompletion(migrations);
 
 // Bots checks a new bot's symbols against the exchange through the Market service, and an llm bot's model through Ai.
-var bots = AddWebService<Projects.TradingBots_Bots>(ResourceNames.Bots)
+var bots = WithArtifacts(AddWebService<Projects.TradingBots_Bots>(ResourceNames.Bots))
     .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(ai)
     .WaitFor(redis).WaitFor(rabbitmq).WaitFor(market)
     .WaitForCompletion(migrations);
 
-AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker)
+WithArtifacts(AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker))
     .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(trading).WithReference(ai)
-    .WaitFor(db).WaitFor(redis).WaitFor(rabbitmq).WaitFor(market).WaitFor(trading)
+    .WaitFor(servers.DatabaseServer).WaitFor(redis).WaitFor(rabbitmq).WaitFor(market).WaitFor(trading)
     .WaitForCompletion(migrations);
 
 // The only endpoint meant to be reached from outside.
-AddWebService<Projects.TradingBots_Gateway>(ResourceNames.Gateway, port: 8080)
+WithArtifacts(AddWebService<Projects.TradingBots_Gateway>(ResourceNames.Gateway, port: 8080))
     .WithExternalHttpEndpoints()
     .WithReference(db).WithReference(redis).WithReference(rabbitmq)
     .WithReference(market).WithReference(trading).WithReference(bots).WithReference(ai)
-    .WaitFor(db).WaitFor(redis).WaitFor(rabbitmq)
+    .WaitFor(servers.DatabaseServer).WaitFor(redis).WaitFor(rabbitmq)
     .WaitFor(market).WaitFor(trading).WaitFor(bots).WaitFor(ai)
     .WaitForCompletion(migrations);
 

@@ -87,7 +87,7 @@ public sealed class BotScheduler(IServiceScopeFactory scopes, WorkerIdentity me,
         var lost = await db.Jobs.AsNoTracking()
             .Where(j => j.Task == JobStatus.BotRunTask && j.Status == JobStatus.Queued && j.BotId != null
                 && j.CreatedAt < services.GetRequiredService<TimeProvider>().GetUtcNow() - SweepEvery)
-            .Select(j => new { j.Id, BotId = j.BotId!.Value }).Take(100).ToListAsync(cancellationToken);
+            .OrderBy(j => j.Id).Select(j => new { j.Id, BotId = j.BotId!.Value }).Take(100).ToListAsync(cancellationToken);
         var runs = services.GetRequiredService<BotRuns>();
         foreach (var job in lost) await runs.ClaimAsync(job.Id, job.BotId, cancellationToken);
     }

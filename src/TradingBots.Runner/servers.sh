@@ -7,6 +7,10 @@
 #   servers.sh stop redis|postgres|rabbitmq            stop the Redis server / PostgreSQL cluster / RabbitMQ node this
 #                                                      script started for a test instance (ports other than the defaults)
 #   servers.sh drop-database NAME_OFFSET ...           drop a test instance's own database (name ends in _<offset>)
+#   servers.sh install                                 install the Debian packages when missing (the AppHost's local mode)
+#   servers.sh init-postgres DIR                       create a PostgreSQL cluster in DIR unless there is one (superuser:
+#                                                      the project's role and password; the AppHost then runs postgres on it)
+#   servers.sh init-rabbitmq DIR                       a RabbitMQ node's directory DIR, writable by the rabbitmq user
 #
 # What it never does: change anything it did not create. A PostgreSQL cluster that was already on the machine keeps
 # its roles and passwords (the project logs in as its own role); a Redis or RabbitMQ that was already running is
@@ -64,10 +68,9 @@ as_postgres() {
 pg_bin() { echo "/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -1)/bin/$1"; }
 pg_own_dir() { echo "$STATE_DIR/postgres-$PG_PORT"; }
 
-# A test or benchmark instance (any port but 5432) has a cluster of its own, which it may stop and start at will:
-# data in storage/servers/postgres-<port>, its superuser the project's role, TCP on loopback only.
-start_own_postgres() {
-  local dir; dir=$(pg_own_dir)
+# A cluster of the project's own in $1 (unless one is there): its superuser the project's role, with its password.
+init_postgres() {
+  local dir=$1
   if [ ! -f "$dir/PG_VERSION" ]; then
     say "creating a PostgreSQL cluster of our own in $dir"
     mkdir -p "$dir"; chmod 700 "$dir"
@@ -77,6 +80,13 @@ start_own_postgres() {
       || { rm -f "$pwfile"; die "initdb of $dir failed"; }
     rm -f "$pwfile"
   fi
+}
+
+# A test or benchmark instance (any port but 5432) has a cluster of its own, which it may stop and start at will:
+# data in storage/servers/postgres-<port>, its superuser the project's role, TCP on loopback only.
+start_own_postgres() {
+  local dir; dir=$(pg_own_dir)
+  init_postgres "$dir"
   say "starting our PostgreSQL on 127.0.0.1:$PG_PORT"
   as_postgres "$(pg_bin pg_ctl) -D '$dir' -l '$dir/server.log' -w -t 60 -o \"-p $PG_PORT -c listen_addresses=127.0.0.1 -k '$dir'\" start" >/dev/null \
     || die "our PostgreSQL on $PG_PORT did not start (see $dir/server.log)"
@@ -224,10 +234,17 @@ case "$command" in
       PGPASSWORD=$DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U "$DB_ROLE" -d postgres -qtA \
         -c "DROP DATABASE IF EXISTS \"$database\" WITH (FORCE)" >/dev/null || die "cannot drop $database"
     done ;;
+  install) ensure_packages ;;
+  init-postgres)
+    [ $# -eq 1 ] || die "usage: servers.sh init-postgres DIR"
+    ensure_packages; init_postgres "$1" ;;
+  init-rabbitmq)
+    [ $# -eq 1 ] || die "usage: servers.sh init-rabbitmq DIR"
+    ensure_packages; mkdir -p "$1"; [ "$(id -u)" -ne 0 ] || chown rabbitmq: "$1" ;;
   stop)
     for server in "$@"; do
       [[ "$server" =~ ^(redis|postgres|rabbitmq)$ ]] || die "only redis, postgres or rabbitmq can be stopped"
       "stop_$server"
     done ;;
-  *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis|postgres|rabbitmq | drop-database NAME ...]" ;;
+  *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis|postgres|rabbitmq | drop-database NAME ... | install | init-postgres DIR | init-rabbitmq DIR]" ;;
 esac

@@ -1,93 +1,138 @@
+using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace TradingBots.AppHost.Tests;
 
-/// <summary>Starts the whole AppHost once for the tests of this class and stops it afterwards.</summary>
-public sealed class TopologyFixture : IAsyncLifetime
+/// <summary>
+/// Starts the AppHost once for this class, in local mode (the Debian packages' PostgreSQL, Redis and RabbitMQ as
+/// executable resources), as an instance of its own: its servers' data in a folder of its own under storage/, every
+/// port chosen by Aspire, its own RabbitMQ node; so it runs beside a running system and changes nothing of it. Stopped,
+/// and its folder removed, afterwards.
+/// </summary>
+public sealed class LocalAppHost : IAsyncLifetime
 {
-    // A cold machine pulls four images (postgres, redis, rabbitmq, ollama) and builds eight projects first.
+    // A first run on a fresh machine installs the packages and builds every project first.
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(10);
 
+    private readonly string _id = Guid.NewGuid().ToString("N")[..12];
     private DistributedApplication? _app;
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The AppHost has not been started.");
 
+    public string DataPath { get; } = Path.Combine(RepoRoot(), "storage", "apphost-tests");
+
+    /// <summary>This instance's servers' data.</summary>
+    public string Data => Path.Combine(DataPath, _id);
+
+    private string Node => $"tradingbots-apphost-test-{_id}";
+
     public async ValueTask InitializeAsync()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TradingBots_AppHost>(cancellationToken);
+        // The servers' ports from a range no other topology of the project uses (the runner's instances: 5432…28090).
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TradingBots_AppHost>(
+            ["Servers:Mode=local", "Servers:Ports=dynamic", $"Servers:DataPath={Data}", $"Servers:RabbitMqNode={Node}",
+             $"Artifacts:Path={Path.Combine(Data, "artifacts")}", "ASPIRE_PROXYLESS_ENDPOINT_PORT_RANGE=40000-44999"], cancellationToken);
+        // The resources' own logs stay in the dashboard's place; here only what goes wrong (not each health probe of a start).
+        appHost.Services.AddLogging(logging => logging
+            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
+            .AddFilter("System.Net.Http", LogLevel.Warning)
+            .AddFilter("Aspire", LogLevel.Warning)
+            .AddFilter("TradingBots.AppHost.Resources", LogLevel.Warning));
         _app = await appHost.BuildAsync(cancellationToken);
         await _app.StartAsync(cancellationToken).WaitAsync(StartTimeout, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
+        if (_app is not null) await _app.DisposeAsync();
+        // Whatever of this instance's own servers outlived the AppHost (a server's children a signal did not reach).
+        Run("rabbitmqctl", "-q", "-n", $"{Node}@localhost", "stop");
+        if (Directory.Exists(Path.Combine(Data, "postgres")))
+            Run("runuser", "-u", "postgres", "--", "bash", "-c", $"/usr/lib/postgresql/*/bin/pg_ctl -D '{Path.Combine(Data, "postgres")}' -m immediate stop");
+        if (Directory.Exists(Data)) Directory.Delete(Data, recursive: true);
+    }
+
+    private static void Run(string command, params string[] args)
+    {
+        try
         {
-            await _app.DisposeAsync();
+            using var process = Process.Start(new ProcessStartInfo(command, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            process.WaitForExit(30_000);
         }
+        catch (System.ComponentModel.Win32Exception)
+        {
+        }
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "TradingBots.sln"))) return dir.FullName;
+        throw new InvalidOperationException("TradingBots.sln not found above the test binaries");
     }
 }
 
-public sealed class AppHostTests(TopologyFixture topology) : IClassFixture<TopologyFixture>
+/// <summary>The AppHost runs the whole system in local mode: every resource up, the migrations finished, an order end to end.</summary>
+public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost>
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(5);
 
-    // Every resource that keeps running; the migrations resource is expected to finish instead.
-    private static readonly string[] LongRunningResources =
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    // Every resource that keeps running (the migrations finish instead; Ollama is outside the AppHost in local mode).
+    private static readonly string[] LongRunning =
     [
-        ResourceNames.Postgres, ResourceNames.Database, ResourceNames.Redis, ResourceNames.RabbitMq, ResourceNames.Ollama,
-        ResourceNames.ExchangeSim, ResourceNames.Market, ResourceNames.Trading, ResourceNames.Bots,
-        ResourceNames.Worker, ResourceNames.Ai, ResourceNames.Gateway,
+        ResourceNames.Postgres, ResourceNames.Redis, ResourceNames.RabbitMq, ResourceNames.ExchangeSim, ResourceNames.Market,
+        ResourceNames.Trading, ResourceNames.Bots, ResourceNames.Worker, ResourceNames.Ai, ResourceNames.Gateway,
     ];
 
     [Fact]
-    public async Task Migrations_run_to_completion_and_exit_zero()
+    public async Task Every_resource_is_healthy_and_the_migrations_finished_with_exit_code_0()
     {
-        var cancellationToken = TestContext.Current.CancellationToken;
+        var finished = await host.App.ResourceNotifications
+            .WaitForResourceAsync(ResourceNames.Migrations, e => e.Snapshot.State?.Text is { } state && KnownResourceStates.TerminalStates.Contains(state), Cancel)
+            .WaitAsync(ReadyTimeout, Cancel);
+        Assert.Equal((KnownResourceStates.Finished, 0), (finished.Snapshot.State?.Text, finished.Snapshot.ExitCode));
 
-        var finished = await topology.App.ResourceNotifications
-            .WaitForResourceAsync(
-                ResourceNames.Migrations,
-                e => e.Snapshot.State?.Text is { } state && KnownResourceStates.TerminalStates.Contains(state),
-                cancellationToken)
-            .WaitAsync(ReadyTimeout, cancellationToken);
-
-        Assert.NotEqual(KnownResourceStates.FailedToStart, finished.Snapshot.State?.Text);
-        Assert.Equal(0, finished.Snapshot.ExitCode);
+        foreach (var name in LongRunning)
+            await host.App.ResourceNotifications.WaitForResourceHealthyAsync(name, Cancel).WaitAsync(ReadyTimeout, Cancel);
+        // The servers' data is this instance's own.
+        Assert.True(File.Exists(Path.Combine(host.Data, "postgres", "PG_VERSION")));
     }
 
     [Fact]
-    public async Task Gateway_health_reports_every_dependency_healthy()
+    public async Task The_gateway_is_healthy_and_a_paper_order_goes_through_end_to_end()
     {
-        var cancellationToken = TestContext.Current.CancellationToken;
-        foreach (var name in LongRunningResources)
+        await host.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Gateway, Cancel).WaitAsync(ReadyTimeout, Cancel);
+        using var gateway = host.App.CreateHttpClient(ResourceNames.Gateway, "http");
+
+        using (var health = await gateway.GetAsync("/api/health", Cancel))
         {
-            await topology.App.ResourceNotifications
-                .WaitForResourceHealthyAsync(name, cancellationToken)
-                .WaitAsync(ReadyTimeout, cancellationToken);
+            var body = await health.Content.ReadAsStringAsync(Cancel);
+            Assert.True(health.StatusCode == HttpStatusCode.OK, $"GET /api/health answered {(int)health.StatusCode}: {body}");
+            using var json = JsonDocument.Parse(body);
+            Assert.All(new[] { "database", "redis", "broker", "artifacts" },
+                check => Assert.Equal("Healthy", json.RootElement.GetProperty("checks").GetProperty(check).GetProperty("status").GetString()));
         }
 
-        using var client = topology.App.CreateHttpClient(ResourceNames.Gateway, "http");
-        using var response = await client.GetAsync("/api/health", cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-
-        if (response.StatusCode != HttpStatusCode.OK)
-        {
-            Assert.Fail($"GET /api/health answered {(int)response.StatusCode}: {body}");
-        }
-
-        using var json = JsonDocument.Parse(body);
-        var checks = json.RootElement.GetProperty("checks");
-        foreach (var entry in new[] { "database", "redis", "broker", "artifacts" })
-        {
-            Assert.True(checks.TryGetProperty(entry, out var check), $"/api/health has no '{entry}' entry: {body}");
-            Assert.Equal("Healthy", check.GetProperty("status").GetString());
-        }
+        // A manual buy of 100 USDT of BTC at the simulator's price: 0.1 fee, and the trade listed.
+        using var order = await gateway.PostAsJsonAsync("/api/orders", new { symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 100 }, Cancel);
+        var placed = await order.Content.ReadAsStringAsync(Cancel);
+        Assert.True(order.StatusCode == HttpStatusCode.Created, $"POST /api/orders answered {(int)order.StatusCode}: {placed}");
+        using var result = JsonDocument.Parse(placed);
+        Assert.Equal((100m, 0.1m), (result.RootElement.GetProperty("order").GetProperty("quote_amount").GetDecimal(),
+            result.RootElement.GetProperty("order").GetProperty("fee_quote").GetDecimal()));
+        var trade = result.RootElement.GetProperty("trade_id").GetInt64();
+        using var trades = JsonDocument.Parse(await gateway.GetStringAsync("/api/trades?status=open", Cancel));
+        Assert.Contains(trades.RootElement.GetProperty("trades").EnumerateArray(), t => t.GetProperty("id").GetInt64() == trade);
     }
 }
