@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using TradingBots;
 using TradingBots.AppHost;
 
@@ -5,6 +6,9 @@ var builder = DistributedApplication.CreateBuilder(args);
 
 // PostgreSQL, Redis and RabbitMQ: containers where a container runtime is healthy, else the Debian packages (Servers:Mode).
 var servers = Servers.Add(builder);
+// A service that crashes is started again, with backoff.
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddHostedService<Restarts>();
 var (db, redis, rabbitmq) = (servers.Database, servers.Redis, servers.RabbitMq);
 
 // Backtests' artifacts: written by the Worker, served by Bots, checked by the gateway, so on this machine one absolute

@@ -135,4 +135,32 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
         using var trades = JsonDocument.Parse(await gateway.GetStringAsync("/api/trades?status=open", Cancel));
         Assert.Contains(trades.RootElement.GetProperty("trades").EnumerateArray(), t => t.GetProperty("id").GetInt64() == trade);
     }
+
+    /// <summary>
+    /// Trading killed with SIGKILL: the AppHost starts it again (a new process), it becomes healthy, and orders go
+    /// through the gateway again.
+    /// </summary>
+    [Fact]
+    public async Task A_killed_service_is_started_again_by_the_apphost_and_answers_again()
+    {
+        var healthy = await host.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Trading, Cancel).WaitAsync(ReadyTimeout, Cancel);
+        var running = await host.App.ResourceNotifications.WaitForResourceAsync(ResourceNames.Trading, e => Pid(e) is not null, Cancel)
+            .WaitAsync(ReadyTimeout, Cancel);
+        // The resource's process (dotnet run) and the service under it, as a crash would end them.
+        var killed = Pid(running)!.Value;
+        Process.GetProcessById(killed).Kill(entireProcessTree: true);
+
+        await host.App.ResourceNotifications.WaitForResourceAsync(ResourceNames.Trading, e => Pid(e) is { } pid && pid != killed, Cancel)
+            .WaitAsync(TimeSpan.FromMinutes(1), Cancel);
+        await host.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Trading, Cancel).WaitAsync(TimeSpan.FromMinutes(1), Cancel);
+        using var gateway = host.App.CreateHttpClient(ResourceNames.Gateway, "http");
+        using var order = await gateway.PostAsJsonAsync("/api/orders", new { symbol = "ETH/USDT", side = "buy", type = "market", quote_amount = 10 }, Cancel);
+        Assert.Equal(HttpStatusCode.Created, order.StatusCode);
+    }
+
+    /// <summary>The process id of a running resource, from its snapshot; null while it has none (starting, exited).</summary>
+    private static int? Pid(ResourceEvent e) =>
+        e.Snapshot.State?.Text == KnownResourceStates.Running
+        && e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
+        && int.TryParse(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture), out var pid) ? pid : null;
 }
