@@ -18,7 +18,7 @@ var artifacts = Path.GetFullPath(builder.Configuration["Artifacts:Path"] ?? Path
 IResourceBuilder<ProjectResource> WithArtifacts(IResourceBuilder<ProjectResource> service) =>
     builder.ExecutionContext.IsRunMode ? service.WithEnvironment("Artifacts__Path", artifacts) : service;
 
-var exchangeSim = AddWebService<Projects.TradingBots_ExchangeSim>(ResourceNames.ExchangeSim, port: 8090);
+var exchangeSim = AddWebService<Projects.TradingBots_ExchangeSim>(ResourceNames.ExchangeSim, port: 8090).WithSimulatorCommands();
 
 // Applies the EF Core migrations and exits 0: the one owner of the schema. No endpoint.
 var migrations = builder.AddProject<Projects.TradingBots_MigrationService>(ResourceNames.Migrations, launchProfileName: null)
@@ -55,7 +55,7 @@ var trading = AddWebService<Projects.TradingBots_Trading>(ResourceNames.Trading)
     .WaitForCompletion(migrations);
 
 // Bots checks a new bot's symbols against the exchange through the Market service, and an llm bot's model through Ai.
-var bots = WithArtifacts(AddWebService<Projects.TradingBots_Bots>(ResourceNames.Bots))
+var bots = WithArtifacts(AddWebService<Projects.TradingBots_Bots>(ResourceNames.Bots)).WithBotCommands()
     .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(ai)
     .WaitFor(redis).WaitFor(rabbitmq).WaitFor(market)
     .WaitForCompletion(migrations);

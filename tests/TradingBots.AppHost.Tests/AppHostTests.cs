@@ -73,7 +73,7 @@ public sealed class LocalAppHost : IAsyncLifetime
         }
     }
 
-    private static string RepoRoot()
+    public static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "TradingBots.sln"))) return dir.FullName;
@@ -163,4 +163,58 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
         e.Snapshot.State?.Text == KnownResourceStates.Running
         && e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
         && int.TryParse(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture), out var pid) ? pid : null;
+
+    /// <summary>
+    /// The dashboard's commands do what they say: Bots' "Stop all bots" stops a running bot; ExchangeSim's "Inject fault:
+    /// error 500" makes the market answer 502, and "Reset simulator" brings it back.
+    /// </summary>
+    [Fact]
+    public async Task The_resource_commands_stop_every_bot_and_fault_and_reset_the_simulator()
+    {
+        await host.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Gateway, Cancel).WaitAsync(ReadyTimeout, Cancel);
+        using var gateway = host.App.CreateHttpClient(ResourceNames.Gateway, "http");
+        var commands = host.App.Services.GetRequiredService<ResourceCommandService>();
+
+        using var created = await gateway.PostAsJsonAsync("/api/bots", new { name = $"cmd-{Guid.NewGuid():N}", symbols = new[] { "SOL/USDT" }, timeframe = "1m",
+            knobs = new { tick_seconds = 1, slow = 1000 } }, Cancel);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var bot = JsonDocument.Parse(await created.Content.ReadAsStringAsync(Cancel)).RootElement.GetProperty("bot").GetProperty("id").GetInt64();
+        using (var started = await gateway.PostAsync($"/api/bots/{bot}/start", null, Cancel)) Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        await UntilAsync(async () => await StatusAsync(gateway, bot) == "running", "the bot runs");
+
+        var stopAll = await commands.ExecuteCommandAsync(ResourceNames.Bots, Commands.StopAllBots, Cancel);
+        Assert.True(stopAll.Success, stopAll.Message);
+        await UntilAsync(async () => await StatusAsync(gateway, bot) == "stopped", "the bot stopped");
+
+        try
+        {
+            Assert.True((await commands.ExecuteCommandAsync(ResourceNames.ExchangeSim, Commands.FaultError500, Cancel)).Success);
+            // The market's ticker cache (1 s) may still answer from before the fault: until it asks the simulator again.
+            await UntilAsync(async () => (await TickerStatusAsync(gateway)) == HttpStatusCode.BadGateway, "the market answers 502");
+        }
+        finally
+        {
+            Assert.True((await commands.ExecuteCommandAsync(ResourceNames.ExchangeSim, Commands.ResetSimulator, Cancel)).Success);
+        }
+        await UntilAsync(async () => (await TickerStatusAsync(gateway)) == HttpStatusCode.OK, "the market answers again");
+    }
+
+    private static async Task<string?> StatusAsync(HttpClient gateway, long bot) =>
+        JsonDocument.Parse(await gateway.GetStringAsync($"/api/bots/{bot}", Cancel)).RootElement.GetProperty("bot").GetProperty("status").GetString();
+
+    private static async Task<HttpStatusCode> TickerStatusAsync(HttpClient gateway)
+    {
+        using var response = await gateway.GetAsync("/api/market/tickers?symbols=BTC/USDT", Cancel);
+        return response.StatusCode;
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"not within 30 s: {what}");
+            await Task.Delay(200, Cancel);
+        }
+    }
 }
