@@ -82,7 +82,12 @@ builder.Build().Run();
 // 8080) is for runs on this machine only: a published endpoint with a port other than 80 cannot be a container
 // app's ingress (azd refuses it), so the manifest declares none and the local runner knows its own ports.
 IResourceBuilder<ProjectResource> AddWebService<TProject>(string name, int? port = null)
-    where TProject : IProjectMetadata, new() =>
-    builder.AddProject<TProject>(name, launchProfileName: null)
+    where TProject : IProjectMetadata, new()
+{
+    // A fixed port taken (a second run while one runs) is said at once; the tests' randomized ports are Aspire's to pick.
+    if (port is { } fixedPort && builder.ExecutionContext.IsRunMode && builder.Configuration["DcpPublisher:RandomizePorts"] != "true")
+        Ports.EnsureFree(fixedPort, $"the {name}'s port");
+    return builder.AddProject<TProject>(name, launchProfileName: null)
         .WithHttpEndpoint(port: builder.ExecutionContext.IsRunMode ? port : null, name: "http")
         .WithHttpHealthCheck("/health", endpointName: "http");
+}

@@ -88,12 +88,20 @@ public static class LocalServers
         var repo = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
         var data = Path.GetFullPath(config["Servers:DataPath"] ?? Path.Combine(repo, "storage", "apphost"));
         var dynamic = config["Servers:Ports"] == "dynamic";
-        int? Port(string key, int fixedPort) => dynamic ? null : int.TryParse(config[key], out var port) ? port : fixedPort;
+        int? Port(string key, int fixedPort)
+        {
+            if (dynamic) return null;
+            var port = int.TryParse(config[key], out var configured) ? configured : fixedPort;
+            Ports.EnsureFree(port, key);
+            return port;
+        }
         var password = config["Servers:PostgresPassword"] ?? "tradingbots";
         var script = Path.Combine(repo, "src", "TradingBots.Runner", "servers.sh");
         var root = Environment.UserName == "root";
 
-        // Installed and initialized before the model runs (a first run installs the packages: about 20 s).
+        // Fixed ports checked first (a second run while one runs stops here, saying so); then the servers installed and
+        // initialized before the model runs (a first run installs the packages: about 20 s).
+        var (pgPort, redisPort, rabbitPort) = (Port("Servers:PostgresPort", 5433), Port("Servers:RedisPort", 6380), Port("Servers:RabbitMqPort", 5673));
         Run(script, ["install"]);
         var pgData = Path.Combine(data, "postgres");
         Run(script, ["init-postgres", pgData], ("TRADINGBOTS_DB_PASSWORD", password));
@@ -104,7 +112,7 @@ public static class LocalServers
         // PostgreSQL refuses to run as root: as root, runuser starts it as the postgres user (its data directory's owner).
         var postgres = Add(builder, new LocalServer(ResourceNames.Postgres, root ? "runuser" : postgresBin, data,
                 ep => ReferenceExpression.Create($"Host={ep.Property(EndpointProperty.Host)};Port={ep.Property(EndpointProperty.Port)};Username={Role};Password={password}")),
-            Port("Servers:PostgresPort", 5433),
+            pgPort,
             (args, port) =>
             {
                 if (root) args.AddRange(["-u", "postgres", "--", postgresBin]);
@@ -122,7 +130,7 @@ public static class LocalServers
 
         var redis = Add(builder, new LocalServer(ResourceNames.Redis, "redis-server", data,
                 ep => ReferenceExpression.Create($"{ep.Property(EndpointProperty.Host)}:{ep.Property(EndpointProperty.Port)}")),
-            Port("Servers:RedisPort", 6380),
+            redisPort,
             (args, port) => args.AddRange(["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
             (ep, ct) => AnswersAsync(ep.Port, "PING\r\n"u8.ToArray(), reply => reply.StartsWith("+PONG"u8), ct));
 
@@ -130,7 +138,7 @@ public static class LocalServers
         var node = config["Servers:RabbitMqNode"] ?? "tradingbots-apphost";
         var rabbitmq = Add(builder, new LocalServer(ResourceNames.RabbitMq, "rabbitmq-server", data,
                 ep => ReferenceExpression.Create($"amqp://guest:guest@{ep.Property(EndpointProperty.Host)}:{ep.Property(EndpointProperty.Port)}")),
-            Port("Servers:RabbitMqPort", 5673), (_, _) => { },
+            rabbitPort, (_, _) => { },
             // An AMQP server answers the protocol header with Connection.Start, a method frame (type 1).
             (ep, ct) => AnswersAsync(ep.Port, "AMQP\0\0\x09\x01"u8.ToArray(), reply => reply.Length > 0 && reply[0] == 1, ct));
         var amqp = rabbitmq.GetEndpoint("tcp");
@@ -205,4 +213,24 @@ public sealed class LocalServer(string name, string command, string workingDirec
     : ExecutableResource(name, command, workingDirectory), IResourceWithConnectionString
 {
     public ReferenceExpression ConnectionStringExpression => connectionString(new EndpointReference(this, "tcp"));
+}
+
+/// <summary>A fixed port checked before anything starts, so a second run while one runs says so at once.</summary>
+public static class Ports
+{
+    /// <param name="what">Whose port, for the message (a setting name when it can be changed).</param>
+    public static void EnsureFree(int port, string what)
+    {
+        try
+        {
+            var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+        }
+        catch (SocketException)
+        {
+            throw new InvalidOperationException(
+                $"127.0.0.1:{port} ({what}) is taken: is the system already running (this AppHost, the runner, or another program on that port)? Stop it first.");
+        }
+    }
 }

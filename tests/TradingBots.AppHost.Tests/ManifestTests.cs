@@ -4,26 +4,55 @@ using Xunit;
 
 namespace TradingBots.AppHost.Tests;
 
-/// <summary>aspire-manifest.json is what the AppHost publishes, so it can never drift from it.</summary>
+/// <summary>The AppHost run as a program: its manifest, and what it says when its ports are taken.</summary>
 public sealed class ManifestTests
 {
+    /// <summary>A second run while one runs (here: a port the test holds) stops at once and says which port is taken.</summary>
+    [Fact]
+    public async Task A_run_whose_port_is_taken_stops_at_once_saying_so()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        var data = Path.Combine(Path.GetTempPath(), $"tradingbots-apphost-{Guid.NewGuid():N}");
+        try
+        {
+            var (code, output) = await RunAppHostAsync("--no-launch-profile", "--", "--Servers:Mode=local", $"--Servers:PostgresPort={port}", $"--Servers:DataPath={data}");
+            Assert.NotEqual(0, code);
+            Assert.Contains($"127.0.0.1:{port} (Servers:PostgresPort) is taken", output);
+            Assert.False(Directory.Exists(data), "nothing was set up");
+        }
+        finally
+        {
+            if (Directory.Exists(data)) Directory.Delete(data, recursive: true);
+        }
+    }
+
+    private static async Task<(int Code, string Output)> RunAppHostAsync(params string[] args)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var start = new ProcessStartInfo("dotnet", ["run", "--no-build", "--project", Path.Combine(LocalAppHost.RepoRoot(), "TradingBots.AppHost"), .. args])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var log = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
+        return (process.ExitCode, await log + await errors);
+    }
+
     [Fact]
     public async Task The_checked_in_manifest_is_what_the_apphost_publishes()
     {
-        var cancellationToken = TestContext.Current.CancellationToken;
         var repo = LocalAppHost.RepoRoot();
         var output = Path.Combine(Path.GetTempPath(), $"tradingbots-manifest-{Guid.NewGuid():N}");
         Directory.CreateDirectory(output);
         try
         {
             var published = Path.Combine(output, "aspire-manifest.json");
-            var start = new ProcessStartInfo("dotnet", ["run", "--no-build", "--no-launch-profile", "--project", Path.Combine(repo, "TradingBots.AppHost"),
-                "--", "--publisher", "manifest", "--output-path", published]) { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = Process.Start(start)!;
-            var log = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var errors = process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
-            Assert.True(process.ExitCode == 0, $"publishing failed ({process.ExitCode}): {await log} {await errors}");
+            var (code, log) = await RunAppHostAsync("--no-launch-profile", "--", "--publisher", "manifest", "--output-path", published);
+            Assert.True(code == 0, $"publishing failed ({code}): {log}");
 
             Assert.Equal(Normalized(Path.Combine(repo, "aspire-manifest.json")), Normalized(published));
         }
