@@ -21,24 +21,18 @@ IResourceBuilder<ProjectResource> WithArtifacts(IResourceBuilder<ProjectResource
 var exchangeSim = AddWebService<Projects.TradingBots_ExchangeSim>(ResourceNames.ExchangeSim, port: 8090).WithSimulatorCommands();
 
 // Applies the EF Core migrations and exits 0: the one owner of the schema. No endpoint.
-var migrations = builder.AddProject<Projects.TradingBots_MigrationService>(ResourceNames.Migrations, launchProfileName: null)
+var migrations = builder.AddProject<Projects.TradingBots_MigrationService>(ResourceNames.Migrations, launchProfileName: null).FromBuiltAssembly()
     .WithReference(db)
     .WaitFor(servers.DatabaseServer);
 
-// Market talks to the exchange simulator by default. Set Binance:BaseUrl in the AppHost's configuration
-// (e.g. https://api.binance.com in appsettings.json or user secrets) to use the real Binance instead.
+// Market reads real Binance when it answers, else the simulator (Binance:BaseUrl: sim, real or a URL decides).
+var (binance, marketSource) = MarketSource.Choose(builder);
+Console.WriteLine($"market data: {marketSource}");
 var market = AddWebService<Projects.TradingBots_Market>(ResourceNames.Market)
     .WithReference(redis)
     .WaitFor(redis);
-var binanceBaseUrl = builder.Configuration["Binance:BaseUrl"];
-if (string.IsNullOrWhiteSpace(binanceBaseUrl))
-{
-    market.WithEnvironment("Binance__BaseUrl", exchangeSim.GetEndpoint("http"));
-}
-else
-{
-    market.WithEnvironment("Binance__BaseUrl", binanceBaseUrl);
-}
+if (binance is null) market.WithEnvironment("Binance__BaseUrl", exchangeSim.GetEndpoint("http"));
+else market.WithEnvironment("Binance__BaseUrl", binance);
 market.WithReference(exchangeSim);
 
 // No WaitFor(ollama): the first pull of ollama/ollama is several GB, and waiting for it would hold back the AI
@@ -65,14 +59,20 @@ WithArtifacts(AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker))
     .WaitFor(servers.DatabaseServer).WaitFor(redis).WaitFor(rabbitmq).WaitFor(market).WaitFor(trading)
     .WaitForCompletion(migrations);
 
-// The only endpoint meant to be reached from outside.
-WithArtifacts(AddWebService<Projects.TradingBots_Gateway>(ResourceNames.Gateway, port: 8080))
+// The only endpoint meant to be reached from outside; its address said on the console once it is healthy.
+var gateway = WithArtifacts(AddWebService<Projects.TradingBots_Gateway>(ResourceNames.Gateway, port: 8080))
     .WithExternalHttpEndpoints()
     .WithReference(db).WithReference(redis).WithReference(rabbitmq)
     .WithReference(market).WithReference(trading).WithReference(bots).WithReference(ai)
     .WaitFor(servers.DatabaseServer).WaitFor(redis).WaitFor(rabbitmq)
     .WaitFor(market).WaitFor(trading).WaitFor(bots).WaitFor(ai)
     .WaitForCompletion(migrations);
+gateway.OnResourceReady((resource, _, _) =>
+{
+    var url = resource.GetEndpoint("http").Url;
+    Console.WriteLine($"gateway: {url} is ready: the web dashboard at {url}/, the API at {url}/api (try {url}/api/health)");
+    return Task.CompletedTask;
+});
 
 builder.Build().Run();
 
@@ -87,7 +87,7 @@ IResourceBuilder<ProjectResource> AddWebService<TProject>(string name, int? port
     // A fixed port taken (a second run while one runs) is said at once; the tests' randomized ports are Aspire's to pick.
     if (port is { } fixedPort && builder.ExecutionContext.IsRunMode && builder.Configuration["DcpPublisher:RandomizePorts"] != "true")
         Ports.EnsureFree(fixedPort, $"the {name}'s port");
-    return builder.AddProject<TProject>(name, launchProfileName: null)
+    return builder.AddProject<TProject>(name, launchProfileName: null).FromBuiltAssembly()
         .WithHttpEndpoint(port: builder.ExecutionContext.IsRunMode ? port : null, name: "http")
         .WithHttpHealthCheck("/health", endpointName: "http");
 }

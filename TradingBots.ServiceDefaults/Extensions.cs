@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -47,7 +46,7 @@ public static class ServiceDefaultsExtensions
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         // Without a collector to send them to, traces and metrics would only cost CPU on every request.
-        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) return;
+        if (!builder.ExportsTelemetry()) return;
 
         builder.Logging.AddOpenTelemetry(logging =>
         {
@@ -58,17 +57,32 @@ public static class ServiceDefaultsExtensions
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation()
-                .AddNpgsqlInstrumentation())
+                .AddRuntimeInstrumentation())
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 // Health probes and the runner's polling would drown the real traffic.
                 .AddAspNetCoreInstrumentation(o => o.Filter = context =>
                     !context.Request.Path.StartsWithSegments(HealthPath) && !context.Request.Path.StartsWithSegments(AlivePath))
-                .AddHttpClientInstrumentation()
-                .AddNpgsql())
+                .AddHttpClientInstrumentation())
             .UseOtlpExporter();
     }
+
+    /// <summary>
+    /// Whether traces and metrics go anywhere (OTEL_EXPORTER_OTLP_ENDPOINT, set by the AppHost for its dashboard). The
+    /// client integrations (PostgreSQL, Redis) add their own traces and metrics only then.
+    /// </summary>
+    public static bool ExportsTelemetry(this IHostApplicationBuilder builder) =>
+        !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    /// <summary>
+    /// Gives a health check registered by a client integration the name our /health answers carry (database, redis),
+    /// so the answer's shape does not depend on which library checks.
+    /// </summary>
+    public static IServiceCollection RenameHealthCheck(this IServiceCollection services, string registered, string name) =>
+        services.Configure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations.Where(r => r.Name == registered)) registration.Name = name;
+        });
 
     /// <summary>Readiness: every dependency check must pass; the answer names each check.</summary>
     public static HealthCheckOptions Readiness { get; } = new()

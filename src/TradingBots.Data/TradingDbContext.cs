@@ -23,7 +23,10 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
 
     /// <summary>The one place that says how the model maps to PostgreSQL (used at run time and by <c>dotnet ef</c>).</summary>
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
-        options.UseNpgsql(connectionString).UseSnakeCaseNamingConvention();
+        Conventions(options.UseNpgsql(connectionString));
+
+    /// <summary>How names map: snake_case tables and columns (the spec's names).</summary>
+    public static void Conventions(DbContextOptionsBuilder options) => options.UseSnakeCaseNamingConvention();
 
     protected override void OnModelCreating(ModelBuilder model)
     {

@@ -7,7 +7,10 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+using TradingBots.Tests;
 using Xunit;
+using static Microsoft.Playwright.Assertions;
 
 namespace TradingBots.AppHost.Tests;
 
@@ -38,8 +41,9 @@ public sealed class LocalAppHost : IAsyncLifetime
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         // The servers' ports from a range no other topology of the project uses (the runner's instances: 5432…28090).
-        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TradingBots_AppHost>(
-            ["Servers:Mode=local", "Servers:Ports=dynamic", $"Servers:DataPath={Data}", $"Servers:RabbitMqNode={Node}",
+        // With the Aspire dashboard (its ports chosen at random, its login token this instance's own), for the browser test.
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TradingBots_AppHost>(new DistributedApplicationTestingBuilderOptions { EnableDashboard = true },
+            ["Servers:Mode=local", "Servers:Ports=dynamic", "Binance:BaseUrl=sim", $"Servers:DataPath={Data}", $"Servers:RabbitMqNode={Node}",
              $"Artifacts:Path={Path.Combine(Data, "artifacts")}", "ASPIRE_PROXYLESS_ENDPOINT_PORT_RANGE=40000-44999"], cancellationToken);
         // The resources' own logs stay in the dashboard's place; here only what goes wrong (not each health probe of a start).
         appHost.Services.AddLogging(logging => logging
@@ -165,7 +169,8 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
         && int.TryParse(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture), out var pid) ? pid : null;
 
     /// <summary>
-    /// The dashboard's commands do what they say: Bots' "Stop all bots" stops a running bot; ExchangeSim's "Inject fault:
+    /// The dashboard's commands do what they say: Bots' "Stop all bots" stops a running bot; ExchangeSim's "Pin price" holds
+    /// a symbol's ticker at the price given (and refuses one that is not a price, saying which argument), "Inject fault:
     /// error 500" makes the market answer 502, and "Reset simulator" brings it back.
     /// </summary>
     [Fact]
@@ -188,6 +193,14 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
 
         try
         {
+            var refused = await commands.ExecuteCommandAsync(ResourceNames.ExchangeSim, Commands.PinPrice, Arguments("XRP/USDT", "1,5"), Cancel);
+            Assert.False(refused.Success);
+            Assert.Equal("price: '1,5' is not a positive decimal such as 100000.5", refused.Message);
+            var pinned = await commands.ExecuteCommandAsync(ResourceNames.ExchangeSim, Commands.PinPrice, Arguments("XRP/USDT", "0.61234"), Cancel);
+            Assert.True(pinned.Success, pinned.Message);
+            await UntilAsync(async () => JsonDocument.Parse(await gateway.GetStringAsync("/api/market/tickers?symbols=XRP/USDT", Cancel)).RootElement
+                .GetProperty("XRP/USDT").GetProperty("last").GetDecimal() == 0.61234m, "XRP/USDT's ticker is the pinned 0.61234");
+
             Assert.True((await commands.ExecuteCommandAsync(ResourceNames.ExchangeSim, Commands.FaultError500, Cancel)).Success);
             // The market's ticker cache (1 s) may still answer from before the fault: until it asks the simulator again.
             await UntilAsync(async () => (await TickerStatusAsync(gateway)) == HttpStatusCode.BadGateway, "the market answers 502");
@@ -198,6 +211,51 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
         }
         await UntilAsync(async () => (await TickerStatusAsync(gateway)) == HttpStatusCode.OK, "the market answers again");
     }
+
+    /// <summary>
+    /// The Aspire dashboard in a browser: logged in through its login URL (the token in it), its resources page lists
+    /// every resource of the AppHost, each Running (and not unhealthy) or, the migrations, Finished.
+    /// </summary>
+    [Fact]
+    public async Task The_aspire_dashboard_logs_in_and_shows_every_resource_running_or_finished()
+    {
+        await host.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Gateway, Cancel).WaitAsync(ReadyTimeout, Cancel);
+        var login = await host.App.GetDashboardUrlAsync(Cancel);
+        Assert.Contains("/login?t=", login.PathAndQuery);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Chromium.LaunchAsync(playwright);
+        // Tall enough that the grid draws every row (it virtualizes what is out of view).
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1600, Height = 2000 } });
+        await page.GotoAsync(login.ToString());
+        var rows = page.Locator("tr.resource-row");
+        string[] expected = [.. LongRunning, ResourceNames.Migrations];
+        try
+        {
+            foreach (var name in expected)
+            {
+                // The row whose name cell is exactly this name ("market" must not find "market-data"), its state settled.
+                var row = rows.Filter(new() { Has = page.Locator("td").Filter(new() { HasTextRegex = new($"^\\s*{System.Text.RegularExpressions.Regex.Escape(name)}\\s*$") }) });
+                await Expect(row.Locator(".state-column-cell")).ToHaveTextAsync(
+                    new System.Text.RegularExpressions.Regex(name == ResourceNames.Migrations ? "^\\s*Finished" : "^\\s*Running(?!\\s*\\()"), new() { Timeout = 60_000 });
+            }
+            // And nothing else listed is in any other state (a resource failed to start, exited, waiting).
+            foreach (var state in await rows.Locator(".state-column-cell").AllInnerTextsAsync())
+                Assert.Matches("^\\s*(Running|Finished)", state);
+        }
+        finally
+        {
+            var screenshots = Path.Combine(LocalAppHost.RepoRoot(), "storage", "test-artifacts", "screenshots");
+            Directory.CreateDirectory(screenshots);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "aspire-dashboard.png"), FullPage = true });
+        }
+    }
+
+    private static InteractionInputCollection Arguments(string symbol, string price) => new(
+    [
+        new InteractionInput { Name = "symbol", InputType = InputType.Text, Value = symbol },
+        new InteractionInput { Name = "price", InputType = InputType.Text, Value = price },
+    ]);
 
     private static async Task<string?> StatusAsync(HttpClient gateway, long bot) =>
         JsonDocument.Parse(await gateway.GetStringAsync($"/api/bots/{bot}", Cancel)).RootElement.GetProperty("bot").GetProperty("status").GetString();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Playwright;
 using TradingBots.Runner;
+using TradingBots.Tests;
 using static Microsoft.Playwright.Assertions;
 
 namespace TradingBots.IntegrationTests;
@@ -11,16 +12,13 @@ namespace TradingBots.IntegrationTests;
 /// </summary>
 public sealed class BrowserTests(TopologyFixture topology)
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     private static string Screenshots => Path.Combine(Path.GetDirectoryName(RepoRoot.File("aspire-manifest.json"))!, "storage", "test-artifacts", "screenshots");
 
     [Fact]
     public async Task A_bot_is_refused_then_created_started_traded_and_stopped_from_its_pages()
     {
-        await EnsureChromiumAsync();
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await LaunchAsync(playwright);
+        await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
         var traffic = new PageTraffic(page);
         await page.GotoAsync(topology.Topology.UrlOf(ResourceNames.Gateway) + "/ui/bots");
@@ -86,10 +84,9 @@ public sealed class BrowserTests(TopologyFixture topology)
     [Fact]
     public async Task Manual_orders_are_refused_placed_and_closed_the_market_shows_prices_and_a_dropped_stream_recovers()
     {
-        await EnsureChromiumAsync();
         await topology.SetPriceAsync("BTC/USDT", 100000m);
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await LaunchAsync(playwright);
+        await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
         var gateway = topology.Topology.UrlOf(ResourceNames.Gateway);
         await page.GotoAsync(gateway + "/ui/trade");
@@ -134,7 +131,6 @@ public sealed class BrowserTests(TopologyFixture topology)
     [Fact]
     public async Task A_bot_started_from_its_page_trades_on_moved_prices_and_its_charts_follow()
     {
-        await EnsureChromiumAsync();
         await topology.SetPriceAsync("BNB/USDT", 100m);
         var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
             {"name": "ui-run-{{{Guid.NewGuid():N}}}", "symbols": ["BNB/USDT"], "timeframe": "1s",
@@ -144,7 +140,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
         var name = body.GetProperty("bot").GetProperty("name").GetString()!;
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await LaunchAsync(playwright);
+        await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
         await page.GotoAsync($"{topology.Topology.UrlOf(ResourceNames.Gateway)}/ui/bots/{bot}");
         await page.GetByRole(AriaRole.Button, new() { Name = $"start {name}" }).ClickAsync();
@@ -181,9 +177,8 @@ public sealed class BrowserTests(TopologyFixture topology)
     [Fact]
     public async Task A_backtest_is_refused_then_run_from_its_form_and_its_page_shows_its_progress_summary_and_trades()
     {
-        await EnsureChromiumAsync();
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await LaunchAsync(playwright);
+        await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
         await page.GotoAsync(topology.Topology.UrlOf(ResourceNames.Gateway) + "/ui/backtests");
         await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Live events" })).ToHaveTextAsync("live");
@@ -220,25 +215,6 @@ public sealed class BrowserTests(TopologyFixture topology)
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Backtests" }).First.ClickAsync();
         await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Backtests" }).Locator($"tr[data-backtest='{id}']")).ToContainTextAsync("completed 100%");
-    }
-
-    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()
-    {
-        ExecutablePath = Chromium,
-        Headless = true,
-        // The machine's network is closed: no background connections, no component updates.
-        Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-
-    /// <summary>Debian's Chromium, installed from the distribution's packages when it is not there (as the servers are).</summary>
-    private static async Task EnsureChromiumAsync()
-    {
-        if (File.Exists(Chromium)) return;
-        var install = Process.Start(new ProcessStartInfo("bash", ["-c", "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium || "
-            + "(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)"]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        var output = await install.StandardOutput.ReadToEndAsync() + await install.StandardError.ReadToEndAsync();
-        await install.WaitForExitAsync();
-        if (!File.Exists(Chromium)) throw new InvalidOperationException($"Chromium could not be installed: {output}");
     }
 
     /// <summary>What a page asked and was answered (and what its console said), to explain a wait that timed out.</summary>

@@ -35,21 +35,36 @@ public sealed class IsolationTests(TopologyFixture topology)
     }
 
     /// <summary>
-    /// With a system running at the defaults (the README's run command), orders, closes, a market fault and a Redis
-    /// outage of the test run leave that system's database byte for byte as it was and put nothing on its channel.
+    /// The systems a user may have running beside the tests: the README's run command (the AppHost in local mode: its
+    /// own PostgreSQL on 5433, Redis on 6380) and the local runner at its defaults (the machine's 5432 and 6379).
     /// </summary>
-    [Fact]
-    public async Task A_system_running_beside_the_tests_sees_nothing_of_them()
+    public static TheoryData<string> UserSystems => ["apphost", "runner"];
+
+    private (string Database, int RedisPort) UserSystem(string system)
     {
+        if (system == "apphost")
+            return ("Host=127.0.0.1;Port=5433;Username=tradingbots;Password=tradingbots;Database=tradingbots;Timeout=3", 6380);
         var user = new LocalServers(topology.Manifest, 0);
-        var userDatabase = new NpgsqlConnectionStringBuilder(topology.DatabaseConnectionString)
+        var database = new NpgsqlConnectionStringBuilder(topology.DatabaseConnectionString)
         {
             Port = user.PostgresPort, Database = user.DatabaseName(ResourceNames.Database), Timeout = 3,
         };
-        var before = await ChecksumAsync(userDatabase.ConnectionString);
-        Assert.SkipWhen(before is null, "no system runs at the defaults (database tradingbots): start the run command to check this");
-        await using var userRedis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{user.RedisPort},abortConnect=false,connectTimeout=2000");
-        Assert.SkipUnless(userRedis.IsConnected, $"no Redis answers at 127.0.0.1:{user.RedisPort}");
+        return (database.ConnectionString, user.RedisPort);
+    }
+
+    /// <summary>
+    /// With a system running (either kind), orders, closes, a market fault and a Redis outage of the test run leave that
+    /// system's database byte for byte as it was and put nothing on its channel.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(UserSystems))]
+    public async Task A_system_running_beside_the_tests_sees_nothing_of_them(string system)
+    {
+        var (userDatabase, userRedisPort) = UserSystem(system);
+        var before = await ChecksumAsync(userDatabase);
+        Assert.SkipWhen(before is null, $"no {system} system runs (database tradingbots): start it to check this");
+        await using var userRedis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{userRedisPort},abortConnect=false,connectTimeout=2000");
+        Assert.SkipUnless(userRedis.IsConnected, $"no Redis answers at 127.0.0.1:{userRedisPort}");
         var seen = new ConcurrentQueue<string>();
         (await userRedis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("events"))).OnMessage(m => seen.Enqueue(m.Message.ToString()));
 
@@ -71,7 +86,7 @@ public sealed class IsolationTests(TopologyFixture topology)
         await topology.StartRedisAsync();
         Assert.True(userRedis.IsConnected, "the user's Redis is still up after the test run stopped its own");
 
-        Assert.Equal(before, await ChecksumAsync(userDatabase.ConnectionString));
+        Assert.Equal(before, await ChecksumAsync(userDatabase));
         Assert.Empty(seen);
     }
 
