@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -45,6 +46,8 @@ public static class ServiceDefaultsExtensions
         builder.Logging.AddFilter("Microsoft.EntityFrameworkCore", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        // The Redis client logs every step of each (re)connection at Information: its warnings and errors are enough.
+        builder.Logging.AddFilter("StackExchange.Redis", LogLevel.Warning);
         // Without a collector to send them to, traces and metrics would only cost CPU on every request.
         if (!builder.ExportsTelemetry()) return;
 
@@ -63,8 +66,21 @@ public static class ServiceDefaultsExtensions
                 // Health probes and the runner's polling would drown the real traffic.
                 .AddAspNetCoreInstrumentation(o => o.Filter = context =>
                     !context.Request.Path.StartsWithSegments(HealthPath) && !context.Request.Path.StartsWithSegments(AlivePath))
-                .AddHttpClientInstrumentation())
+                .AddHttpClientInstrumentation()
+                // What a request or a message started, whole; not the background loops' own polling (each outbox wake-up,
+                // lease renewal and idle mark would be a trace of its own, hundreds a minute, drowning the requests).
+                // A caller outside the system that sends a traceparent it did not record (a client with tracing off) still
+                // gets its request traced here.
+                .SetSampler(new ParentBasedSampler(new StartedByRequestsSampler(), remoteParentSampled: null,
+                    remoteParentNotSampled: new StartedByRequestsSampler(), localParentSampled: null, localParentNotSampled: null)))
             .UseOtlpExporter();
+    }
+
+    /// <summary>A trace starts at a request or a message received, not at a call made by no one's request.</summary>
+    private sealed class StartedByRequestsSampler : Sampler
+    {
+        public override SamplingResult ShouldSample(in SamplingParameters parameters) =>
+            new(parameters.Kind is ActivityKind.Server or ActivityKind.Consumer ? SamplingDecision.RecordAndSample : SamplingDecision.Drop);
     }
 
     /// <summary>

@@ -245,10 +245,32 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
         }
         finally
         {
-            var screenshots = Path.Combine(LocalAppHost.RepoRoot(), "storage", "test-artifacts", "screenshots");
-            Directory.CreateDirectory(screenshots);
-            await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "aspire-dashboard.png"), FullPage = true });
+            await ScreenshotAsync(page, "aspire-dashboard");
         }
+
+        // One order's trace: from the gateway through Trading to its PostgreSQL commands (and the market's price). The
+        // background loops' own polling starts no trace, so the list holds what requests did.
+        using var gateway = host.App.CreateHttpClient(ResourceNames.Gateway, "http");
+        using (var order = await gateway.PostAsJsonAsync("/api/orders", new { symbol = "BNB/USDT", side = "buy", type = "market", quote_amount = 10 }, Cancel))
+            Assert.True(order.StatusCode == HttpStatusCode.Created, $"{(int)order.StatusCode}: {await order.Content.ReadAsStringAsync(Cancel)}");
+        await page.GotoAsync($"{login.GetLeftPart(UriPartial.Authority)}/traces");
+        var orderTrace = page.Locator("tr").Filter(new() { HasText = "gateway: POST /api/orders" }).First;
+        try
+        {
+            await Expect(orderTrace).ToContainTextAsync(new System.Text.RegularExpressions.Regex(
+                $"gateway \\(\\d+\\).*{ResourceNames.Trading} \\(\\d+\\).*{ResourceNames.Database} \\(\\d+\\)", System.Text.RegularExpressions.RegexOptions.Singleline), new() { Timeout = 30_000 });
+        }
+        finally
+        {
+            await ScreenshotAsync(page, "aspire-traces");
+        }
+    }
+
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        var screenshots = Path.Combine(LocalAppHost.RepoRoot(), "storage", "test-artifacts", "screenshots");
+        Directory.CreateDirectory(screenshots);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, name + ".png"), FullPage = true });
     }
 
     private static InteractionInputCollection Arguments(string symbol, string price) => new(
