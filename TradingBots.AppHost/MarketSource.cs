@@ -22,7 +22,7 @@ public static class MarketSource
             case { Length: > 0 } url when Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https":
                 return (url, $"{url} (Binance:BaseUrl)");
             case { Length: > 0 } other:
-                throw new InvalidOperationException($"Binance:BaseUrl must be sim, real or an http(s) URL, not '{other}'");
+                throw new CannotStartException($"Binance:BaseUrl must be sim, real or an http(s) URL, not '{other}'");
         }
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
         try

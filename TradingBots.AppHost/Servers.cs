@@ -33,7 +33,7 @@ public sealed record Servers(
         "auto" => ContainerRuntime() is { } runtime
             ? (false, $"a container runtime answers ({runtime}); Servers:Mode=local runs the Debian packages instead")
             : (true, "no container runtime answers (docker info); Servers:Mode=containers insists on containers"),
-        _ => throw new InvalidOperationException($"Servers:Mode must be auto, containers or local, not '{mode}'"),
+        _ => throw new CannotStartException($"Servers:Mode must be auto, containers or local, not '{mode}'"),
     };
 
     /// <summary>The container runtime's server version when `docker info` answers within 5 s, else null.</summary>
@@ -204,7 +204,7 @@ public static class LocalServers
         foreach (var (name, value) in environment) start.Environment[name] = value;
         using var process = Process.Start(start)!;
         process.WaitForExit();
-        if (process.ExitCode != 0) throw new InvalidOperationException($"servers.sh {string.Join(' ', args)} failed (exit {process.ExitCode}); see its output above");
+        if (process.ExitCode != 0) throw new CannotStartException($"servers.sh {string.Join(' ', args)} failed (exit {process.ExitCode}); see its output above");
     }
 }
 
@@ -229,8 +229,11 @@ public static class Ports
         }
         catch (SocketException)
         {
-            throw new InvalidOperationException(
+            throw new CannotStartException(
                 $"127.0.0.1:{port} ({what}) is taken: is the system already running (this AppHost, the runner, or another program on that port)? Stop it first.");
         }
     }
 }
+
+/// <summary>Why the AppHost cannot start on this machine as configured: said in one line, without a stack trace.</summary>
+public sealed class CannotStartException(string message) : Exception(message);
