@@ -288,13 +288,6 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
         return response.StatusCode;
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > TimeSpan.FromSeconds(30)) throw new TimeoutException($"not within 30 s: {what}");
-            await Task.Delay(200, Cancel);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what) =>
+        Eventually.UntilAsync(condition, what, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), Cancel);
 }

@@ -27,7 +27,7 @@ public sealed class AccountCurrencyTests(TopologyFixture topology)
         Assert.Equal(manualOrders, await CountAsync("SELECT count(*) FROM orders WHERE bot_id IS NULL"));
         Assert.Equal(0, await topology.CountAsync("orders", bot));
         Assert.Equal(0L, await CountAsync($"SELECT count(*) FROM paper_accounts WHERE bot_id = {bot}"));
-        await Task.Delay(300, Cancel);
+        await Task.Delay(300, Cancel); // an event for the symbol would arrive within this window
         Assert.DoesNotContain(events.Events, e => e.GetProperty("data").TryGetProperty("symbol", out var s) && s.GetString() == symbol);
     }
 

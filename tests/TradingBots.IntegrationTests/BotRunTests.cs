@@ -61,7 +61,7 @@ public sealed class BotRunTests(TopologyFixture topology)
         {
             await topology.SetPriceAsync("BNB/USDT", 100m + 30m * (attempt + 1));
             try { opened = (await events.WaitForAsync(e => For(e, "trade.opened", bot), seconds: 6))[0]; }
-            catch (TimeoutException) { await topology.SetPriceAsync("BNB/USDT", 100m); await Task.Delay(4000, Cancel); }
+            catch (TimeoutException) { await topology.SetPriceAsync("BNB/USDT", 100m); await topology.WaitForFlatCandlesAsync("BNB/USDT", 100m, 3); } // flat again, as at the start
         }
         Assert.True(opened.ValueKind != JsonValueKind.Undefined, $"no buy; the job says: {await JobMessageAsync(jobId)}");
         var trade = opened.GetProperty("data").GetProperty("trade_id").GetInt64();
@@ -79,7 +79,7 @@ public sealed class BotRunTests(TopologyFixture topology)
         {
             await topology.SetPriceAsync("BNB/USDT", 50m - 10m * attempt);
             try { closed = (await events.WaitForAsync(e => For(e, "trade.closed", bot), seconds: 6))[0]; }
-            catch (TimeoutException) { await topology.SetPriceAsync("BNB/USDT", 200m); await Task.Delay(4000, Cancel); }
+            catch (TimeoutException) { await topology.SetPriceAsync("BNB/USDT", 200m); await topology.WaitForFlatCandlesAsync("BNB/USDT", 200m, 3); }
         }
         Assert.True(closed.ValueKind != JsonValueKind.Undefined, $"no sell; the job says: {await JobMessageAsync(jobId)}");
         Assert.Equal(trade, closed.GetProperty("data").GetProperty("trade_id").GetInt64());

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -200,13 +201,6 @@ public sealed class BotsTests(TopologyFixture topology)
         }
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what, double seconds = 15)
-    {
-        var deadline = System.Diagnostics.Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed.TotalSeconds > seconds) throw new TimeoutException($"not within {seconds} s: {what}");
-            await Task.Delay(100, Cancel);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what, double seconds = 15) =>
+        Eventually.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds), cancellationToken: Cancel);
 }

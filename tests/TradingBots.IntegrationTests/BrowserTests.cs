@@ -156,7 +156,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         {
             await topology.SetPriceAsync("BNB/USDT", 100m + 30m * (attempt + 1));
             try { await Expect(trades).ToHaveCountAsync(1, new() { Timeout = 6_000 }); }
-            catch (PlaywrightException) { await topology.SetPriceAsync("BNB/USDT", 100m); await Task.Delay(4000, TestContext.Current.CancellationToken); }
+            catch (PlaywrightException) { await topology.SetPriceAsync("BNB/USDT", 100m); await topology.WaitForFlatCandlesAsync("BNB/USDT", 100m, 3); } // flat again
         }
         await Expect(trades).ToHaveCountAsync(1);
         await Expect(trades.First).ToContainTextAsync("open");

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using StackExchange.Redis;
 using TradingBots.Runner;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -49,14 +50,17 @@ public sealed class EventListener : IAsyncDisposable
     /// <summary>Waits until <paramref name="count"/> events match, then returns them (in arrival order).</summary>
     public async Task<IReadOnlyList<JsonElement>> WaitForAsync(Func<JsonElement, bool> match, int count = 1, double seconds = 10)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
+        try
         {
-            var found = _events.Where(match).ToList();
-            if (found.Count >= count) return found;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{found.Count} of {count} expected events after {seconds} s; seen: {string.Join(" | ", _events)}");
-            await Task.Delay(50);
+            return await Eventually.UntilAsync(() =>
+            {
+                var found = _events.Where(match).ToList();
+                return Task.FromResult(found.Count >= count ? found : null);
+            }, $"{count} expected events", TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(50));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{_events.Count(match)} of {count} expected events after {seconds} s; seen: {string.Join(" | ", _events)}");
         }
     }
 

@@ -194,7 +194,7 @@ public sealed class ExchangeSimTests(TopologyFixture topology) : IDisposable
             Assert.Equal("0.05000000", klines[2][4].GetString());
 
             // It holds as time passes.
-            await Task.Delay(1_100, Cancel);
+            await Task.Delay(1_100, Cancel); // past the next second, when an unpinned price would move
             Assert.Equal(0.05m, (await GetJsonAsync("/sim/prices")).GetProperty(PinSymbol).GetDecimal());
         }
         finally

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -39,7 +40,7 @@ public sealed class LlmBotTests(TopologyFixture topology)
             new ChatReply.Content("""{"action":"sell","confidence":0.95,"reason":"momentum faded"}"""));
         var messages = new ConcurrentQueue<string>();
         using var watching = new CancellationTokenSource();
-        var watch = WatchMessagesAsync(bot, messages, watching.Token);
+        var watch = WatchMessagesAsync(bot, messages, "says sell (0.95): momentum faded", watching.Token);
         try
         {
             var (started, body) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
@@ -61,7 +62,7 @@ public sealed class LlmBotTests(TopologyFixture topology)
             Assert.Equal(2L, await topology.CountAsync("orders", bot));
 
             // Every decision was said in the job's message as it ran, the ones that were not decisions too.
-            await WaitAsync(() => messages.Any(m => m.Contains("says sell (0.95): momentum faded")));
+            await watch.WaitAsync(TimeSpan.FromSeconds(10), Cancel); // until the last one is said
             Assert.Contains(messages, m => m.Contains($"XRP/USDT: {model} says buy (0.9): breakout above the range; bought 100 of XRP/USDT"));
             Assert.Contains(messages, m => m.Contains($"XRP/USDT: {model} says hold (0.7): wait for confirmation"));
             Assert.Contains(messages, m => m.Contains($"XRP/USDT: {model} says sell (0.4): not sure"));
@@ -82,7 +83,8 @@ public sealed class LlmBotTests(TopologyFixture topology)
         finally
         {
             await watching.CancelAsync();
-            await watch;
+            try { await watch; }
+            catch (OperationCanceledException) { } // stopped before the last decision: the test's own failure says why
             await topology.PostJsonAsync($"/api/bots/{bot}/stop");
             topology.Ollama.Models.Remove(model);
         }
@@ -131,10 +133,12 @@ public sealed class LlmBotTests(TopologyFixture topology)
         return body.GetProperty("bot").GetProperty("id").GetInt64();
     }
 
-    /// <summary>Reads the bot's current job's message every 100 ms (each tick replaces it) and keeps each one seen.</summary>
-    private async Task WatchMessagesAsync(long bot, ConcurrentQueue<string> messages, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
+    /// <summary>
+    /// Reads the bot's current job's message every 100 ms (each tick replaces it) and keeps each one seen, until one says
+    /// <paramref name="last"/> (within the whole run's time).
+    /// </summary>
+    private Task WatchMessagesAsync(long bot, ConcurrentQueue<string> messages, string last, CancellationToken stop) =>
+        Eventually.UntilAsync(async () =>
         {
             try
             {
@@ -143,18 +147,6 @@ public sealed class LlmBotTests(TopologyFixture topology)
                     && !messages.Contains(message)) messages.Enqueue(message);
             }
             catch (HttpRequestException) { }   // a moment's failure: read again
-            try { await Task.Delay(100, stop); }
-            catch (OperationCanceledException) { return; }
-        }
-    }
-
-    private static async Task WaitAsync(Func<bool> condition, double seconds = 10)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition never held");
-            await Task.Delay(100, Cancel);
-        }
-    }
+            return messages.Any(m => m.Contains(last));
+        }, $"a job message that says \"{last}\"", TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(100), stop);
 }

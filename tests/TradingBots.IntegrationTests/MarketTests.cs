@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using TradingBots.Binance;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -42,7 +43,7 @@ public sealed class MarketTests(TopologyFixture topology)
         using var put = await topology.Sim.PutAsJsonAsync("/sim/prices/BTCUSDT", new { price = 101234.5m }, Cancel);
         put.EnsureSuccessStatusCode();
 
-        await Task.Delay(TimeSpan.FromSeconds(1.1), Cancel);
+        await Task.Delay(TimeSpan.FromSeconds(1.1), Cancel); // the ticker cache window (1 s) passes: the time is the point
 
         Assert.Equal(101234.5m, (await GetJsonAsync("/api/market/tickers?symbols=BTC/USDT")).GetProperty("BTC/USDT").GetProperty("last").GetDecimal());
     }
@@ -124,10 +125,11 @@ public sealed class MarketTests(TopologyFixture topology)
     {
         await using var events = await EventListener.StartAsync(topology);
         await SetFaultAsync(mode, "BNBUSDT");
-        await Task.Delay(TimeSpan.FromSeconds(1.1), Cancel); // past the ticker cache window
         try
         {
-            using var response = await topology.Gateway.GetAsync("/api/market/tickers?symbols=BNB/USDT", Cancel);
+            // Past the ticker cache window: the first answer that is not the cached ticker.
+            using var response = await Eventually.UntilAsync(() => UncachedAnswerAsync("BNB/USDT"), "an answer for BNB/USDT past its cached ticker",
+                TimeSpan.FromSeconds(10), cancellationToken: Cancel);
 
             Assert.Equal(expected, response.StatusCode);
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -157,7 +159,7 @@ public sealed class MarketTests(TopologyFixture topology)
                 using var response = await topology.Gateway.GetAsync("/api/market/ohlcv?symbol=BNB/USDT&limit=2", Cancel);
                 Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
             }
-            await Task.Delay(500, Cancel);
+            await Task.Delay(500, Cancel); // any more notices would arrive within this window
 
             var notice = Assert.Single(events.OfType("system.notice"));
             Assert.StartsWith("OHLCV fetch error: ", notice.GetProperty("data").GetProperty("message").GetString());
@@ -225,14 +227,20 @@ public sealed class MarketTests(TopologyFixture topology)
     private async Task RecoverAsync(string symbol)
     {
         await SetFaultAsync("none");
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
+        await Eventually.UntilAsync(async () =>
         {
             using var response = await topology.Gateway.GetAsync($"/api/market/tickers?symbols={symbol}", Cancel);
-            if (response.IsSuccessStatusCode) return;
-            await Task.Delay(200, Cancel);
-        }
-        throw new TimeoutException($"the market did not recover for {symbol}");
+            return response.IsSuccessStatusCode;
+        }, $"the market recovers for {symbol}", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200), Cancel);
+    }
+
+    /// <summary>The market's answer for a symbol if it is not a ticker (a 200, from the cache while faults are set), else null.</summary>
+    private async Task<HttpResponseMessage?> UncachedAnswerAsync(string symbol)
+    {
+        var response = await topology.Gateway.GetAsync($"/api/market/tickers?symbols={symbol}", Cancel);
+        if (response.StatusCode != HttpStatusCode.OK) return response;
+        response.Dispose();
+        return null;
     }
 
     private async Task<int> UpstreamCallsAsync()

@@ -101,7 +101,7 @@ public sealed class OllamaStandIn : IAsyncDisposable
         }
         if (path.StartsWith("/api/", StringComparison.Ordinal) && Delay > TimeSpan.Zero)
         {
-            try { await Task.Delay(Delay, context.RequestAborted); }
+            try { await Task.Delay(Delay, context.RequestAborted); } // a slow model: the time taken is the point
             catch (OperationCanceledException) { return; } // the client gave up
         }
         // Ollama's router (gin) answers unknown paths and wrong methods in plain text.

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Npgsql;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -45,7 +46,8 @@ public sealed class ParityTests(TopologyFixture topology)
         await MidMinuteAsync(m0 + 3 * Minute);
         var (stopping, _) = await topology.PostJsonAsync($"/api/bots/{bot}/stop");
         Assert.Equal(HttpStatusCode.Accepted, stopping.StatusCode);
-        await WaitAsync(async () => (await topology.GetJsonAsync($"/api/bots/{bot}")).GetProperty("bot").GetProperty("status").GetString() == "stopped");
+        await WaitAsync(async () => (await topology.GetJsonAsync($"/api/bots/{bot}")).GetProperty("bot").GetProperty("status").GetString() == "stopped",
+            "the bot stopped");
         var live = await LiveTradesAsync(bot);
         Assert.True(live.Count(t => t.Closed) >= 1, $"the bot bought at m0+1's close and sold at m0+2's: {string.Join(" | ", live)}");
 
@@ -55,7 +57,8 @@ public sealed class ParityTests(TopologyFixture topology)
             """);
         Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
         var id = backtest.GetProperty("id").GetInt64();
-        await WaitAsync(async () => (await topology.GetJsonAsync($"/api/backtests/{id}")).GetProperty("job").GetProperty("status").GetString() is "completed" or "failed");
+        await WaitAsync(async () => (await topology.GetJsonAsync($"/api/backtests/{id}")).GetProperty("job").GetProperty("status").GetString() is "completed" or "failed",
+            "the backtest finished");
         var result = await topology.GetJsonAsync($"/api/backtests/{id}");
         Assert.Equal("completed", result.GetProperty("job").GetProperty("status").GetString());
         Assert.Equal(4, result.GetProperty("summary").GetProperty("candles").GetInt32());
@@ -96,7 +99,7 @@ public sealed class ParityTests(TopologyFixture topology)
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var target = minute ?? (now % Minute <= 35_000 ? now / Minute * Minute : (now / Minute + 1) * Minute);
         var at = target + 20_000;
-        if (at > now) await Task.Delay(TimeSpan.FromMilliseconds(at - now), Cancel);
+        if (at > now) await Task.Delay(TimeSpan.FromMilliseconds(at - now), Cancel); // an instant of the clock: no condition to wait for
         Assert.True(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - target < 40_000, "the test kept to the middle of the minute");
         return target;
     }
@@ -108,15 +111,8 @@ public sealed class ParityTests(TopologyFixture topology)
         put.EnsureSuccessStatusCode();
     }
 
-    private static async Task WaitAsync(Func<Task<bool>> condition, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"not within {seconds} s");
-            await Task.Delay(200, Cancel);
-        }
-    }
+    private static Task WaitAsync(Func<Task<bool>> condition, string what, int seconds = 30) =>
+        Eventually.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(200), Cancel);
 
     private static decimal D(string text) => decimal.Parse(text, CultureInfo.InvariantCulture);
 }

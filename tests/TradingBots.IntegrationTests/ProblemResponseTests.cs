@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -168,15 +169,11 @@ public sealed class ProblemResponseTests(TopologyFixture topology)
             Npgsql.NpgsqlConnection.ClearAllPools(); // this test's own pooled connections died with the server
         }
 
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        HttpStatusCode status;
-        do
+        await Eventually.UntilAsync(async () =>
         {
-            await Task.Delay(200, Cancel);
             (var retry, _) = await topology.PostOrderAsync(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 });
-            status = retry.StatusCode;
-        } while (status != HttpStatusCode.Created && DateTime.UtcNow < deadline);
-        Assert.Equal(HttpStatusCode.Created, status);
+            return retry.StatusCode == HttpStatusCode.Created;
+        }, "an order is created again", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200), Cancel);
         Assert.Equal(1, await topology.CountAsync("orders", bot));
         await EveryServiceHealthyAsync();
     }
@@ -190,14 +187,11 @@ public sealed class ProblemResponseTests(TopologyFixture topology)
         foreach (var service in topology.Manifest.Resources.Where(r => r.IsProject && r.BindingNames.Any()))
         {
             using var http = new HttpClient { BaseAddress = new Uri(topology.Topology.UrlOf(service.Name)) };
-            var healthy = false;
-            for (var attempt = 0; attempt < 100 && !healthy; attempt++)
+            await Eventually.UntilAsync(async () =>
             {
                 using var health = await http.GetAsync("/health", Cancel);
-                healthy = health.IsSuccessStatusCode;
-                if (!healthy) await Task.Delay(100, Cancel);
-            }
-            Assert.True(healthy, $"{service.Name} healthy again");
+                return health.IsSuccessStatusCode;
+            }, $"{service.Name} healthy again", TimeSpan.FromSeconds(10), cancellationToken: Cancel);
         }
     }
 }

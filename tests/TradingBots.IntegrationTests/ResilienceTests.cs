@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -29,50 +30,53 @@ public sealed class ResilienceTests(TopologyFixture topology)
         var next = -1;
 
         var deadline = DateTime.UtcNow.AddSeconds(60);
+        // One order, sent again with its key (every 50 ms, until the deadline) until it is created.
+        async Task<bool> OrderAsync(int i)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/orders")
+                {
+                    Content = JsonContent.Create(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 }),
+                };
+                request.Headers.Add("Idempotency-Key", keys[i]);
+                using var response = await topology.Gateway.SendAsync(request, Cancel);
+                var body = await response.Content.ReadAsStringAsync(Cancel);
+                if (response.StatusCode == HttpStatusCode.Created)
+                {
+                    Assert.True(answers.GetOrAdd(keys[i], body) == body, "a retry got the first answer back");
+                    Interlocked.Increment(ref created);
+                    return true;
+                }
+                refusals.Add((response.StatusCode, body));
+                Assert.True(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable, $"{response.StatusCode}: {body}");
+            }
+            catch (HttpRequestException)
+            {
+            }
+            return false;
+        }
         async Task ClientAsync()
         {
             for (var i = Interlocked.Increment(ref next); i < orders; i = Interlocked.Increment(ref next))
             {
-                while (DateTime.UtcNow < deadline)
-                {
-                    try
-                    {
-                        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/orders")
-                        {
-                            Content = JsonContent.Create(new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 }),
-                        };
-                        request.Headers.Add("Idempotency-Key", keys[i]);
-                        using var response = await topology.Gateway.SendAsync(request, Cancel);
-                        var body = await response.Content.ReadAsStringAsync(Cancel);
-                        if (response.StatusCode == HttpStatusCode.Created)
-                        {
-                            Assert.True(answers.GetOrAdd(keys[i], body) == body, "a retry got the first answer back");
-                            Interlocked.Increment(ref created);
-                            break;
-                        }
-                        refusals.Add((response.StatusCode, body));
-                        Assert.True(response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable, $"{response.StatusCode}: {body}");
-                    }
-                    catch (HttpRequestException)
-                    {
-                    }
-                    await Task.Delay(50, Cancel);
-                }
+                var order = i;
+                await Eventually.UntilAsync(() => OrderAsync(order), $"order {order} created", deadline - DateTime.UtcNow, TimeSpan.FromMilliseconds(50), Cancel);
             }
         }
 
         var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(ClientAsync, Cancel)).ToList();
-        while (Volatile.Read(ref created) < 10) await Task.Delay(10, Cancel);
+        await Eventually.UntilAsync(() => Volatile.Read(ref created) >= 10, "10 orders created", deadline - DateTime.UtcNow, TimeSpan.FromMilliseconds(10), Cancel);
         var killed = topology.Topology.ProcessIdOf(ResourceNames.Trading);
-        Process.GetProcessById(killed).Kill();
+        using var trading = Process.GetProcessById(killed);
+        trading.Kill();
         var down = Stopwatch.StartNew();
-        HttpStatusCode status;
-        do
+        await trading.WaitForExitAsync(Cancel); // then no probe can reach the killed process
+        await Eventually.UntilAsync(async () =>
         {
-            await Task.Delay(100, Cancel);
             using var probe = await topology.Gateway.GetAsync($"/api/trades?bot_id={bot}&limit=1", Cancel);
-            status = probe.StatusCode;
-        } while (status != HttpStatusCode.OK && down.Elapsed < TimeSpan.FromSeconds(30));
+            return probe.StatusCode == HttpStatusCode.OK;
+        }, "the trades API answers again after the kill", TimeSpan.FromSeconds(30), cancellationToken: Cancel);
         var back = down.Elapsed;
         await Task.WhenAll(clients);
 
@@ -137,16 +141,16 @@ public sealed class ResilienceTests(TopologyFixture topology)
     {
         await topology.SetPriceAsync("SOL/USDT", 150m);
         await using var events = await EventListener.StartAsync(topology);
-        var clock = Stopwatch.StartNew();
-        while (await LeaderAsync() is var leader && (leader is null || leader == topology.Topology.ProcessIdOf(ResourceNames.Trading)))
+        await Eventually.UntilAsync(async () =>
         {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "a publisher other than Trading's took the outbox over");
-            if (leader is { } pid) Process.GetProcessById(pid).Kill();
-            await Task.Delay(200, Cancel);
-        }
+            var leader = await LeaderAsync();
+            if (leader is not null && leader != topology.Topology.ProcessIdOf(ResourceNames.Trading)) return true;
+            if (leader is { } pid) Process.GetProcessById(pid).Kill(); // Trading's: killed, so that another takes over
+            return false;
+        }, "a publisher other than Trading's took the outbox over", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), Cancel);
         // Trading up again (its new process answers), then held stopped.
         using var alive = new HttpClient { BaseAddress = new Uri(topology.Topology.UrlOf(ResourceNames.Trading)) };
-        while (!await AnswersAsync(alive)) await Task.Delay(100, Cancel);
+        await Eventually.UntilAsync(() => AnswersAsync(alive), "Trading answers again", cancellationToken: Cancel);
         var trading = topology.Topology.ProcessIdOf(ResourceNames.Trading);
         Signal("STOP", trading);
         long bot = 0;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -80,15 +81,18 @@ public sealed class SseReader : IAsyncDisposable
 
     public async Task<IReadOnlyList<SseFrame>> WaitForAsync(Func<SseFrame, bool> match, int count = 1, double seconds = 10)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
+        try
         {
-            var found = _frames.Select(f => f.Frame).Where(match).ToList();
-            if (found.Count >= count) return found;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{found.Count} of {count} expected frames after {seconds} s; got: "
-                    + string.Join(" | ", _frames.Select(f => f.Frame).TakeLast(20)));
-            await Task.Delay(20);
+            return await Eventually.UntilAsync(() =>
+            {
+                var found = _frames.Select(f => f.Frame).Where(match).ToList();
+                return Task.FromResult(found.Count >= count ? found : null);
+            }, $"{count} expected frames", TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(20));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{_frames.Select(f => f.Frame).Count(match)} of {count} expected frames after {seconds} s; got: "
+                + string.Join(" | ", _frames.Select(f => f.Frame).TakeLast(20)));
         }
     }
 

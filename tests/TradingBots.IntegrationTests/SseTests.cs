@@ -7,6 +7,7 @@ using System.Text.Json;
 using StackExchange.Redis;
 using TradingBots.Events;
 using TradingBots.Runner;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -203,7 +204,7 @@ public sealed class SseTests(TopologyFixture topology)
         await topology.StopRedisAsync();
         try
         {
-            await WaitUntilAsync(async () => (await SseReader.RefusedAsync(Gateway, "/sse")).Status == HttpStatusCode.ServiceUnavailable);
+            await WaitUntilAsync(async () => (await SseReader.RefusedAsync(Gateway, "/sse")).Status == HttpStatusCode.ServiceUnavailable, "/sse answers 503");
             var (status, body, response) = await SseReader.RefusedAsync(Gateway, "/api/sse");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
             Assert.Equal("redis", body.GetProperty("dependency").GetString());
@@ -222,18 +223,13 @@ public sealed class SseTests(TopologyFixture topology)
         {
             await topology.StartRedisAsync();
         }
-        await WaitUntilAsync(async () => (await SseReader.RefusedAsync(Gateway, "/api/health")).Status == HttpStatusCode.OK);
+        await WaitUntilAsync(async () => (await SseReader.RefusedAsync(Gateway, "/api/health")).Status == HttpStatusCode.OK, "the gateway is healthy again");
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, double seconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition().ContinueWith(t => t.IsCompletedSuccessfully && t.Result))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the condition never held");
-            await Task.Delay(200, Cancel);
-        }
-    }
+    /// <summary>Waits until the condition holds, a check that fails (a refused connection) counting as not yet.</summary>
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what, double seconds = 15) =>
+        Eventually.UntilAsync(() => condition().ContinueWith(t => t.IsCompletedSuccessfully && t.Result), what, TimeSpan.FromSeconds(seconds),
+            TimeSpan.FromMilliseconds(200), Cancel);
 
     [Fact]
     public async Task A_client_that_does_not_read_is_dropped_and_does_not_delay_one_that_does()
@@ -284,10 +280,8 @@ public sealed class SseTests(TopologyFixture topology)
         Assert.True(received < mine.Sum(f => f.Data!.Length), $"the slow client got {received} bytes: it was not dropped");
     }
 
-    private async Task<SseReader> ResumeAsync(string path, string lastEventId, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
+    private Task<SseReader> ResumeAsync(string path, string lastEventId, TimeSpan within) =>
+        Eventually.UntilAsync(async () =>
         {
             try
             {
@@ -295,11 +289,9 @@ public sealed class SseTests(TopologyFixture topology)
                 if (reader.Response.StatusCode == HttpStatusCode.OK) return reader;
                 await reader.DisposeAsync();
             }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the gateway did not come back");
-            await Task.Delay(200, Cancel);
-        }
-    }
+            catch (HttpRequestException) { }
+            return null;
+        }, "the gateway came back", within, TimeSpan.FromMilliseconds(200), Cancel);
 
     /// <summary>The spec's fields of each event type, in its order.</summary>
     private static readonly Dictionary<string, string[]> SpecFields = new()
@@ -347,15 +339,9 @@ public sealed class SseTests(TopologyFixture topology)
         return (bot, body.GetProperty("current_job").GetProperty("id").GetInt64());
     }
 
-    private async Task StoppedAsync(long bot)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while ((await topology.GetJsonAsync($"/api/bots/{bot}")).GetProperty("bot").GetProperty("status").GetString() != "stopped")
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"bot {bot} did not stop");
-            await Task.Delay(200, Cancel);
-        }
-    }
+    private Task StoppedAsync(long bot) =>
+        Eventually.UntilAsync(async () => (await topology.GetJsonAsync($"/api/bots/{bot}")).GetProperty("bot").GetProperty("status").GetString() == "stopped",
+            $"bot {bot} stopped", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200), Cancel);
 
     /// <summary>A system.notice from the Market service (a malformed exchange answer for a symbol), its id on the channel.</summary>
     private async Task<string> NoticeAsync(EventListener channel)
@@ -365,15 +351,12 @@ public sealed class SseTests(TopologyFixture topology)
             fault.EnsureSuccessStatusCode();
         try
         {
-            var deadline = DateTime.UtcNow.AddSeconds(15);
-            while (true)
+            return await Eventually.UntilAsync(async () =>
             {
                 using (await topology.Gateway.GetAsync("/api/market/tickers?symbols=SOL/USDT", Cancel)) { }
                 var notice = channel.Events.Skip(before).FirstOrDefault(e => e.GetProperty("type").GetString() == "system.notice");
-                if (notice.ValueKind != JsonValueKind.Undefined) return notice.GetProperty("id").GetString()!;
-                if (DateTime.UtcNow > deadline) throw new TimeoutException("no system.notice from the market");
-                await Task.Delay(500, Cancel);
-            }
+                return notice.ValueKind != JsonValueKind.Undefined ? notice.GetProperty("id").GetString()! : null;
+            }, "a system.notice from the market", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(500), Cancel);
         }
         finally
         {

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using Npgsql;
 using TradingBots.Runner;
+using TradingBots.Tests;
 
 [assembly: AssemblyFixture(typeof(TradingBots.IntegrationTests.TopologyFixture))]
 // One topology, shared servers: tests that stop Redis must not overlap with the others.
@@ -92,18 +93,13 @@ public sealed class TopologyFixture : IAsyncLifetime
         var exchangeSymbol = unifiedSymbol.Replace("/", "");
         using var put = await Sim.PutAsJsonAsync($"/sim/prices/{exchangeSymbol}", new { price });
         put.EnsureSuccessStatusCode();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
+        await Eventually.UntilAsync(async () =>
         {
             using var response = await Gateway.GetAsync($"/market/tickers?symbols={Uri.EscapeDataString(unifiedSymbol)}");
-            if (response.IsSuccessStatusCode)
-            {
-                using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-                if (json.RootElement.GetProperty(unifiedSymbol).GetProperty("last").GetDecimal() == price) return;
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"the market never served {unifiedSymbol} at {price}");
+            if (!response.IsSuccessStatusCode) return false;
+            using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return json.RootElement.GetProperty(unifiedSymbol).GetProperty("last").GetDecimal() == price;
+        }, $"the market serves {unifiedSymbol} at {price}", TimeSpan.FromSeconds(10));
     }
 
     public async Task<NpgsqlConnection> OpenDatabaseAsync()

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -31,6 +32,19 @@ public static class TradingFixtureExtensions
 
     public static async Task<long> CountBuysAsync(this TopologyFixture topology, long botId) =>
         (long)(await topology.ScalarAsync($"SELECT count(*) FROM orders WHERE bot_id = {botId} AND side = 'buy'"))!;
+
+    /// <summary>
+    /// Waits until the symbol's last <paramref name="candles"/> closed 1 s candles all closed at <paramref name="price"/>
+    /// (as the market serves them to the bots): moving averages over that many candles are flat again.
+    /// </summary>
+    public static Task WaitForFlatCandlesAsync(this TopologyFixture topology, string symbol, decimal price, int candles) =>
+        Eventually.UntilAsync(async () =>
+        {
+            using var json = JsonDocument.Parse(await topology.Gateway.GetStringAsync(
+                $"/api/market/ohlcv?symbol={Uri.EscapeDataString(symbol)}&timeframe=1s&limit={candles + 1}", TestContext.Current.CancellationToken));
+            var closed = json.RootElement.EnumerateArray().SkipLast(1).ToList(); // the newest is still open
+            return closed.Count == candles && closed.All(candle => candle[4].GetDecimal() == price);
+        }, $"{candles} closed 1 s candles of {symbol} at {price}", TimeSpan.FromSeconds(20), cancellationToken: TestContext.Current.CancellationToken);
 
     public static async Task<(HttpResponseMessage Response, JsonElement Body)> PostOrderAsync(this TopologyFixture topology, object order,
         string? idempotencyKey = null)

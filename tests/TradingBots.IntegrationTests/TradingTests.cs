@@ -523,7 +523,7 @@ public sealed class TradingTests(TopologyFixture topology)
     {
         Assert.Equal(0, await topology.CountAsync("trades", bot));
         Assert.Equal(0, await topology.CountAsync("orders", bot));
-        await Task.Delay(300, Cancel);
+        await Task.Delay(300, Cancel); // an event for the bot would arrive within this window
         Assert.DoesNotContain(events.Events, e => e.GetProperty("data").TryGetProperty("bot_id", out var b)
             && b.ValueKind == JsonValueKind.Number && b.GetInt64() == bot);
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
@@ -204,7 +205,7 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
             var phase = step % 12;
             var price = around + (phase < 6 ? phase : 12 - phase);
             using (var put = await topology.Sim.PutAsJsonAsync($"/sim/prices/{symbol}", new { price }, CancellationToken.None)) put.EnsureSuccessStatusCode();
-            try { await Task.Delay(500, cancellationToken); }
+            try { await Task.Delay(500, cancellationToken); } // a market that moves with time: a step every 500 ms
             catch (OperationCanceledException) { return; }
         }
     }
@@ -357,13 +358,6 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
         return (int)(long)(await count.ExecuteScalarAsync(Cancel))!;
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what, double seconds = 30)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed.TotalSeconds > seconds) throw new TimeoutException($"not within {seconds} s: {what}");
-            await Task.Delay(100, Cancel);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what, double seconds = 30) =>
+        Eventually.UntilAsync(condition, what, TimeSpan.FromSeconds(seconds), cancellationToken: Cancel);
 }
