@@ -92,12 +92,16 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>
     /// Gives a health check registered by a client integration the name our /health answers carry (database, redis),
-    /// so the answer's shape does not depend on which library checks.
+    /// so the answer's shape does not depend on which library checks, and optionally a time limit.
     /// </summary>
-    public static IServiceCollection RenameHealthCheck(this IServiceCollection services, string registered, string name) =>
+    public static IServiceCollection RenameHealthCheck(this IServiceCollection services, string registered, string name, TimeSpan? timeout = null) =>
         services.Configure<HealthCheckServiceOptions>(options =>
         {
-            foreach (var registration in options.Registrations.Where(r => r.Name == registered)) registration.Name = name;
+            foreach (var registration in options.Registrations.Where(r => r.Name == registered))
+            {
+                registration.Name = name;
+                if (timeout is { } limit) registration.Timeout = limit;
+            }
         });
 
     /// <summary>Readiness: every dependency check must pass; the answer names each check.</summary>

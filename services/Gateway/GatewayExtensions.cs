@@ -12,13 +12,16 @@ public static class GatewayExtensions
         // Its own ProblemDetails (unknown paths, a service that is down) in the one wire format of the services' ones.
         builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
         builder.AddArtifacts();
+        // The database (/sse's resume reads it) through Aspire's client integration: the data source, its health check
+        // (reported as "database", 2 s at most) and, where telemetry is exported, its traces and metrics.
+        var telemetry = builder.ExportsTelemetry();
+        builder.AddNpgsqlDataSource(ResourceNames.Database, settings => settings.DisableTracing = settings.DisableMetrics = !telemetry);
+        builder.Services.RenameHealthCheck("PostgreSql", "database", timeout: TimeSpan.FromSeconds(2));
         builder.Services.AddHealthChecks()
-            .AddNpgSql(Required(builder, ResourceNames.Database), name: "database", timeout: TimeSpan.FromSeconds(2))
             .AddCheck<BrokerHealthCheck>("broker", timeout: TimeSpan.FromSeconds(3))
             .AddCheck<ArtifactsHealthCheck>("artifacts");
         builder.Services.AddSingleton<BrokerHealthCheck>();
         builder.Services.AddHostedService<ArtifactsDirectory>();
-        builder.Services.AddSingleton(_ => Npgsql.NpgsqlDataSource.Create(Required(builder, ResourceNames.Database)));
         builder.Services.AddOptions<SseOptions>().BindConfiguration(SseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<SseHub>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SseHub>());
@@ -43,8 +46,4 @@ public static class GatewayExtensions
         });
         return app;
     }
-
-    private static string Required(WebApplicationBuilder builder, string name) =>
-        builder.Configuration.GetConnectionString(name)
-        ?? throw new InvalidOperationException($"ConnectionStrings:{name} is not set.");
 }

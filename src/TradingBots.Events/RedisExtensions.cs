@@ -22,7 +22,7 @@ public static class RedisExtensions
             // Fail at once while disconnected instead of queueing: callers (the outbox) decide when to retry.
             options.BacklogPolicy = BacklogPolicy.FailFast;
         });
-        builder.Services.RenameHealthCheck("StackExchange.Redis", "redis");
+        builder.Services.RenameHealthCheck("StackExchange.Redis", "redis", timeout: TimeSpan.FromSeconds(2));
         builder.Services.AddSingleton<EventPublisher>();
         return builder;
     }
