@@ -88,14 +88,18 @@ catch (CannotStartException refused)
 // service gets exactly one: "http", declared here (when publishing, Aspire then sets HTTP_PORTS from it).
 // Its /health (the service defaults) gates everything that waits for the service. A fixed port (the gateway's
 // 8080) is for runs on this machine only: a published endpoint with a port other than 80 cannot be a container
-// app's ingress (azd refuses it), so the manifest declares none and the local runner knows its own ports.
+// app's ingress (azd refuses it), so the manifest declares none.
+// Not proxied: each service listens on its endpoint's port itself, kept across its restarts. So a caller reaches the
+// process (no extra hop on every request), and while it is down or restarting the connection is refused, which the
+// gateway answers with a 503 and Retry-After; a proxy in between would accept the connection and then drop it (a 502),
+// and would read on behalf of a client that does not (SSE's slow-client rule would never see it).
 IResourceBuilder<ProjectResource> AddWebService<TProject>(string name, int? port = null)
     where TProject : IProjectMetadata, new()
 {
     // A fixed port taken (a second run while one runs) is said at once; the tests' randomized ports are Aspire's to pick.
-    if (port is { } fixedPort && builder.ExecutionContext.IsRunMode && builder.Configuration["DcpPublisher:RandomizePorts"] != "true")
-        Ports.EnsureFree(fixedPort, $"the {name}'s port");
+    var fixedPort = builder.ExecutionContext.IsRunMode && builder.Configuration["DcpPublisher:RandomizePorts"] != "true" ? port : null;
+    if (fixedPort is { } taken) Ports.EnsureFree(taken, $"the {name}'s port");
     return builder.AddProject<TProject>(name, launchProfileName: null).FromBuiltAssembly()
-        .WithHttpEndpoint(port: builder.ExecutionContext.IsRunMode ? port : null, name: "http")
+        .WithHttpEndpoint(port: fixedPort, name: "http", isProxied: !builder.ExecutionContext.IsRunMode)
         .WithHttpHealthCheck("/health", endpointName: "http");
 }

@@ -97,7 +97,6 @@ public static class LocalServers
         }
         var password = config["Servers:PostgresPassword"] ?? "tradingbots";
         var script = Path.Combine(repo, "src", "TradingBots.Runner", "servers.sh");
-        var root = Environment.UserName == "root";
 
         // Fixed ports checked first (a second run while one runs stops here, saying so); then the servers installed and
         // initialized before the model runs (a first run installs the packages: about 20 s).
@@ -108,16 +107,12 @@ public static class LocalServers
         var rabbitData = Path.Combine(data, "rabbitmq");
         Run(script, ["init-rabbitmq", rabbitData]);
 
-        var postgresBin = Path.Combine(Directory.GetDirectories("/usr/lib/postgresql").OrderBy(d => double.Parse(Path.GetFileName(d), System.Globalization.CultureInfo.InvariantCulture)).Last(), "bin", "postgres");
-        // PostgreSQL refuses to run as root: as root, runuser starts it as the postgres user (its data directory's owner).
-        var postgres = Add(builder, new LocalServer(ResourceNames.Postgres, root ? "runuser" : postgresBin, data,
+        // In the foreground through servers.sh, which makes a stop (SIGTERM) PostgreSQL's fast shutdown and, as root, runs it
+        // as the postgres user (its data directory's owner).
+        var postgres = Add(builder, new LocalServer(ResourceNames.Postgres, "bash", data,
                 ep => ReferenceExpression.Create($"Host={ep.Property(EndpointProperty.Host)};Port={ep.Property(EndpointProperty.Port)};Username={Role};Password={password}")),
             pgPort,
-            (args, port) =>
-            {
-                if (root) args.AddRange(["-u", "postgres", "--", postgresBin]);
-                args.AddRange(["-D", pgData, "-p", port, "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="]);
-            },
+            (args, port) => args.AddRange([script, "run-postgres", pgData, port]),
             async (ep, ct) =>
             {
                 await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={ep.Port};Username={Role};Password={password};Database=postgres;Timeout=3");
@@ -134,11 +129,11 @@ public static class LocalServers
             (args, port) => args.AddRange(["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
             (ep, ct) => AnswersAsync(ep.Port, "PING\r\n"u8.ToArray(), reply => reply.StartsWith("+PONG"u8), ct));
 
-        // A node of its own (rabbitmq-server as root runs as the rabbitmq user), its distribution port the AMQP port + 20000.
+        // A node of its own (servers.sh runs it as the rabbitmq user), its distribution port the AMQP port + 20000.
         var node = config["Servers:RabbitMqNode"] ?? "tradingbots-apphost";
-        var rabbitmq = Add(builder, new LocalServer(ResourceNames.RabbitMq, "rabbitmq-server", data,
+        var rabbitmq = Add(builder, new LocalServer(ResourceNames.RabbitMq, "bash", data,
                 ep => ReferenceExpression.Create($"amqp://guest:guest@{ep.Property(EndpointProperty.Host)}:{ep.Property(EndpointProperty.Port)}")),
-            rabbitPort, (_, _) => { },
+            rabbitPort, (args, _) => args.AddRange([script, "run-rabbitmq"]),
             // An AMQP server answers the protocol header with Connection.Start, a method frame (type 1).
             (ep, ct) => AnswersAsync(ep.Port, "AMQP\0\0\x09\x01"u8.ToArray(), reply => reply.Length > 0 && reply[0] == 1, ct));
         var amqp = rabbitmq.GetEndpoint("tcp");

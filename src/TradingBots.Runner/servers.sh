@@ -11,6 +11,10 @@
 #   servers.sh init-postgres DIR                       create a PostgreSQL cluster in DIR unless there is one (superuser:
 #                                                      the project's role and password; the AppHost then runs postgres on it)
 #   servers.sh init-rabbitmq DIR                       a RabbitMQ node's directory DIR, writable by the rabbitmq user
+#   servers.sh run-postgres DIR PORT                   PostgreSQL on the cluster in DIR, in the foreground, on 127.0.0.1:PORT
+#                                                      (the AppHost's local mode); SIGTERM stops it at once (a fast shutdown)
+#   servers.sh run-rabbitmq                            a RabbitMQ node in the foreground (RABBITMQ_* as the AppHost sets
+#                                                      them); SIGTERM stops it cleanly
 #
 # What it never does: change anything it did not create. A PostgreSQL cluster that was already on the machine keeps
 # its roles and passwords (the project logs in as its own role); a Redis or RabbitMQ that was already running is
@@ -241,10 +245,32 @@ case "$command" in
   init-rabbitmq)
     [ $# -eq 1 ] || die "usage: servers.sh init-rabbitmq DIR"
     ensure_packages; mkdir -p "$1"; [ "$(id -u)" -ne 0 ] || chown rabbitmq: "$1" ;;
+  run-postgres)
+    [ $# -eq 2 ] || die "usage: servers.sh run-postgres DIR PORT"
+    exec 2>&1 # its log is what it writes to stderr: on stdout, it reads as the log it is, not as errors
+    server=("$(pg_bin postgres)" -D "$1" -p "$2" -c listen_addresses=127.0.0.1 -c unix_socket_directories=)
+    # PostgreSQL refuses to run as root: as root, it runs as the postgres user (its data directory's owner), exec'd in place.
+    [ "$(id -u)" -ne 0 ] || server=(setpriv --reuid=postgres --regid=postgres --init-groups -- "${server[@]}")
+    "${server[@]}" &
+    pid=$!
+    # PostgreSQL's own SIGTERM waits for every client to leave (a smart shutdown), so a stop with the services still
+    # connected would hang until the orchestrator kills it; SIGINT is its fast shutdown (clients cut off, a clean checkpoint).
+    trap 'kill -INT "$pid" 2>/dev/null || true' TERM INT
+    status=0; wait "$pid" || status=$?
+    while kill -0 "$pid" 2>/dev/null; do status=0; wait "$pid" || status=$?; done
+    exit "$status" ;;
+  run-rabbitmq)
+    # The package's /usr/sbin/rabbitmq-server switches to the rabbitmq user through su, which cuts a stop short with
+    # SIGKILL; its own script, exec'd in place as that user, turns SIGTERM into a clean stop of the node.
+    exec 2>&1
+    if [ "$(id -u)" -eq 0 ]; then
+      exec setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- env HOME=/var/lib/rabbitmq /usr/lib/rabbitmq/bin/rabbitmq-server
+    fi
+    exec rabbitmq-server ;;
   stop)
     for server in "$@"; do
       [[ "$server" =~ ^(redis|postgres|rabbitmq)$ ]] || die "only redis, postgres or rabbitmq can be stopped"
       "stop_$server"
     done ;;
-  *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis|postgres|rabbitmq | drop-database NAME ... | install | init-postgres DIR | init-rabbitmq DIR]" ;;
+  *) die "usage: servers.sh [start [postgres|redis|rabbitmq ...] | stop redis|postgres|rabbitmq | drop-database NAME ... | install | init-postgres DIR | init-rabbitmq DIR | run-postgres DIR PORT | run-rabbitmq]" ;;
 esac

@@ -15,73 +15,23 @@ using static Microsoft.Playwright.Assertions;
 namespace TradingBots.AppHost.Tests;
 
 /// <summary>
-/// Starts the AppHost once for this class, in local mode (the Debian packages' PostgreSQL, Redis and RabbitMQ as
-/// executable resources), as an instance of its own: its servers' data in a folder of its own under storage/, every
-/// port chosen by Aspire, its own RabbitMQ node; so it runs beside a running system and changes nothing of it. Stopped,
-/// and its folder removed, afterwards.
+/// Starts the AppHost once for this class as an instance of its own (<see cref="OwnAppHost"/>), with the Aspire dashboard
+/// (its ports chosen at random, its login token this instance's own) for the browser test.
 /// </summary>
 public sealed class LocalAppHost : IAsyncLifetime
 {
-    // A first run on a fresh machine installs the packages and builds every project first.
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(10);
+    private OwnAppHost? _host;
 
-    private readonly string _id = Guid.NewGuid().ToString("N")[..12];
-    private DistributedApplication? _app;
+    public DistributedApplication App => (_host ?? throw new InvalidOperationException("The AppHost has not been started.")).App;
 
-    public DistributedApplication App => _app ?? throw new InvalidOperationException("The AppHost has not been started.");
+    public string Data => _host!.Data;
 
-    public string DataPath { get; } = Path.Combine(RepoRoot(), "storage", "apphost-tests");
-
-    /// <summary>This instance's servers' data.</summary>
-    public string Data => Path.Combine(DataPath, _id);
-
-    private string Node => $"tradingbots-apphost-test-{_id}";
-
-    public async ValueTask InitializeAsync()
-    {
-        var cancellationToken = TestContext.Current.CancellationToken;
-        // The servers' ports from a range no other topology of the project uses (the runner's instances: 5432…28090).
-        // With the Aspire dashboard (its ports chosen at random, its login token this instance's own), for the browser test.
-        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.TradingBots_AppHost>(new DistributedApplicationTestingBuilderOptions { EnableDashboard = true },
-            ["Servers:Mode=local", "Servers:Ports=dynamic", "Binance:BaseUrl=sim", $"Servers:DataPath={Data}", $"Servers:RabbitMqNode={Node}",
-             $"Artifacts:Path={Path.Combine(Data, "artifacts")}", "ASPIRE_PROXYLESS_ENDPOINT_PORT_RANGE=40000-44999"], cancellationToken);
-        // The resources' own logs stay in the dashboard's place; here only what goes wrong (not each health probe of a start).
-        appHost.Services.AddLogging(logging => logging
-            .AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.None)
-            .AddFilter("System.Net.Http", LogLevel.Warning)
-            .AddFilter("Aspire", LogLevel.Warning)
-            .AddFilter("TradingBots.AppHost.Resources", LogLevel.Warning));
-        _app = await appHost.BuildAsync(cancellationToken);
-        await _app.StartAsync(cancellationToken).WaitAsync(StartTimeout, cancellationToken);
-    }
+    public async ValueTask InitializeAsync() =>
+        _host = await OwnAppHost.StartAsync<Projects.TradingBots_AppHost>("apphost-tests", "40000-44999", dashboard: true, cancellationToken: TestContext.Current.CancellationToken);
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null) await _app.DisposeAsync();
-        // Whatever of this instance's own servers outlived the AppHost (a server's children a signal did not reach).
-        Run("rabbitmqctl", "-q", "-n", $"{Node}@localhost", "stop");
-        if (Directory.Exists(Path.Combine(Data, "postgres")))
-            Run("runuser", "-u", "postgres", "--", "bash", "-c", $"/usr/lib/postgresql/*/bin/pg_ctl -D '{Path.Combine(Data, "postgres")}' -m immediate stop");
-        if (Directory.Exists(Data)) Directory.Delete(Data, recursive: true);
-    }
-
-    private static void Run(string command, params string[] args)
-    {
-        try
-        {
-            using var process = Process.Start(new ProcessStartInfo(command, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-            process.WaitForExit(30_000);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-        }
-    }
-
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "TradingBots.sln"))) return dir.FullName;
-        throw new InvalidOperationException("TradingBots.sln not found above the test binaries");
+        if (_host is not null) await _host.DisposeAsync();
     }
 }
 
@@ -92,12 +42,7 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    // Every resource that keeps running (the migrations finish instead; Ollama is outside the AppHost in local mode).
-    private static readonly string[] LongRunning =
-    [
-        ResourceNames.Postgres, ResourceNames.Redis, ResourceNames.RabbitMq, ResourceNames.ExchangeSim, ResourceNames.Market,
-        ResourceNames.Trading, ResourceNames.Bots, ResourceNames.Worker, ResourceNames.Ai, ResourceNames.Gateway,
-    ];
+    private static readonly string[] LongRunning = OwnAppHost.LongRunning;
 
     [Fact]
     public async Task Every_resource_is_healthy_and_the_migrations_finished_with_exit_code_0()
@@ -148,25 +93,19 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
     public async Task A_killed_service_is_started_again_by_the_apphost_and_answers_again()
     {
         var healthy = await host.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Trading, Cancel).WaitAsync(ReadyTimeout, Cancel);
-        var running = await host.App.ResourceNotifications.WaitForResourceAsync(ResourceNames.Trading, e => Pid(e) is not null, Cancel)
+        var running = await host.App.ResourceNotifications.WaitForResourceAsync(ResourceNames.Trading, e => OwnAppHost.Pid(e) is not null, Cancel)
             .WaitAsync(ReadyTimeout, Cancel);
         // The resource's process (dotnet run) and the service under it, as a crash would end them.
-        var killed = Pid(running)!.Value;
+        var killed = OwnAppHost.Pid(running)!.Value;
         Process.GetProcessById(killed).Kill(entireProcessTree: true);
 
-        await host.App.ResourceNotifications.WaitForResourceAsync(ResourceNames.Trading, e => Pid(e) is { } pid && pid != killed, Cancel)
+        await host.App.ResourceNotifications.WaitForResourceAsync(ResourceNames.Trading, e => OwnAppHost.Pid(e) is { } pid && pid != killed, Cancel)
             .WaitAsync(TimeSpan.FromMinutes(1), Cancel);
         await host.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.Trading, Cancel).WaitAsync(TimeSpan.FromMinutes(1), Cancel);
         using var gateway = host.App.CreateHttpClient(ResourceNames.Gateway, "http");
         using var order = await gateway.PostAsJsonAsync("/api/orders", new { symbol = "ETH/USDT", side = "buy", type = "market", quote_amount = 10 }, Cancel);
         Assert.Equal(HttpStatusCode.Created, order.StatusCode);
     }
-
-    /// <summary>The process id of a running resource, from its snapshot; null while it has none (starting, exited).</summary>
-    private static int? Pid(ResourceEvent e) =>
-        e.Snapshot.State?.Text == KnownResourceStates.Running
-        && e.Snapshot.Properties.FirstOrDefault(p => p.Name == "executable.pid")?.Value is { } value
-        && int.TryParse(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture), out var pid) ? pid : null;
 
     /// <summary>
     /// The dashboard's commands do what they say: Bots' "Stop all bots" stops a running bot; ExchangeSim's "Pin price" holds
@@ -268,7 +207,7 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
 
     private static async Task ScreenshotAsync(IPage page, string name)
     {
-        var screenshots = Path.Combine(LocalAppHost.RepoRoot(), "storage", "test-artifacts", "screenshots");
+        var screenshots = Path.Combine(OwnAppHost.RepoRoot, "storage", "test-artifacts", "screenshots");
         Directory.CreateDirectory(screenshots);
         await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, name + ".png"), FullPage = true });
     }

@@ -1,35 +1,44 @@
+extern alias apphost;
+
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using System.Reflection;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
 using Npgsql;
 using TradingBots;
 using TradingBots.Bench;
-using TradingBots.Runner;
+using TradingBots.Tests;
 
 // Benchmarks of the running system, each next to a reference measured in the same run on the same machine:
 //   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders|ticks|sse|backtest] [--seconds N]
-// Starts the servers and the topology (ports +20000), measures, writes tests/TradingBots.Bench/results/<date>.md.
+// Starts the system through the AppHost as an instance of its own, measures, writes tests/TradingBots.Bench/results/<date>.md.
 var only = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && !int.TryParse(a, out _));
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(10);
 var duration = TimeSpan.FromSeconds(seconds);
-var manifest = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
-var report = new StringBuilder($"# Benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC ({Topology.BuildConfiguration}, {Environment.ProcessorCount} cores, {seconds} s per point)\n\n");
+var configuration = typeof(Ticks).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration;
+var report = new StringBuilder($"# Benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC ({configuration}, {Environment.ProcessorCount} cores, {seconds} s per point)\n\n");
 void Say(string line) { Console.WriteLine(line); report.AppendLine(line); }
 
-// Its own instance: ports +20000, its own PostgreSQL cluster (database dropped first), Redis server and RabbitMQ node.
-var servers = new LocalServers(manifest, 20000);
-await servers.RunScriptAsync(Console.Out, "start");
-await servers.DropDatabasesAsync(Console.Out);
-await using var topology = await Topology.StartAsync(manifest, new TopologyOptions
+// Its own instance of the AppHost (OwnAppHost: its own PostgreSQL cluster, Redis server and RabbitMQ node, fresh, their
+// ports Aspire's to pick), the Worker logging each tick's breakdown at Debug.
+await using var host = await OwnAppHost.StartAsync<apphost::Projects.TradingBots_AppHost>("bench", "30000-34999", configure: builder =>
 {
-    PortOffset = servers.PortOffset, Log = TextWriter.Null,
-    Overrides = new Dictionary<string, IReadOnlyDictionary<string, string>> { [ResourceNames.Worker] = Ticks.WorkerOverrides },
-}, CancellationToken.None);
-using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = new Uri(topology.UrlOf(ResourceNames.Gateway)) };
-using var sim = new HttpClient { BaseAddress = new Uri(topology.UrlOf(ResourceNames.ExchangeSim)) };
+    var worker = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == ResourceNames.Worker));
+    foreach (var (name, value) in Ticks.WorkerOverrides) worker.WithEnvironment(name, value);
+});
+await host.WaitUntilReadyAsync(CancellationToken.None);
+var workerLog = ResourceLog.Watch(host.App, ResourceNames.Worker);
+async Task<string> ConnectionString(string resource) => (await host.App.GetConnectionStringAsync(resource))!;
+var (database, postgres, redisConnection) = (await ConnectionString(ResourceNames.Database), await ConnectionString(ResourceNames.Postgres), await ConnectionString(ResourceNames.Redis));
+var gatewayUrl = host.App.GetEndpoint(ResourceNames.Gateway, "http").ToString().TrimEnd('/');
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = new Uri(gatewayUrl) };
+using var sim = new HttpClient { BaseAddress = new Uri(host.App.GetEndpoint(ResourceNames.ExchangeSim, "http").ToString()) };
 async Task<bool> Ok(Task<HttpResponseMessage> call) { using var response = await call; return response.IsSuccessStatusCode; }
 
 if (only is null or "tickers")
@@ -64,7 +73,7 @@ if (only is null or "orders")
     Say("Each worker trades its own bot (its own account): buys of 10 USDT of BTC/USDT at a pinned price.\n");
     using (var put = await sim.PutAsJsonAsync("/sim/prices/BTCUSDT", new { price = 100000m })) put.EnsureSuccessStatusCode();
     await Task.Delay(1100);
-    var bots = await CreateBotsAsync(topology.ConnectionString(ResourceNames.Database), 32);
+    var bots = await CreateBotsAsync(database, 32);
     Task<bool> Order(int worker) => Ok(http.PostAsJsonAsync("/api/orders",
         new { bot_id = bots[worker], symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 }));
     await Load.RunAsync(8, TimeSpan.FromSeconds(5), Order); // warm-up (JIT tiers, connection pools), not reported
@@ -72,7 +81,7 @@ if (only is null or "orders")
     foreach (var concurrency in new[] { 1, 8, 32 })
     {
         var orders = await Load.RunAsync(concurrency, duration, Order);
-        var tps = Pgbench(topology.ConnectionString(ResourceNames.Postgres), servers.DatabaseName("pgbench_reference"), concurrency, seconds);
+        var tps = Pgbench(postgres, "pgbench_reference", concurrency, seconds);
         Say($"orders  {orders}");
         Say($"pgbench -N c={concurrency,-3} {tps,9:0} tps   ratio orders/pgbench {orders.PerSecond / tps:0.00}");
     }
@@ -86,10 +95,10 @@ if (only is null or "ticks")
         + "median of 5 ticks per row. The Worker's own breakdown (its Debug line); claim → last progress from the database's timestamps; "
         + "until all on Redis: from making the ticks due until the outbox has nothing unpublished (Trading's publisher). "
         + "The burst row: a price jump crosses every bot's averages, and each buys 100 USDT through the paper engine in that tick.\n");
-    await new Ticks(http, sim, topology.ConnectionString(ResourceNames.Database), topology.LogPathOf(ResourceNames.Worker), Say).RunAsync(repeats: 5);
-    var redis = new Uri($"redis://{topology.ConnectionString(ResourceNames.Redis).Split(',')[0]}");
+    await new Ticks(http, sim, database, workerLog, Say).RunAsync(repeats: 5);
+    var redis = new Uri($"redis://{redisConnection.Split(',')[0]}");
     Say($"\nReference, same run: `redis-benchmark -c 1 -n 100000 PUBLISH` (one client, one command at a time, like the outbox publisher): "
-        + $"**{RedisPublishPerSecond(redis.Host, redis.Port):0} PUBLISH/s**; `pgbench -N -c 1`: **{Pgbench(topology.ConnectionString(ResourceNames.Postgres), servers.DatabaseName("pgbench_reference"), 1, seconds):0} tps**.\n");
+        + $"**{RedisPublishPerSecond(redis.Host, redis.Port):0} PUBLISH/s**; `pgbench -N -c 1`: **{Pgbench(postgres, "pgbench_reference", 1, seconds):0} tps**.\n");
 }
 
 if (only is null or "sse")
@@ -99,8 +108,8 @@ if (only is null or "sse")
         + "Redis); system.notice events published by the product's publisher on the bench's Redis at a steady rate, each carrying its "
         + "publication time: latency is PUBLISH → read by the client, over every delivery. RSS per client: the gateway's resident memory "
         + "after connecting them, less before, over their number.\n");
-    var redisConnection = topology.ConnectionString(ResourceNames.Redis);
-    await new Sse(topology.UrlOf(ResourceNames.Gateway), redisConnection, () => topology.ProcessIdOf(ResourceNames.Gateway), Say)
+    var gatewayPid = await host.ProcessIdOfAsync(ResourceNames.Gateway);
+    await new Sse(gatewayUrl, redisConnection, () => gatewayPid, Say)
         .RunAsync([1000, 10000], rates: [5, 20], duration);
     var redis = new Uri($"redis://{redisConnection.Split(',')[0]}");
     Say($"\nReference, same run: `redis-benchmark -c 1 -n 100000 PUBLISH`: **{RedisPublishPerSecond(redis.Host, redis.Port):0} PUBLISH/s**.\n");
@@ -109,15 +118,14 @@ if (only is null or "sse")
 if (only is null or "backtest")
 {
     Say("## Backtests: the loop, and a year of 1m candles end to end\n");
-    await new BacktestBench(http, topology.ConnectionString(ResourceNames.Database), () => topology.ProcessIdOf(ResourceNames.Worker), Say).RunAsync(repeats: 5);
+    var workerPid = await host.ProcessIdOfAsync(ResourceNames.Worker);
+    await new BacktestBench(http, database, () => workerPid, Say).RunAsync(repeats: 5);
 }
 
-var path = Path.Combine(manifest.Directory, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
+var path = Path.Combine(OwnAppHost.RepoRoot, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 await File.WriteAllTextAsync(path, report.ToString());
 Console.WriteLine($"written to {path}");
-await topology.DisposeAsync();
-await servers.RunScriptAsync(Console.Out, "stop", "redis", "postgres", "rabbitmq"); // the bench's own servers, started above
 
 async Task<int> UpstreamCallsAsync()
 {

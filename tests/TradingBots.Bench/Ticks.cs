@@ -4,7 +4,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Npgsql;
-using TradingBots.Runner;
 
 namespace TradingBots.Bench;
 
@@ -15,7 +14,7 @@ namespace TradingBots.Bench;
 /// tick (a price jump crosses the averages of all of them). Each point: the Worker's own breakdown of the tick (its
 /// Debug line), the wall time from the claim to the last job's progress, and until every event of the tick was on Redis.
 /// </summary>
-public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string database, string workerLog, Action<string> say)
+public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string database, ResourceLog workerLog, Action<string> say)
 {
     public const string Symbol = "SOL/USDT";
     private const int TickSeconds = 3600;
@@ -70,7 +69,7 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
     /// <summary>Makes every running bot's tick due now, waits for the Worker to run it and for its events to reach Redis.</summary>
     private async Task<Result> TickAsync()
     {
-        var logFrom = new FileInfo(workerLog).Length;
+        var logFrom = workerLog.Count;
         var eventsBefore = await ScalarAsync<long>("SELECT coalesce(max(id), 0) FROM outbox_events");
         var watch = Stopwatch.StartNew();
         await ScalarAsync<long>("WITH due AS (UPDATE bot_leases SET next_tick_at = now() WHERE bot_id = ANY(@bots) RETURNING 1) SELECT count(*) FROM due", ("bots", Bots));
@@ -94,11 +93,9 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
         return new Result(I("bots"), I("trades"), I("orders"), D("prices"), D("marks"), D("decide"), D("progress"), D("total"), wall, events, published);
     }
 
-    private string ReadTickLine(long from)
+    private string ReadTickLine(int from)
     {
-        using var stream = new FileStream(workerLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        stream.Seek(from, SeekOrigin.Begin);
-        var text = new StreamReader(stream).ReadToEnd();
+        var text = workerLog.From(from);
         return TickLine().Matches(text).Where(m => m.Groups["bots"].Value == _running.Count.ToString(CultureInfo.InvariantCulture))
             .Select(m => m.Value).LastOrDefault() ?? "";
     }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using TradingBots.Runner;
 
 namespace TradingBots.IntegrationTests;
 
@@ -79,7 +78,7 @@ public sealed class BacktestTests(TopologyFixture topology)
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
             Assert.Equal((1200, 500), (BigEndian(png, 16), BigEndian(png, 20))); // IHDR width and height
         }
-        Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(RepoRoot.File("aspire-manifest.json"))!, TopologyFixture.TestArtifacts, first.ToString(CultureInfo.InvariantCulture), "trades.csv")));
+        Assert.True(File.Exists(Path.Combine(topology.Artifacts, first.ToString(CultureInfo.InvariantCulture), "trades.csv")));
 
         // Again: every candle is stored, the exchange is asked for none, and the run is the same.
         var (second, secondSummary) = await RunAsync(request, events);
@@ -157,7 +156,7 @@ public sealed class BacktestTests(TopologyFixture topology)
         var backtest = await topology.GetJsonAsync($"/api/backtests/{id}");
         Assert.Equal(("completed", 4320), (backtest.GetProperty("job").GetProperty("status").GetString(), backtest.GetProperty("summary").GetProperty("candles").GetInt32()));
         Assert.Equal(5, backtest.GetProperty("artifacts").GetArrayLength());
-        var artifacts = Path.Combine(topology.Manifest.Directory, TopologyFixture.TestArtifacts);
+        var artifacts = topology.Artifacts;
         Assert.Equal(BacktestArtifactNames.Order(), Directory.GetFiles(Path.Combine(artifacts, $"{id}")).Select(Path.GetFileName).Order());
         Assert.Empty(Directory.GetDirectories(artifacts, $"{id}.writing-*"));
     }

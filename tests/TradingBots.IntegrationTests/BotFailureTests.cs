@@ -23,7 +23,7 @@ public sealed class BotFailureTests(TopologyFixture topology)
     {
         await topology.SetPriceAsync("XRP/USDT", 2.2m);
         await using var events = await EventListener.StartAsync(topology);
-        var worker = topology.Topology.ProcessIdOf(ResourceNames.Worker);
+        var worker = await topology.ProcessIdOfAsync(ResourceNames.Worker);
         var faulty = await topology.CreateBotAsync("""{"slow": 1000, "tick_seconds": 1}""", ["XRP/USDT"]);
         var healthy = await topology.CreateBotAsync("""{"slow": 1000, "tick_seconds": 1}""", ["XRP/USDT"]);
         try
@@ -48,7 +48,7 @@ public sealed class BotFailureTests(TopologyFixture topology)
             var ticks = (int)(await topology.ScalarAsync($"SELECT ticks FROM bot_leases WHERE bot_id = {healthy}"))!;
             await Eventually.UntilAsync(async () => (int)(await topology.ScalarAsync($"SELECT ticks FROM bot_leases WHERE bot_id = {healthy}"))! >= ticks + 4,
                 $"the healthy bot ticks 4 times after its {ticks}", TimeSpan.FromSeconds(5), cancellationToken: Cancel);
-            Assert.Equal(worker, topology.Topology.ProcessIdOf(ResourceNames.Worker));
+            Assert.Equal(worker, await topology.ProcessIdOfAsync(ResourceNames.Worker));
 
             // A bot in error is stopped at once, and its start with such knobs fails the same way, alone.
             var (stopped, stoppedBody) = await topology.PostJsonAsync($"/api/bots/{faulty}/stop");
@@ -77,7 +77,7 @@ public sealed class BotFailureTests(TopologyFixture topology)
             Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
             await events.WaitForAsync(e => For(e, "portfolio.snapshot", bot), count: 2, seconds: 20);
 
-            var market = topology.Topology.ProcessIdOf(ResourceNames.Market);
+            var market = await topology.ProcessIdOfAsync(ResourceNames.Market);
             Signal("STOP", market);
             int snapshotsBefore;
             try

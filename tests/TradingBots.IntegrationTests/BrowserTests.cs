@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Playwright;
-using TradingBots.Runner;
 using TradingBots.Tests;
 using static Microsoft.Playwright.Assertions;
 
@@ -12,7 +11,7 @@ namespace TradingBots.IntegrationTests;
 /// </summary>
 public sealed class BrowserTests(TopologyFixture topology)
 {
-    private static string Screenshots => Path.Combine(Path.GetDirectoryName(RepoRoot.File("aspire-manifest.json"))!, "storage", "test-artifacts", "screenshots");
+    private static string Screenshots => Path.Combine(OwnAppHost.RepoRoot, "storage", "test-artifacts", "screenshots");
 
     [Fact]
     public async Task A_bot_is_refused_then_created_started_traded_and_stopped_from_its_pages()
@@ -21,7 +20,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
         var traffic = new PageTraffic(page);
-        await page.GotoAsync(topology.Topology.UrlOf(ResourceNames.Gateway) + "/ui/bots");
+        await page.GotoAsync(topology.UrlOf(ResourceNames.Gateway) + "/ui/bots");
         await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Live events" })).ToHaveTextAsync("live");
 
         // Refused by the API (fast must be below slow): the reason shows next to the knob, and no bot is made.
@@ -88,7 +87,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        var gateway = topology.Topology.UrlOf(ResourceNames.Gateway);
+        var gateway = topology.UrlOf(ResourceNames.Gateway);
         await page.GotoAsync(gateway + "/ui/trade");
         var live = page.GetByRole(AriaRole.Status, new() { Name = "Live events" });
         await Expect(live).ToHaveTextAsync("live");
@@ -123,7 +122,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Tickers" }).Locator("tr[data-symbol='BTC/USDT']")).ToContainTextAsync("100,000");
 
         // The gateway dies (SIGKILL; the runner starts it again): the page says it lost the stream, then that it is back.
-        Process.GetProcessById(topology.Topology.ProcessIdOf(ResourceNames.Gateway)).Kill();
+        Process.GetProcessById(await topology.ProcessIdOfAsync(ResourceNames.Gateway)).Kill();
         await Expect(live).ToHaveTextAsync("reconnecting…", new() { Timeout = 10_000 });
         await Expect(live).ToHaveTextAsync("live (reconnected)", new() { Timeout = 30_000 });
     }
@@ -142,7 +141,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        await page.GotoAsync($"{topology.Topology.UrlOf(ResourceNames.Gateway)}/ui/bots/{bot}");
+        await page.GotoAsync($"{topology.UrlOf(ResourceNames.Gateway)}/ui/bots/{bot}");
         await page.GetByRole(AriaRole.Button, new() { Name = $"start {name}" }).ClickAsync();
         var status = page.GetByRole(AriaRole.Status, new() { Name = "Bot status" });
         await Expect(status).ToContainTextAsync("running", new() { Timeout = 30_000 });
@@ -180,7 +179,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        await page.GotoAsync(topology.Topology.UrlOf(ResourceNames.Gateway) + "/ui/backtests");
+        await page.GotoAsync(topology.UrlOf(ResourceNames.Gateway) + "/ui/backtests");
         await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Live events" })).ToHaveTextAsync("live");
 
         // A week of 4h ETH/USDT candles (this test's own symbol and timeframe); first a range in the future, refused.

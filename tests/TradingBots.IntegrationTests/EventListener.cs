@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using StackExchange.Redis;
-using TradingBots.Runner;
 using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
@@ -28,7 +27,7 @@ public sealed class EventListener : IAsyncDisposable
 
     public static async Task<EventListener> StartAsync(TopologyFixture topology)
     {
-        var options = ConfigurationOptions.Parse(topology.Topology.ConnectionString(ResourceNames.Redis));
+        var options = ConfigurationOptions.Parse(topology.RedisConnectionString);
         options.AbortOnConnectFail = false;
         var listener = new EventListener(await ConnectionMultiplexer.ConnectAsync(options));
         var queue = await listener._redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("events"));

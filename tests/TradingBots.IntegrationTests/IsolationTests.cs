@@ -2,72 +2,58 @@ using System.Collections.Concurrent;
 using System.Net;
 using Npgsql;
 using StackExchange.Redis;
-using TradingBots.Runner;
+using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
 /// <summary>
-/// The test run is an instance of its own: a system the user runs (instance 0: database tradingbots on the machine's
-/// PostgreSQL, Redis 6379, virtual host tradingbots) sees none of its rows or events, and its outages stop only its own servers.
+/// The test run is an instance of its own: a system the user runs (the run command: PostgreSQL on 5433, Redis on 6380,
+/// RabbitMQ on 5673, data in storage/apphost) sees none of its rows or events, and its outages stop only its own servers.
 /// </summary>
 public sealed class IsolationTests(TopologyFixture topology)
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
-    public void The_test_run_has_its_own_database_redis_server_and_virtual_host()
+    public async Task The_test_run_has_its_own_servers_with_their_data_in_its_own_folder()
     {
-        var user = new LocalServers(topology.Manifest, 0);
         var database = new NpgsqlConnectionStringBuilder(topology.DatabaseConnectionString);
-        var redis = ConfigurationOptions.Parse(topology.Topology.ConnectionString(ResourceNames.Redis));
-        var rabbit = new Uri(topology.Topology.ConnectionString(ResourceNames.RabbitMq));
-
-        Assert.Equal(($"tradingbots_{TopologyFixture.PortOffset}", LocalServers.DatabaseRole), (database.Database, database.Username));
-        Assert.Equal(LocalServers.PostgresBasePort + TopologyFixture.PortOffset, database.Port);
-        Assert.NotEqual(user.DatabaseName(ResourceNames.Database), database.Database);
-        Assert.Equal(LocalServers.RedisBasePort + TopologyFixture.PortOffset, redis.EndPoints.Single() switch { IPEndPoint ip => ip.Port, DnsEndPoint dns => dns.Port, var other => throw new InvalidOperationException($"{other}") });
-        Assert.Equal($"/tradingbots-{TopologyFixture.PortOffset}", rabbit.AbsolutePath);
-        Assert.NotEqual(user.VirtualHost, rabbit.AbsolutePath.TrimStart('/'));
-        Assert.Equal((LocalServers.AmqpBasePort + 1 + TopologyFixture.PortOffset, LocalServers.AmqpBasePort), (rabbit.Port, user.AmqpPort));
-        Assert.True(File.Exists(Path.Combine(topology.Manifest.Directory, "storage", "servers", $"rabbitmq-{rabbit.Port}", "pid")));
-        // The Redis server the outage tests stop is the one servers.sh started for this run (its pid file says so).
-        Assert.True(File.Exists(Path.Combine(topology.Manifest.Directory, "storage", "servers", $"redis-{topology.Servers.RedisPort}.pid")));
-    }
-
-    /// <summary>
-    /// The systems a user may have running beside the tests: the README's run command (the AppHost in local mode: its
-    /// own PostgreSQL on 5433, Redis on 6380) and the local runner at its defaults (the machine's 5432 and 6379).
-    /// </summary>
-    public static TheoryData<string> UserSystems => ["apphost", "runner"];
-
-    private (string Database, int RedisPort) UserSystem(string system)
-    {
-        if (system == "apphost")
-            return ("Host=127.0.0.1;Port=5433;Username=tradingbots;Password=tradingbots;Database=tradingbots;Timeout=3", 6380);
-        var user = new LocalServers(topology.Manifest, 0);
-        var database = new NpgsqlConnectionStringBuilder(topology.DatabaseConnectionString)
+        var redis = ConfigurationOptions.Parse(topology.RedisConnectionString).EndPoints.Single() switch
         {
-            Port = user.PostgresPort, Database = user.DatabaseName(ResourceNames.Database), Timeout = 3,
+            IPEndPoint ip => ip.Port, DnsEndPoint dns => dns.Port, var other => throw new InvalidOperationException($"{other}"),
         };
-        return (database.ConnectionString, user.RedisPort);
+        var rabbit = new Uri(topology.RabbitMqConnectionString);
+
+        // Not the ports of the run command's servers, nor of servers the machine may have at their defaults.
+        Assert.DoesNotContain(database.Port, new[] { 5432, 5433 });
+        Assert.DoesNotContain(redis, new[] { 6379, 6380 });
+        Assert.DoesNotContain(rabbit.Port, new[] { 5672, 5673 });
+        // The PostgreSQL cluster answering there is the one in the run's own folder (its pid file's 4th line is its port);
+        var postmaster = File.ReadAllLines(Path.Combine(topology.Data, "postgres", "postmaster.pid"));
+        Assert.Equal($"{database.Port}", postmaster[3]);
+        // the Redis server there is the resource's own process, which the outage tests stop;
+        Assert.StartsWith($"redis-server 127.0.0.1:{redis}", File.ReadAllText($"/proc/{await topology.ProcessIdOfAsync(ResourceNames.Redis)}/cmdline"));
+        // and the RabbitMQ node keeps its data in the run's folder.
+        Assert.True(Directory.Exists(Path.Combine(topology.Data, "rabbitmq", "mnesia")));
     }
 
+    private const string UserDatabase = "Host=127.0.0.1;Port=5433;Username=tradingbots;Password=tradingbots;Database=tradingbots;Timeout=3";
+    private const int UserRedisPort = 6380;
+
     /// <summary>
-    /// With a system running (either kind), orders, a close and a Redis outage of the test run write nothing into that
+    /// With the run command's system running, orders, a close and a Redis outage of the test run write nothing into that
     /// system's database and put nothing on its channel. The user's system is live (its bots tick, re-mark and renew
     /// leases meanwhile), so the check looks for what only the test run can have made: fills at a price pinned on the
     /// test run's own exchange, which the user's exchange never quotes.
     /// </summary>
-    [Theory]
-    [MemberData(nameof(UserSystems))]
-    public async Task A_system_running_beside_the_tests_sees_nothing_of_them(string system)
+    [Fact]
+    public async Task A_system_running_beside_the_tests_sees_nothing_of_them()
     {
         const decimal marker = 100000.37m;
-        var (userDatabase, userRedisPort) = UserSystem(system);
-        var before = await OrdersFilledAtAsync(userDatabase, marker);
-        Assert.SkipWhen(before is null, $"no {system} system runs (database tradingbots): start it to check this");
-        await using var userRedis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{userRedisPort},abortConnect=false,connectTimeout=2000");
-        Assert.SkipUnless(userRedis.IsConnected, $"no Redis answers at 127.0.0.1:{userRedisPort}");
+        var before = await OrdersFilledAtAsync(UserDatabase, marker);
+        Assert.SkipWhen(before is null, "no system of the run command runs (database tradingbots on 5433): start it to check this");
+        await using var userRedis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{UserRedisPort},abortConnect=false,connectTimeout=2000");
+        Assert.SkipUnless(userRedis.IsConnected, $"no Redis answers at 127.0.0.1:{UserRedisPort}");
         var seen = new ConcurrentQueue<string>();
         (await userRedis.GetSubscriber().SubscribeAsync(RedisChannel.Literal("events"))).OnMessage(m => seen.Enqueue(m.Message.ToString()));
 
@@ -89,7 +75,7 @@ public sealed class IsolationTests(TopologyFixture topology)
         await topology.StartRedisAsync();
         Assert.True(userRedis.IsConnected, "the user's Redis is still up after the test run stopped its own");
 
-        Assert.Equal(before, await OrdersFilledAtAsync(userDatabase, marker));
+        Assert.Equal(before, await OrdersFilledAtAsync(UserDatabase, marker));
         Assert.DoesNotContain(seen, message => message.Contains("100000.37", StringComparison.Ordinal));
     }
 
@@ -112,7 +98,7 @@ public sealed class IsolationTests(TopologyFixture topology)
         const string owners = "SELECT md5(string_agg(datname || ':' || pg_get_userbyid(datdba), ',' ORDER BY datname)) FROM pg_database";
         var (rolesBefore, ownersBefore) = (await cluster.SqlAsync(roles), await cluster.SqlAsync(owners));
 
-        var (exit, output) = await RunAsync("bash", [Path.Combine(topology.Manifest.Directory, "src", "TradingBots.Runner", "servers.sh"), "start", "postgres"],
+        var (exit, output) = await RunAsync("bash", [Path.Combine(OwnAppHost.RepoRoot, "src", "TradingBots.Runner", "servers.sh"), "start", "postgres"],
             new() { ["PG_PORT"] = $"{cluster.Port}", ["PGHOST"] = cluster.Directory, ["TRADINGBOTS_DB_ROLE"] = "probe", ["TRADINGBOTS_DB_PASSWORD"] = "probe-password" });
         Assert.True(exit == 0, output);
         Assert.Contains("role probe ready", output);
@@ -128,7 +114,7 @@ public sealed class IsolationTests(TopologyFixture topology)
         Assert.Equal((true, false), (reader.GetBoolean(0), reader.GetBoolean(1)));
 
         // And drop-database refuses a cluster it did not create.
-        var (dropExit, dropOutput) = await RunAsync("bash", [Path.Combine(topology.Manifest.Directory, "src", "TradingBots.Runner", "servers.sh"), "drop-database", "tradingbots_1"],
+        var (dropExit, dropOutput) = await RunAsync("bash", [Path.Combine(OwnAppHost.RepoRoot, "src", "TradingBots.Runner", "servers.sh"), "drop-database", "tradingbots_1"],
             new() { ["PG_PORT"] = $"{cluster.Port}", ["TRADINGBOTS_DB_ROLE"] = "probe", ["TRADINGBOTS_DB_PASSWORD"] = "probe-password" });
         Assert.NotEqual(0, dropExit);
         Assert.Contains("not a cluster this script created", dropOutput);

@@ -192,7 +192,7 @@ public sealed class MarketTests(TopologyFixture topology)
         await topology.SetPriceAsync("SOL/USDT", 150.25m);
         var client = new BinanceClient(new HttpClient(), Options.Create(new BinanceOptions
         {
-            BaseUrl = topology.Topology.UrlOf(ResourceNames.ExchangeSim),
+            BaseUrl = topology.UrlOf(ResourceNames.ExchangeSim),
         }), TimeProvider.System);
 
         var map = await client.GetSymbolsAsync(Cancel);

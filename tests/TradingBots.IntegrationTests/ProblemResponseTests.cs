@@ -184,14 +184,14 @@ public sealed class ProblemResponseTests(TopologyFixture topology)
     /// </summary>
     private async Task EveryServiceHealthyAsync()
     {
-        foreach (var service in topology.Manifest.Resources.Where(r => r.IsProject && r.BindingNames.Any()))
+        foreach (var service in OwnAppHost.Services)
         {
-            using var http = new HttpClient { BaseAddress = new Uri(topology.Topology.UrlOf(service.Name)) };
+            using var http = new HttpClient { BaseAddress = new Uri(topology.UrlOf(service)) };
             await Eventually.UntilAsync(async () =>
             {
                 using var health = await http.GetAsync("/health", Cancel);
                 return health.IsSuccessStatusCode;
-            }, $"{service.Name} healthy again", TimeSpan.FromSeconds(10), cancellationToken: Cancel);
+            }, $"{service} healthy again", TimeSpan.FromSeconds(10), cancellationToken: Cancel);
         }
     }
 }

@@ -67,7 +67,7 @@ public sealed class ResilienceTests(TopologyFixture topology)
 
         var clients = Enumerable.Range(0, 4).Select(_ => Task.Run(ClientAsync, Cancel)).ToList();
         await Eventually.UntilAsync(() => Volatile.Read(ref created) >= 10, "10 orders created", deadline - DateTime.UtcNow, TimeSpan.FromMilliseconds(10), Cancel);
-        var killed = topology.Topology.ProcessIdOf(ResourceNames.Trading);
+        var killed = await topology.ProcessIdOfAsync(ResourceNames.Trading);
         using var trading = Process.GetProcessById(killed);
         trading.Kill();
         var down = Stopwatch.StartNew();
@@ -81,7 +81,7 @@ public sealed class ResilienceTests(TopologyFixture topology)
         await Task.WhenAll(clients);
 
         Assert.True(back < TimeSpan.FromSeconds(10), $"answering again {back.TotalSeconds:0.0} s after the kill");
-        Assert.NotEqual(killed, topology.Topology.ProcessIdOf(ResourceNames.Trading));
+        Assert.NotEqual(killed, await topology.ProcessIdOfAsync(ResourceNames.Trading));
         Assert.Equal(orders, answers.Count);
         Assert.Contains(refusals, r => r.Status == HttpStatusCode.ServiceUnavailable
             && JsonDocument.Parse(r.Body).RootElement.GetProperty("service").GetString() == ResourceNames.Trading);
@@ -97,7 +97,7 @@ public sealed class ResilienceTests(TopologyFixture topology)
         await topology.SetPriceAsync("BTC/USDT", 100000m);
         var bot = await topology.CreateBotAsync();
         await using var events = await EventListener.StartAsync(topology);
-        var replica = await topology.Topology.StartReplicaAsync(ResourceNames.Trading, Cancel);
+        var replica = await topology.StartReplicaAsync(ResourceNames.Trading, Cancel);
         using var direct = new HttpClient { BaseAddress = new Uri(replica.Url) };
         try
         {
@@ -144,14 +144,14 @@ public sealed class ResilienceTests(TopologyFixture topology)
         await Eventually.UntilAsync(async () =>
         {
             var leader = await LeaderAsync();
-            if (leader is not null && leader != topology.Topology.ProcessIdOf(ResourceNames.Trading)) return true;
+            if (leader is not null && leader != await topology.ProcessIdOfAsync(ResourceNames.Trading)) return true;
             if (leader is { } pid) Process.GetProcessById(pid).Kill(); // Trading's: killed, so that another takes over
             return false;
         }, "a publisher other than Trading's took the outbox over", TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200), Cancel);
         // Trading up again (its new process answers), then held stopped.
-        using var alive = new HttpClient { BaseAddress = new Uri(topology.Topology.UrlOf(ResourceNames.Trading)) };
+        using var alive = new HttpClient { BaseAddress = new Uri(topology.UrlOf(ResourceNames.Trading)) };
         await Eventually.UntilAsync(() => AnswersAsync(alive), "Trading answers again", cancellationToken: Cancel);
-        var trading = topology.Topology.ProcessIdOf(ResourceNames.Trading);
+        var trading = await topology.ProcessIdOfAsync(ResourceNames.Trading);
         Signal("STOP", trading);
         long bot = 0;
         try

@@ -6,7 +6,6 @@ using System.Text;
 using System.Text.Json;
 using StackExchange.Redis;
 using TradingBots.Events;
-using TradingBots.Runner;
 using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
@@ -20,7 +19,7 @@ public sealed class SseTests(TopologyFixture topology)
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    private string Gateway => topology.Topology.UrlOf(ResourceNames.Gateway);
+    private string Gateway => topology.UrlOf(ResourceNames.Gateway);
 
     [Fact]
     public async Task The_stream_opens_at_once_and_beats()
@@ -152,9 +151,9 @@ public sealed class SseTests(TopologyFixture topology)
         var lastSeen = (await sse.WaitForAsync(f => f.Event == "trade.opened"))[0].Id!;
 
         // The gateway dies (SIGKILL; the runner starts it again); orders go straight to the Trading service meanwhile.
-        var gatewayPid = topology.Topology.ProcessIdOf(ResourceNames.Gateway);
+        var gatewayPid = await topology.ProcessIdOfAsync(ResourceNames.Gateway);
         Process.GetProcessById(gatewayPid).Kill();
-        using var trading = new HttpClient { BaseAddress = new Uri(topology.Topology.UrlOf(ResourceNames.Trading)) };
+        using var trading = new HttpClient { BaseAddress = new Uri(topology.UrlOf(ResourceNames.Trading)) };
         for (var i = 0; i < 3; i++)
         {
             using var response = await trading.PostAsJsonAsync("/orders", new { bot_id = bot, symbol = "BTC/USDT", side = "buy", type = "market", quote_amount = 10 }, Cancel);
@@ -165,7 +164,7 @@ public sealed class SseTests(TopologyFixture topology)
         await sse.DisposeAsync();
 
         await using var resumed = await ResumeAsync($"/api/sse?bot_id={bot}", lastSeen, TimeSpan.FromSeconds(30));
-        Assert.NotEqual(gatewayPid, topology.Topology.ProcessIdOf(ResourceNames.Gateway));
+        Assert.NotEqual(gatewayPid, await topology.ProcessIdOfAsync(ResourceNames.Gateway));
         await resumed.WaitForAsync(f => f.Event == "trade.opened", count: 3);
         Assert.Equal(missed, resumed.Events.Where(f => f.Event == "trade.opened").Select(f => f.Id));
     }
@@ -247,7 +246,7 @@ public sealed class SseTests(TopologyFixture topology)
         // the reading client promptly, whatever the other one does.
         const int rounds = 50, perRound = 1000;
         var run = Guid.NewGuid().ToString("N")[..8];
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(topology.Topology.ConnectionString(ResourceNames.Redis));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(topology.RedisConnectionString);
         var publisher = new EventPublisher(redis);
         var latencies = new List<double>();
         for (var round = 0; round < rounds; round++)

@@ -1,6 +1,12 @@
+extern alias apphost;
+
+using System.Diagnostics;
 using System.Net.Http.Json;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
-using TradingBots.Runner;
 using TradingBots.Tests;
 
 [assembly: AssemblyFixture(typeof(TradingBots.IntegrationTests.TopologyFixture))]
@@ -10,82 +16,167 @@ using TradingBots.Tests;
 namespace TradingBots.IntegrationTests;
 
 /// <summary>
-/// Starts the real servers (servers.sh) and the whole topology through the runner, once for the test run, as its own
-/// instance: ports offset by 10000 (gateway 18080; TRADINGBOTS_TEST_PORT_OFFSET changes it), its own PostgreSQL cluster
-/// (15432) and database (tradingbots_10000, dropped and migrated afresh on every run), its own Redis server (16379) and
-/// its own RabbitMQ node (15673), all three stopped at the end, so it runs beside a system the user started and changes
-/// nothing of it.
+/// The whole system, once for the test run: the AppHost started through Aspire.Hosting.Testing as an instance of the
+/// run's own (<see cref="OwnAppHost"/>: its own PostgreSQL cluster, Redis server and RabbitMQ node, their data in a
+/// folder of its own, every port chosen by Aspire), so it runs beside a system the user started and changes nothing of
+/// it. Services are reached through the endpoints Aspire resolves; faults go through Aspire too: a server or a service
+/// stopped and started with its resource commands, a killed service started again by the AppHost.
 /// </summary>
 public sealed class TopologyFixture : IAsyncLifetime
 {
-    public static int PortOffset { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("TRADINGBOTS_TEST_PORT_OFFSET"), out var offset) && offset != 0 ? offset : 10000;
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(1);
+    private readonly List<Process> _replicas = [];
+    private OwnAppHost _host = null!;
 
-    public Topology Topology { get; private set; } = null!;
+    public DistributedApplication App => _host.App;
     public HttpClient Gateway { get; private set; } = null!;
-    public Manifest Manifest { get; } = Manifest.Load(RepoRoot.File("aspire-manifest.json"));
-
-    /// <summary>The test run's share of the local servers.</summary>
-    public LocalServers Servers => field ??= new LocalServers(Manifest, PortOffset);
-
-    public string DatabaseConnectionString => Topology.ConnectionString(ResourceNames.Database);
-
-    public async ValueTask InitializeAsync()
-    {
-        await Servers.RunScriptAsync(TextWriter.Null, "start");
-        await Servers.DropDatabasesAsync(TextWriter.Null);
-        // The backtests of earlier runs (their database is gone): job ids start again, so their directories go too.
-        var artifacts = Path.Combine(Path.GetDirectoryName(RepoRoot.File("aspire-manifest.json"))!, TestArtifacts);
-        if (Directory.Exists(artifacts))
-            foreach (var job in Directory.EnumerateDirectories(artifacts).Where(d => long.TryParse(Path.GetFileName(d), out _))) Directory.Delete(job, true);
-        Ollama = await OllamaStandIn.StartAsync();
-        Topology = await Topology.StartAsync(Manifest, new TopologyOptions
-        {
-            PortOffset = PortOffset,
-            Log = TextWriter.Null,
-            Overrides = Overrides(Ollama.Url),
-        }, CancellationToken.None);
-        Gateway = new HttpClient { BaseAddress = new Uri(Topology.UrlOf(ResourceNames.Gateway)), Timeout = TimeSpan.FromSeconds(30) };
-        Sim = new HttpClient { BaseAddress = new Uri(Topology.UrlOf(ResourceNames.ExchangeSim)), Timeout = TimeSpan.FromSeconds(30) };
-    }
-
-    /// <summary>The test run's artifacts directory (relative to the services' working directory, the repository root).</summary>
-    public const string TestArtifacts = "storage/test-artifacts";
-
-    /// <summary>Environment for the services under test, on top of the manifest's.</summary>
-    private static Dictionary<string, IReadOnlyDictionary<string, string>> Overrides(string ollama) => new()
-    {
-        // The AI service talks to the tests' Ollama stand-in; it waits 1 s for a list, 2 s for a decision.
-        [ResourceNames.Ai] = new Dictionary<string, string> { ["OLLAMA_BASE_URL"] = ollama, ["Ai__RequestTimeout"] = "00:00:01", ["Ai__DecisionTimeout"] = "00:00:02" },
-        // Heartbeats every second, so a test sees them; a client 2,000 events behind is dropped, so a test can be that client.
-        [ResourceNames.Gateway] = new Dictionary<string, string>
-        {
-            ["Artifacts__Path"] = TestArtifacts,
-            ["Sse__Heartbeat"] = "00:00:01",
-            ["Sse__ClientBuffer"] = "2000",
-        },
-        // Backtests write their artifacts (Worker) and serve them (Bots) where the gateway checks: the tests' own directory.
-        // Backtests' heartbeats every second, taken over after 4 s of silence, so a takeover test waits seconds, not half a minute.
-        [ResourceNames.Worker] = new Dictionary<string, string>
-        {
-            ["Artifacts__Path"] = TestArtifacts,
-            ["Backtests__HeartbeatEvery"] = "00:00:01",
-            ["Backtests__StaleAfter"] = "00:00:04",
-        },
-        [ResourceNames.Bots] = new Dictionary<string, string> { ["Artifacts__Path"] = TestArtifacts },
-        // Short enough for the simulator's timeout fault to be seen quickly, long enough for its latency fault's slow answers
-        // (WorkerReliabilityTests); notices throttled over a short window.
-        [ResourceNames.Market] = new Dictionary<string, string>
-        {
-            ["Binance__RequestTimeout"] = "00:00:02",
-            ["Market__NoticeInterval"] = "00:00:03",
-        },
-    };
-
     public HttpClient Sim { get; private set; } = null!;
+
+    /// <summary>Where the services write and serve the backtests' artifacts: the instance's own folder.</summary>
+    public string Artifacts => _host.Artifacts;
+
+    /// <summary>The instance's RabbitMQ node (name@localhost).</summary>
+    public string RabbitMqNode => _host.RabbitMqNode;
+
+    public string DatabaseConnectionString { get; private set; } = "";
+    public string RedisConnectionString { get; private set; } = "";
+    public string RabbitMqConnectionString { get; private set; } = "";
+
+    /// <summary>The instance's folder (its servers' data and artifacts).</summary>
+    public string Data => _host.Data;
 
     /// <summary>The test run's Ollama: a stand-in inside the test process, faithful to Ollama's API, scripted by the tests.</summary>
     public OllamaStandIn Ollama { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Ollama = await OllamaStandIn.StartAsync();
+        _host = await OwnAppHost.StartAsync<apphost::Projects.TradingBots_AppHost>("integration-tests", "35000-39999", settings: [$"OLLAMA_BASE_URL={Ollama.Url}"], configure: Overrides);
+        await _host.WaitUntilReadyAsync(CancellationToken.None);
+        DatabaseConnectionString = await ConnectionStringAsync(ResourceNames.Database);
+        RedisConnectionString = await ConnectionStringAsync(ResourceNames.Redis);
+        RabbitMqConnectionString = await ConnectionStringAsync(ResourceNames.RabbitMq);
+        Gateway = new HttpClient { BaseAddress = new Uri(UrlOf(ResourceNames.Gateway)), Timeout = TimeSpan.FromSeconds(30) };
+        Sim = new HttpClient { BaseAddress = new Uri(UrlOf(ResourceNames.ExchangeSim)), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    private async Task<string> ConnectionStringAsync(string resource) =>
+        await App.GetConnectionStringAsync(resource) ?? throw new InvalidOperationException($"{resource} has no connection string");
+
+    /// <summary>Environment for the services under test, on top of the AppHost's.</summary>
+    private static void Overrides(IDistributedApplicationTestingBuilder builder)
+    {
+        void Set(string service, params (string Name, string Value)[] variables)
+        {
+            var project = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == service));
+            foreach (var (name, value) in variables) project.WithEnvironment(name, value);
+        }
+        // The AI service waits 1 s for a list from the tests' Ollama stand-in, 2 s for a decision.
+        Set(ResourceNames.Ai, ("Ai__RequestTimeout", "00:00:01"), ("Ai__DecisionTimeout", "00:00:02"));
+        // Heartbeats every second, so a test sees them; a client 2,000 events behind is dropped, so a test can be that client.
+        Set(ResourceNames.Gateway, ("Sse__Heartbeat", "00:00:01"), ("Sse__ClientBuffer", "2000"));
+        // Backtests' heartbeats every second, taken over after 4 s of silence, so a takeover test waits seconds, not half a minute.
+        Set(ResourceNames.Worker, ("Backtests__HeartbeatEvery", "00:00:01"), ("Backtests__StaleAfter", "00:00:04"));
+        // Short enough for the simulator's timeout fault to be seen quickly, long enough for its latency fault's slow answers
+        // (WorkerReliabilityTests); notices throttled over a short window.
+        Set(ResourceNames.Market, ("Binance__RequestTimeout", "00:00:02"), ("Market__NoticeInterval", "00:00:03"));
+    }
+
+    /// <summary>A service's address, as Aspire resolves its "http" endpoint (its process's own port, the same across its restarts).</summary>
+    public string UrlOf(string resource) => App.GetEndpoint(resource, "http").ToString().TrimEnd('/');
+
+    /// <summary>The process id of a service as it runs now (a restart gives it a new one); waits while it is (re)starting.</summary>
+    public Task<int> ProcessIdOfAsync(string resource) => _host.ProcessIdOfAsync(resource);
+
+    /// <summary>
+    /// One more process of a service, as replicas would run: its built assembly started again with the environment and
+    /// working directory of the running one, on a port of its own; healthy when this returns. Not restarted when it exits;
+    /// stopped at the end of the run.
+    /// </summary>
+    public async Task<Replica> StartReplicaAsync(string resource, CancellationToken cancellationToken)
+    {
+        var original = await ProcessIdOfAsync(resource);
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var arguments = File.ReadAllText($"/proc/{original}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        var start = new ProcessStartInfo(arguments[0])
+        {
+            WorkingDirectory = new DirectoryInfo($"/proc/{original}/cwd").ResolveLinkTarget(returnFinalTarget: true)!.FullName,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments[1..]) start.ArgumentList.Add(argument);
+        start.Environment.Clear();
+        foreach (var variable in File.ReadAllText($"/proc/{original}/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = variable.IndexOf('=');
+            if (equals > 0) start.Environment[variable[..equals]] = variable[(equals + 1)..];
+        }
+        foreach (var ports in new[] { "HTTP_PORTS", "HTTPS_PORTS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS" }) start.Environment.Remove(ports);
+        start.Environment["ASPNETCORE_URLS"] = url;
+        var process = Process.Start(start)!;
+        // Its console drained (a full pipe would block it); its logs are not the test's.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        lock (_replicas) _replicas.Add(process);
+        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.UntilAsync(async () =>
+        {
+            if (process.HasExited) throw new InvalidOperationException($"the {resource} replica exited with code {process.ExitCode} while starting");
+            try
+            {
+                using var health = await http.GetAsync("/health", cancellationToken);
+                return health.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, $"the {resource} replica is healthy", CommandTimeout, TimeSpan.FromMilliseconds(200), cancellationToken);
+        return new Replica(url, process.Id);
+    }
+
+    public sealed record Replica(string Url, int ProcessId);
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// The whole system stopped (every service, gracefully, through its stop command) and started again, as a user who
+    /// stops the run command and runs it again: what is in the servers (database, broker) is all that carries over.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(OwnAppHost.Services.Select(service => StopAsync(service, cancellationToken)));
+        // One after the other, each healthy before the next: a start waits for what the service waits for, and a
+        // dependency still stopped fails it at once.
+        foreach (var service in OwnAppHost.Services) await StartAsync(service, cancellationToken);
+    }
+
+    /// <summary>Stops a resource through its stop command (SIGTERM; each server shuts down cleanly) and waits until it has.</summary>
+    private async Task StopAsync(string resource, CancellationToken cancellationToken = default)
+    {
+        var result = await App.Services.GetRequiredService<ResourceCommandService>()
+            .ExecuteCommandAsync(resource, KnownResourceCommands.StopCommand, cancellationToken);
+        if (!result.Success) throw new InvalidOperationException($"stopping {resource}: {result.Message}");
+        await App.ResourceNotifications.WaitForResourceAsync(resource,
+                e => e.Snapshot.State?.Text is { } state && KnownResourceStates.TerminalStates.Contains(state), cancellationToken)
+            .WaitAsync(CommandTimeout, cancellationToken);
+    }
+
+    /// <summary>Starts a resource through its start command and waits until it is healthy.</summary>
+    private async Task StartAsync(string resource, CancellationToken cancellationToken = default)
+    {
+        var result = await App.Services.GetRequiredService<ResourceCommandService>()
+            .ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, cancellationToken);
+        if (!result.Success) throw new InvalidOperationException($"starting {resource}: {result.Message}");
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancellationToken).WaitAsync(CommandTimeout, cancellationToken);
+    }
 
     /// <summary>Pins a simulator price and waits until the market serves it (the ticker cache window has passed).</summary>
     public async Task SetPriceAsync(string unifiedSymbol, decimal price)
@@ -110,26 +201,31 @@ public sealed class TopologyFixture : IAsyncLifetime
     }
 
     /// <summary>Stops the test run's own Redis server (never another).</summary>
-    public Task StopRedisAsync() => Servers.RunScriptAsync(TextWriter.Null, "stop", "redis");
+    public Task StopRedisAsync() => StopAsync(ResourceNames.Redis);
 
-    public Task StartRedisAsync() => Servers.RunScriptAsync(TextWriter.Null, "start", "redis");
+    public Task StartRedisAsync() => StartAsync(ResourceNames.Redis);
 
-    /// <summary>Stops the test run's own PostgreSQL cluster (never the machine's).</summary>
-    public Task StopPostgresAsync() => Servers.RunScriptAsync(TextWriter.Null, "stop", "postgres");
+    /// <summary>Stops the test run's own PostgreSQL cluster (never the machine's): a fast shutdown, clients cut off.</summary>
+    public Task StopPostgresAsync() => StopAsync(ResourceNames.Postgres);
 
-    public Task StartPostgresAsync() => Servers.RunScriptAsync(TextWriter.Null, "start", "postgres");
+    public Task StartPostgresAsync() => StartAsync(ResourceNames.Postgres);
 
     /// <summary>Stops the test run's own RabbitMQ node (never the machine's).</summary>
-    public Task StopRabbitMqAsync() => Servers.RunScriptAsync(TextWriter.Null, "stop", "rabbitmq");
+    public Task StopRabbitMqAsync() => StopAsync(ResourceNames.RabbitMq);
 
-    public Task StartRabbitMqAsync() => Servers.RunScriptAsync(TextWriter.Null, "start", "rabbitmq");
+    public Task StartRabbitMqAsync() => StartAsync(ResourceNames.RabbitMq);
 
     public async ValueTask DisposeAsync()
     {
         Gateway?.Dispose();
         Sim?.Dispose();
-        if (Topology is not null) await Topology.DisposeAsync();
+        lock (_replicas)
+            foreach (var replica in _replicas)
+            {
+                if (!replica.HasExited) replica.Kill();
+                replica.Dispose();
+            }
+        if (_host is not null) await _host.DisposeAsync();
         if (Ollama is not null) await Ollama.DisposeAsync();
-        await Servers.RunScriptAsync(TextWriter.Null, "stop", "redis", "postgres", "rabbitmq");
     }
 }

@@ -16,7 +16,7 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
     public async Task Two_workers_tick_each_bot_once_per_tick_and_a_killed_ones_bots_go_on_within_two_ticks()
     {
         await topology.SetPriceAsync("SOL/USDT", 150m);
-        var replica = await topology.Topology.StartReplicaAsync(ResourceNames.Worker, Cancel);
+        var replica = await topology.StartReplicaAsync(ResourceNames.Worker, Cancel);
         var bots = new List<long>();
         try
         {
@@ -42,7 +42,7 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
             // replica is not): its bots go on in a Worker still alive within two tick intervals (plus a scheduler pass).
             var victim = leases.GroupBy(l => l.Owner).OrderByDescending(g => g.Count()).First().Key;
             var victimPid = int.Parse(victim[(victim.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-            Assert.Contains(victimPid, new[] { replica.ProcessId, topology.Topology.ProcessIdOf(ResourceNames.Worker) });
+            Assert.Contains(victimPid, new[] { replica.ProcessId, await topology.ProcessIdOfAsync(ResourceNames.Worker) });
             var orphans = leases.Where(l => l.Owner == victim).ToList();
             Process.GetProcessById(victimPid).Kill();
             var killed = Stopwatch.StartNew();
@@ -74,7 +74,7 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
     [Fact]
     public async Task Ticks_slower_than_their_lease_keep_it_and_no_candle_is_judged_twice_by_two_workers()
     {
-        var replica = await topology.Topology.StartReplicaAsync(ResourceNames.Worker, Cancel);
+        var replica = await topology.StartReplicaAsync(ResourceNames.Worker, Cancel);
         var bots = new List<long>();
         using var moving = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
         var prices = MovePricesAsync("BNBUSDT", 600m, moving.Token);
@@ -236,7 +236,7 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
         var cash = (await topology.GetJsonAsync($"/api/portfolio/{bot}")).GetProperty("cash").GetDecimal();
         var ticks = (await LeasesAsync([bot]))[0].Ticks;
 
-        await topology.Topology.RestartAsync(Cancel);
+        await topology.RestartAsync(Cancel);
 
         try
         {
@@ -326,9 +326,8 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
     /// <summary>Whether the Worker has a consumer on its run-bot queue of the test run's own node.</summary>
     private async Task<bool> ConsumingAsync()
     {
-        var servers = topology.Servers;
         var start = new ProcessStartInfo("rabbitmqctl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "-q", "-n", $"tradingbots-{servers.AmqpPort}@localhost", "list_consumers", "-p", servers.VirtualHost, "queue_name" })
+        foreach (var argument in new[] { "-q", "-n", $"{topology.RabbitMqNode}@localhost", "list_consumers", "-p", "/", "queue_name" })
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var output = await process.StandardOutput.ReadToEndAsync(Cancel);
