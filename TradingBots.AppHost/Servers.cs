@@ -96,7 +96,7 @@ public static class LocalServers
             return port;
         }
         var password = config["Servers:PostgresPassword"] ?? "tradingbots";
-        var script = Path.Combine(repo, "src", "TradingBots.Runner", "servers.sh");
+        var script = Path.Combine(builder.AppHostDirectory, "servers.sh");
 
         // Fixed ports checked first (a second run while one runs stops here, saying so); then the servers installed and
         // initialized before the model runs (a first run installs the packages: about 20 s).
@@ -225,7 +225,7 @@ public static class Ports
         catch (SocketException)
         {
             throw new CannotStartException(
-                $"127.0.0.1:{port} ({what}) is taken: is the system already running (this AppHost, the runner, or another program on that port)? Stop it first.");
+                $"127.0.0.1:{port} ({what}) is taken: is the system already running (this AppHost, or another program on that port)? Stop it first.");
         }
     }
 }

@@ -1,7 +1,7 @@
 namespace TradingBots;
 
 /// <summary>
-/// Names of the topology's resources: the AppHost declares them, the local runner and the tests
+/// Names of the topology's resources: the AppHost declares them, the tests
 /// look them up, and services read <c>ConnectionStrings__{name}</c> / <c>services__{name}__http__0</c> by them.
 /// </summary>
 public static class ResourceNames

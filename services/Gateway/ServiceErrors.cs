@@ -5,7 +5,7 @@ namespace TradingBots.Gateway;
 
 /// <summary>
 /// When a service cannot answer, the gateway says which one and why, as a ProblemDetails: 503 with Retry-After while it
-/// refuses connections (stopped, or being restarted by the runner), 504 when it timed out, 502 for any other failure.
+/// refuses connections (stopped, or being restarted by the AppHost), 504 when it timed out, 502 for any other failure.
 /// A request the gateway itself refused while forwarding its body (over the body cap: 413; malformed: 400) is the
 /// client's, and said as such.
 /// </summary>

@@ -1,8 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using TradingBots.Data;
 
-// The one owner of the schema: applies the checked-in EF Core migrations and exits 0. The AppHost and the
-// local runner start the services that use the database only after this has completed.
+// The one owner of the schema: applies the checked-in EF Core migrations and exits 0. The AppHost starts
+// the services that use the database only after this has completed.
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddServiceDefaults();
 builder.AddTradingDatabase();

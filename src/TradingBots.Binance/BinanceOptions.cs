@@ -6,7 +6,7 @@ public sealed class BinanceOptions
 {
     public const string Section = "Binance";
 
-    /// <summary>Binance's public REST API, or the bundled ExchangeSim (the runner and the AppHost set it).</summary>
+    /// <summary>Binance's public REST API, or the bundled ExchangeSim (the AppHost sets it).</summary>
     [Required, Url]
     public string BaseUrl { get; set; } = "https://api.binance.com";
 

@@ -41,7 +41,7 @@ public sealed class OwnAppHost : IAsyncDisposable
         where TAppHost : class
     {
         var id = Guid.NewGuid().ToString("N")[..12];
-        var data = Path.Combine(RepoRoot, "storage", purpose, id);
+        var data = RepoRoot.File("storage", purpose, id);
         var node = $"tradingbots-{purpose}-{id}";
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<TAppHost>(
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
@@ -127,14 +127,5 @@ public sealed class OwnAppHost : IAsyncDisposable
         catch (System.ComponentModel.Win32Exception)
         {
         }
-    }
-
-    public static string RepoRoot { get; } = FindRepoRoot();
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "TradingBots.sln"))) return dir.FullName;
-        throw new InvalidOperationException("TradingBots.sln not found above the test binaries");
     }
 }

@@ -207,7 +207,7 @@ public sealed class AppHostTests(LocalAppHost host) : IClassFixture<LocalAppHost
 
     private static async Task ScreenshotAsync(IPage page, string name)
     {
-        var screenshots = Path.Combine(OwnAppHost.RepoRoot, "storage", "test-artifacts", "screenshots");
+        var screenshots = Path.Combine(RepoRoot.Directory, "storage", "test-artifacts", "screenshots");
         Directory.CreateDirectory(screenshots);
         await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, name + ".png"), FullPage = true });
     }

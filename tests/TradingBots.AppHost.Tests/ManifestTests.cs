@@ -32,7 +32,7 @@ public sealed class ManifestTests
     private static async Task<(int Code, string Output)> RunAppHostAsync(params string[] args)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var start = new ProcessStartInfo("dotnet", ["run", "--no-build", "--project", Path.Combine(OwnAppHost.RepoRoot, "TradingBots.AppHost"), .. args])
+        var start = new ProcessStartInfo("dotnet", ["run", "--no-build", "--project", Path.Combine(RepoRoot.Directory, "TradingBots.AppHost"), .. args])
         {
             RedirectStandardOutput = true, RedirectStandardError = true,
         };
@@ -46,7 +46,7 @@ public sealed class ManifestTests
     [Fact]
     public async Task The_checked_in_manifest_is_what_the_apphost_publishes()
     {
-        var repo = OwnAppHost.RepoRoot;
+        var repo = RepoRoot.Directory;
         var output = Path.Combine(Path.GetTempPath(), $"tradingbots-manifest-{Guid.NewGuid():N}");
         Directory.CreateDirectory(output);
         try

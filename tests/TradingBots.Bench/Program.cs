@@ -122,7 +122,7 @@ if (only is null or "backtest")
     await new BacktestBench(http, database, () => workerPid, Say).RunAsync(repeats: 5);
 }
 
-var path = Path.Combine(OwnAppHost.RepoRoot, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
+var path = Path.Combine(RepoRoot.Directory, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 await File.WriteAllTextAsync(path, report.ToString());
 Console.WriteLine($"written to {path}");

@@ -120,7 +120,7 @@ public sealed class BacktestTests(TopologyFixture topology)
     /// <summary>
     /// The Worker running a backtest is killed (SIGKILL) mid-download (ExchangeSim answers each page of klines a second
     /// late): its heartbeat stops, and once it is older than Backtests__StaleAfter (4 s in the tests) a Worker (here the
-    /// one the runner starts again) takes the backtest over with a new, larger fencing token and completes it, its files
+    /// one the AppHost starts again) takes the backtest over with a new, larger fencing token and completes it, its files
     /// all there and no half-written folder left.
     /// </summary>
     [Fact]

@@ -11,7 +11,7 @@ namespace TradingBots.IntegrationTests;
 /// </summary>
 public sealed class BrowserTests(TopologyFixture topology)
 {
-    private static string Screenshots => Path.Combine(OwnAppHost.RepoRoot, "storage", "test-artifacts", "screenshots");
+    private static string Screenshots => Path.Combine(RepoRoot.Directory, "storage", "test-artifacts", "screenshots");
 
     [Fact]
     public async Task A_bot_is_refused_then_created_started_traded_and_stopped_from_its_pages()
@@ -121,7 +121,7 @@ public sealed class BrowserTests(TopologyFixture topology)
         await page.GetByRole(AriaRole.Link, new() { Name = "Market" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Tickers" }).Locator("tr[data-symbol='BTC/USDT']")).ToContainTextAsync("100,000");
 
-        // The gateway dies (SIGKILL; the runner starts it again): the page says it lost the stream, then that it is back.
+        // The gateway dies (SIGKILL; the AppHost starts it again): the page says it lost the stream, then that it is back.
         Process.GetProcessById(await topology.ProcessIdOfAsync(ResourceNames.Gateway)).Kill();
         await Expect(live).ToHaveTextAsync("reconnecting…", new() { Timeout = 10_000 });
         await Expect(live).ToHaveTextAsync("live (reconnected)", new() { Timeout = 30_000 });

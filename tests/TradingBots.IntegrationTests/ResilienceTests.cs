@@ -8,13 +8,13 @@ using TradingBots.Tests;
 
 namespace TradingBots.IntegrationTests;
 
-/// <summary>Real processes killed and replicated: the runner restarts a dead service, and the outbox publishes once with replicas.</summary>
+/// <summary>Real processes killed and replicated: the AppHost restarts a dead service, and the outbox publishes once with replicas.</summary>
 public sealed class ResilienceTests(TopologyFixture topology)
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     /// <summary>
-    /// SIGKILL of the Trading process under load: the gateway answers 503 naming it meanwhile, the runner starts it again,
+    /// SIGKILL of the Trading process under load: the gateway answers 503 naming it meanwhile, the AppHost starts it again,
     /// and the API answers within 10 s. Clients retry with their Idempotency-Key, so no order is lost or doubled.
     /// </summary>
     [Fact]

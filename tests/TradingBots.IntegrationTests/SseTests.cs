@@ -150,7 +150,7 @@ public sealed class SseTests(TopologyFixture topology)
         await BuyAsync(bot);
         var lastSeen = (await sse.WaitForAsync(f => f.Event == "trade.opened"))[0].Id!;
 
-        // The gateway dies (SIGKILL; the runner starts it again); orders go straight to the Trading service meanwhile.
+        // The gateway dies (SIGKILL; the AppHost starts it again); orders go straight to the Trading service meanwhile.
         var gatewayPid = await topology.ProcessIdOfAsync(ResourceNames.Gateway);
         Process.GetProcessById(gatewayPid).Kill();
         using var trading = new HttpClient { BaseAddress = new Uri(topology.UrlOf(ResourceNames.Trading)) };

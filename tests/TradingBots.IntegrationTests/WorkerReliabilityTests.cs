@@ -38,7 +38,7 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
             var leases = await LeasesAsync(bots);
             foreach (var lease in leases) Assert.InRange(await SnapshotsAsync(lease.BotId), lease.Ticks - 1, lease.Ticks);
 
-            // The Worker that runs the most of them dies (SIGKILL; the topology's own is restarted by the runner, the
+            // The Worker that runs the most of them dies (SIGKILL; the topology's own is restarted by the AppHost, the
             // replica is not): its bots go on in a Worker still alive within two tick intervals (plus a scheduler pass).
             var victim = leases.GroupBy(l => l.Owner).OrderByDescending(g => g.Count()).First().Key;
             var victimPid = int.Parse(victim[(victim.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);

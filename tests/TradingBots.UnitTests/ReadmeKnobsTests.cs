@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using TradingBots.Runner;
+using TradingBots.Tests;
 using TradingBots.Strategies;
 
 namespace TradingBots.UnitTests;
