@@ -88,7 +88,7 @@ public sealed class OwnAppHost : IAsyncDisposable
         ResourceNames.Trading, ResourceNames.Bots, ResourceNames.Worker, ResourceNames.Ai, ResourceNames.Gateway,
     ];
 
-    /// <summary>The services with an HTTP endpoint (every project resource but the migrations), each after those it waits for.</summary>
+    /// <summary>The services with an HTTP endpoint (every project resource but the migrations).</summary>
     public static readonly string[] Services =
     [
         ResourceNames.ExchangeSim, ResourceNames.Market, ResourceNames.Trading, ResourceNames.Bots, ResourceNames.Worker, ResourceNames.Ai, ResourceNames.Gateway,

@@ -153,10 +153,18 @@ public sealed class TopologyFixture : IAsyncLifetime
     public async Task RestartAsync(CancellationToken cancellationToken)
     {
         await Task.WhenAll(OwnAppHost.Services.Select(service => StopAsync(service, cancellationToken)));
-        // One after the other, each healthy before the next: a start waits for what the service waits for, and a
-        // dependency still stopped fails it at once.
-        foreach (var service in OwnAppHost.Services) await StartAsync(service, cancellationToken);
+        // In waves, each healthy before the next: a service's start waits for the services it waits for, but fails at once
+        // when one of them is still stopped.
+        foreach (var wave in StartWaves) await Task.WhenAll(wave.Select(service => StartAsync(service, cancellationToken)));
     }
+
+    /// <summary>The services in the order the AppHost's waits allow: each wave waits only for the ones before it.</summary>
+    private static readonly string[][] StartWaves =
+    [
+        [ResourceNames.ExchangeSim, ResourceNames.Market, ResourceNames.Ai],
+        [ResourceNames.Trading, ResourceNames.Bots],
+        [ResourceNames.Worker, ResourceNames.Gateway],
+    ];
 
     /// <summary>Stops a resource through its stop command (SIGTERM; each server shuts down cleanly) and waits until it has.</summary>
     private async Task StopAsync(string resource, CancellationToken cancellationToken = default)
