@@ -54,6 +54,17 @@ public sealed class OwnAppHost : IAsyncDisposable
             .AddFilter("System.Net.Http", LogLevel.Warning)
             .AddFilter("Aspire", LogLevel.Warning)
             .AddFilter("TradingBots.AppHost.Resources", LogLevel.Warning));
+        if (!dashboard)
+        {
+            // No dashboard, no OTLP receiver: Aspire would still point every service at localhost:4317, where nothing of
+            // this instance listens (and a collector of the machine's own might): the services then export nothing.
+            foreach (var project in builder.Resources.OfType<ProjectResource>())
+                builder.CreateResourceBuilder(project).WithEnvironment(context =>
+                {
+                    foreach (var name in context.EnvironmentVariables.Keys.Where(k => k.StartsWith("OTEL_EXPORTER_OTLP_", StringComparison.Ordinal)).ToList())
+                        context.EnvironmentVariables.Remove(name);
+                });
+        }
         configure?.Invoke(builder);
         var app = await builder.BuildAsync(cancellationToken);
         var instance = new OwnAppHost(data, node, app);
