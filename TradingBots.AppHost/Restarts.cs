@@ -19,7 +19,7 @@ public sealed class Restarts(ResourceNotificationService notifications, Resource
 
     /// <summary>
     /// Per service: restarts in a row, whether one is under way (an exit is reported in several snapshots), and whether it
-    /// was asked to stop (its next exit is not a crash, whatever its code: the orchestrator reports -1 for a process it stopped).
+    /// was asked to stop (its next exit is not a crash, whatever its code: the orchestrator reports -1 for any process ended by a signal).
     /// </summary>
     private readonly ConcurrentDictionary<string, (int InARow, bool Pending, bool Stopping)> _services = new();
 
