@@ -13,9 +13,11 @@ public sealed class ResourceLog
     {
         var log = new ResourceLog();
         var logs = app.Services.GetRequiredService<ResourceLoggerService>();
+        // By the resource itself: its logs are kept under the name of its running instance (worker-<suffix>), not "worker".
+        var model = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == resource);
         _ = Task.Run(async () =>
         {
-            await foreach (var batch in logs.WatchAsync(resource))
+            await foreach (var batch in logs.WatchAsync(model))
                 lock (log._lines) log._lines.AddRange(batch.Select(line => line.Content));
         });
         return log;
