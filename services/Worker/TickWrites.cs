@@ -42,17 +42,21 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
     private async Task<IReadOnlyList<Held>> OpenTradesAsync(IReadOnlyList<long> bots, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken);
-        var held = new List<Held>();
-        await using var select = new NpgsqlCommand("""
-            SELECT id, bot_id, symbol, amount, price, cost_basis_quote, fees_paid_quote, realized_pnl_quote FROM trades
-            WHERE bot_id = ANY(@bots) AND status = 'open' ORDER BY bot_id, created_at, id
-            """, connection);
-        select.Parameters.AddWithValue("bots", bots.ToArray());
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            held.Add(new(reader.GetInt64(1), new OpenTrade(reader.GetInt64(0), reader.GetString(2), reader.GetDecimal(3), reader.GetDecimal(4),
-                reader.GetDecimal(5), reader.GetDecimal(6)), reader.GetDecimal(7)));
-        return held;
+        var held = new List<(Held Trade, DateTimeOffset Created)>();
+        await using (var select = new NpgsqlCommand("""
+            SELECT id, bot_id, symbol, amount, price, cost_basis_quote, fees_paid_quote, realized_pnl_quote, created_at FROM trades
+            WHERE bot_id = ANY(@bots) AND status = 'open'
+            """, connection))
+        {
+            select.Parameters.AddWithValue("bots", bots.ToArray());
+            await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+                held.Add((new(reader.GetInt64(1), new OpenTrade(reader.GetInt64(0), reader.GetString(2), reader.GetDecimal(3), reader.GetDecimal(4),
+                    reader.GetDecimal(5), reader.GetDecimal(6)), reader.GetDecimal(7)), reader.GetFieldValue<DateTimeOffset>(8)));
+        }
+        // Sorted here, not by the database: a hundred thousand rows overflow its sort memory and it sorts on disk.
+        held.Sort((a, b) => (a.Trade.BotId, a.Created, a.Trade.Trade.TradeId).CompareTo((b.Trade.BotId, b.Created, b.Trade.Trade.TradeId)));
+        return [.. held.Select(h => h.Trade)];
     }
 
     /// <summary>
@@ -91,25 +95,34 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
             marked.Add((trade.TradeId, botId, trade.Symbol, price, trade.Qty, unrealized, realized + unrealized));
         }
 
-        var updated = await UpdateMarksAsync(connection, marked.Select(m => (m.Id, m.Amount, m.Unrealized, m.Pnl)), cancellationToken);
+        // The database writes the marks while the events are written here: for every mark (under the accounts' locks each
+        // is written), and again for those written, should a trade have changed after all.
+        var updating = UpdateMarksAsync(connection, marked.Select(m => (m.Id, m.Amount, m.Unrealized, m.Pnl)), cancellationToken);
+        var (events, snapshots) = Events(_ => true);
+        var updated = await updating;
+        if (updated.Count < marked.Count) (events, snapshots) = Events(updated.Contains);
 
         // Per bot, in the order of its trades: their trade.updated, then its portfolio.snapshot.
-        var events = new List<(string, string)>(marked.Count + bots.Count);
-        var snapshots = new List<PortfolioSnapshotEvent>(bots.Count);
-        var byBot = marked.ToLookup(m => m.BotId);
-        foreach (var bot in bots)
+        (List<(string, string)>, List<PortfolioSnapshotEvent>) Events(Func<long, bool> written)
         {
-            var positionsValue = 0m;
-            foreach (var trade in byBot[bot.Id])
+            var events = new List<(string, string)>(marked.Count + bots.Count);
+            var snapshots = new List<PortfolioSnapshotEvent>(bots.Count);
+            var byBot = marked.ToLookup(m => m.BotId);
+            foreach (var bot in bots)
             {
-                positionsValue += PaperRules.Value(trade.Amount, trade.Price);
-                if (updated.Contains(trade.Id))
-                    events.Add((EventTypes.TradeUpdated, Outbox.Payload(new TradeUpdated(bot.Id, trade.Id, trade.Symbol, trade.Price, trade.Unrealized, now))));
+                var positionsValue = 0m;
+                foreach (var trade in byBot[bot.Id])
+                {
+                    positionsValue += PaperRules.Value(trade.Amount, trade.Price);
+                    if (written(trade.Id))
+                        events.Add((EventTypes.TradeUpdated, Outbox.Payload(new TradeUpdated(bot.Id, trade.Id, trade.Symbol, trade.Price, trade.Unrealized, now))));
+                }
+                var botCash = cash.TryGetValue(bot.Id, out var c) ? c : PaperRules.StartingCash(bot.Knobs, paper.Value.StartingCash);
+                var snapshot = new PortfolioSnapshotEvent(bot.Id, botCash + positionsValue, botCash, positionsValue, now);
+                snapshots.Add(snapshot);
+                events.Add((EventTypes.PortfolioSnapshot, Outbox.Payload(snapshot)));
             }
-            var botCash = cash.TryGetValue(bot.Id, out var c) ? c : PaperRules.StartingCash(bot.Knobs, paper.Value.StartingCash);
-            var snapshot = new PortfolioSnapshotEvent(bot.Id, botCash + positionsValue, botCash, positionsValue, now);
-            snapshots.Add(snapshot);
-            events.Add((EventTypes.PortfolioSnapshot, Outbox.Payload(snapshot)));
+            return (events, snapshots);
         }
         await using (var insert = new NpgsqlCommand("""
             INSERT INTO portfolio_snapshots (bot_id, equity, cash, positions_value, "timestamp")

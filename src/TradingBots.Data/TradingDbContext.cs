@@ -49,6 +49,10 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
             trade.HasOne<Bot>().WithMany().HasForeignKey(t => t.BotId).OnDelete(DeleteBehavior.Restrict);
             trade.HasIndex(t => new { t.BotId, t.Status });
             trade.HasIndex(t => new { t.BotId, t.CreatedAt });
+            // Half of each page left free: every tick rewrites each open trade's marks (columns no index covers), and with
+            // room on its own page the new version is a heap-only tuple, no index touched: a tick of 100,000 trades marks
+            // them in a quarter of the time (tests/TradingBots.Bench/results).
+            trade.HasStorageParameter("fillfactor", 50);
         });
 
         model.Entity<Order>(order =>

@@ -38,46 +38,74 @@ public sealed class EventPublisher(IConnectionMultiplexer redis)
 
     /// <summary>Publishes one event straight away (no database write to follow: a notice).</summary>
     public Task PublishAsync<T>(string type, T data) =>
-        PublishBatchAsync([(null, type, Outbox.Payload(data))])[0];
+        PublishBatchAsync([(null, Tail(type, Outbox.Payload(data)))])[0].Call;
 
     /// <summary>
-    /// Publishes events in this order, pipelined in calls of <see cref="PerCall"/>; each task completes when its call
-    /// did (a failed call fails its events and leaves the ones after it to the caller). <paramref name="events"/>'
-    /// OutboxId is recorded with the event in the log, so a publisher that died before marking its batch finds out what
-    /// it had already sent (<see cref="PublishedOutboxIdsAsync"/>).
+    /// Publishes events (envelopes without their ids, <see cref="Tail"/>) in this order, pipelined in calls of about
+    /// <see cref="PerCall"/>; the events of one outbox row always share a call, so a row is either all in the log or not
+    /// at all. Each call's task completes when it did, with the number of events it carried (a failed call fails its
+    /// events and leaves the ones after it to the caller). The OutboxId is recorded with the event in the log, so a
+    /// publisher that died before marking its batch finds out what it had already sent (<see cref="PublishedOutboxIdsAsync"/>).
     /// </summary>
-    public IReadOnlyList<Task> PublishBatchAsync(IReadOnlyList<(long? OutboxId, string Type, string Payload)> events)
+    public IReadOnlyList<(Task Call, int Count)> PublishBatchAsync(IReadOnlyList<(long? OutboxId, RedisValue Tail)> events)
     {
         var database = redis.GetDatabase();
-        var calls = new List<Task>((events.Count + PerCall - 1) / PerCall);
-        for (var start = 0; start < events.Count; start += PerCall)
+        var calls = new List<(Task, int)>();
+        foreach (var (start, end) in Calls([.. events.Select(e => e.OutboxId)]))
         {
-            var chunk = events.Skip(start).Take(PerCall).ToList();
-            var args = new RedisValue[2 + 2 * chunk.Count];
+            var args = new RedisValue[2 + 2 * (end - start)];
             (args[0], args[1]) = (EventChannel.LogLength, EventChannel.Name);
-            for (var i = 0; i < chunk.Count; i++)
+            for (var i = start; i < end; i++)
             {
-                args[2 + 2 * i] = chunk[i].OutboxId is { } id ? id : RedisValue.EmptyString;
-                args[3 + 2 * i] = Tail(chunk[i].Type, chunk[i].Payload);
+                args[2 + 2 * (i - start)] = events[i].OutboxId is { } id ? id : RedisValue.EmptyString;
+                args[3 + 2 * (i - start)] = events[i].Tail;
             }
-            calls.Add(database.ScriptEvaluateAsync(PublishScript, Keys, args));
+            calls.Add((database.ScriptEvaluateAsync(PublishScript, Keys, args), end - start));
         }
         return calls;
     }
 
     /// <summary>
-    /// The outbox ids of the newest <paramref name="count"/> events of the log that came from the outbox (read back page by
-    /// page, past any notices in between, at most <paramref name="scan"/> entries).
+    /// How events (by the outbox row each came from; null: none) are split into calls: up to <see cref="PerCall"/> each,
+    /// ending where a row does (before the row a call would cut, or after it when that row alone is longer than a call).
     /// </summary>
-    public async Task<List<long>> PublishedOutboxIdsAsync(int count, int scan)
+    public static List<(int Start, int End)> Calls(IReadOnlyList<long?> rows)
+    {
+        var calls = new List<(int, int)>(rows.Count / PerCall + 1);
+        for (var start = 0; start < rows.Count;)
+        {
+            var end = Math.Min(start + PerCall, rows.Count);
+            var cut = end;
+            while (cut > start && cut < rows.Count && SameRow(cut)) cut--;
+            if (cut > start) end = cut;
+            else while (end < rows.Count && SameRow(end)) end++;
+            calls.Add((start, end));
+            start = end;
+        }
+        return calls;
+
+        bool SameRow(int i) => rows[i] is { } row && rows[i - 1] == row;
+    }
+
+    /// <summary>
+    /// The outbox ids, from <paramref name="since"/> on, of the newest events of the log that came from the outbox: read
+    /// back page by page from the newest, past any notices in between, until an older outbox id (the log is in outbox id
+    /// order) or <paramref name="scan"/> entries.
+    /// </summary>
+    public async Task<HashSet<long>> PublishedOutboxIdsAsync(long since, int scan)
     {
         var database = redis.GetDatabase();
-        var ids = new List<long>(count);
+        var ids = new HashSet<long>();
         RedisValue end = "+";
-        for (var read = 0; ids.Count < count && read < scan;)
+        for (var read = 0; read < scan;)
         {
             var page = await database.StreamRangeAsync(EventChannel.Log, "-", end, 1000, Order.Descending);
-            ids.AddRange(page.Select(e => e[EventChannel.OutboxField]).Where(v => v.HasValue).Select(v => (long)v));
+            foreach (var entry in page)
+            {
+                if (entry[EventChannel.OutboxField] is not { HasValue: true } value) continue;
+                if ((long)value < since) return ids;
+                ids.Add((long)value);
+            }
             if (page.Length < 1000) break;
             read += page.Length;
             end = $"({page[^1].Id}";

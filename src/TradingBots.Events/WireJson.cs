@@ -53,6 +53,14 @@ public static class WireJson
     {
         public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetDateTimeOffset();
 
-        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => writer.WriteStringValue(Format(value));
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+        {
+            // A tick's hundred thousand events carry one time: formatted once per thread, not once per event.
+            if (lastText is null || lastValue != value) (lastValue, lastText) = (value, Format(value));
+            writer.WriteStringValue(lastText);
+        }
+
+        [ThreadStatic] private static DateTimeOffset lastValue;
+        [ThreadStatic] private static string? lastText;
     }
 }

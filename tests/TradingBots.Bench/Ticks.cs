@@ -10,7 +10,7 @@ namespace TradingBots.Bench;
 /// <summary>
 /// One tick of the Worker's bot loop (the real Worker process of the topology), as running bots and open trades grow:
 /// bots on SOL/USDT (1 s candles, baseline fast 1 / slow 10, tick_seconds 3600 so that they tick only when the benchmark
-/// makes every lease due at once), open trades seeded in the database, and a burst where every bot buys in the same
+/// makes every lease due at once), open trades seeded in the database (marked at a new price at every tick), and a burst where every bot buys in the same
 /// tick (a price jump crosses the averages of all of them). Each point: the Worker's own breakdown of the tick (its
 /// Debug line), the wall time from the claim to the last job's progress, and until every event of the tick was on Redis.
 /// </summary>
@@ -45,18 +45,24 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
         var burst = await TickAsync();
         say(Row(burst));
         if (burst.Orders != _running.Count) throw new InvalidOperationException($"the burst placed {burst.Orders} orders, not {_running.Count}");
-        // Then the open trades grow (the burst's 1,000 first).
+        // Then the open trades grow (the burst's 1,000 first), the price a cent higher at every tick, so that every trade's
+        // mark changes (and the averages never cross down: nothing is sold).
+        var price = 165m;
         foreach (var trades in new[] { 1_000, 10_000, 100_000 })
         {
             await SeedTradesAsync(trades - (int)await ScalarAsync<long>("SELECT count(*) FROM trades WHERE bot_id = ANY(@bots) AND status = 'open'", ("bots", Bots)));
-            await PointAsync(repeats);
+            await PointAsync(repeats, () => PinAsync(price += 0.01m));
         }
     }
 
-    private async Task PointAsync(int repeats)
+    private async Task PointAsync(int repeats, Func<Task>? beforeEach = null)
     {
         var runs = new List<Result>();
-        for (var i = 0; i < repeats; i++) runs.Add(await TickAsync());
+        for (var i = 0; i < repeats; i++)
+        {
+            if (beforeEach is not null) await beforeEach();
+            runs.Add(await TickAsync());
+        }
         say(Row(runs.OrderBy(r => r.Total).ElementAt(runs.Count / 2)));
     }
 
@@ -86,7 +92,8 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
             """, ("bots", Bots), ("tick", (double)TickSeconds));
         while (await ScalarAsync<long>("SELECT count(*) FROM outbox_events WHERE published_at IS NULL") > 0) await Task.Delay(20);
         var published = watch.Elapsed.TotalMilliseconds;
-        var events = await ScalarAsync<long>("SELECT count(*) FROM outbox_events WHERE id > @from", ("from", eventsBefore));
+        var events = await ScalarAsync<long>("SELECT coalesce(sum(CASE WHEN type = 'batch' THEN json_array_length(payload) ELSE 1 END), 0) FROM outbox_events WHERE id > @from",
+            ("from", eventsBefore));
         var m = TickLine().Match(line);
         int I(string group) => int.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
         double D(string group) => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);

@@ -251,9 +251,9 @@ public sealed class SseTests(TopologyFixture topology)
         var latencies = new List<double>();
         for (var round = 0; round < rounds; round++)
         {
-            var events = Enumerable.Range(round * perRound, perRound).Select(i => ((long?)null, EventTypes.SystemNotice,
-                Outbox.Payload(new SystemNotice($"burst {run} {i}", DateTimeOffset.UtcNow)))).ToList();
-            await Task.WhenAll(publisher.PublishBatchAsync(events));
+            var events = Enumerable.Range(round * perRound, perRound).Select(i => ((long?)null, (RedisValue)EventPublisher.Tail(EventTypes.SystemNotice,
+                Outbox.Payload(new SystemNotice($"burst {run} {i}", DateTimeOffset.UtcNow))))).ToList();
+            await Task.WhenAll(publisher.PublishBatchAsync(events).Select(c => c.Call));
             var published = DateTime.UtcNow;
             var last = $"burst {run} {(round + 1) * perRound - 1}\"";
             var arrived = (await fast.WaitForAsync(f => f.Data?.Contains(last) == true, seconds: 10))[0];

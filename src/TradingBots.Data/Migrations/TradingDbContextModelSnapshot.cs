@@ -663,6 +663,8 @@ namespace TradingBots.Data.Migrations
                         .HasDatabaseName("ix_trades_bot_id_status");
 
                     b.ToTable("trades", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 50);
                 });
 
             modelBuilder.Entity("TradingBots.Data.Backtest", b =>
