@@ -101,8 +101,8 @@ public sealed class IdleMarks(TradingDbContext db, MarkPrices marks, TimeProvide
             events.Add((EventTypes.PortfolioSnapshot, Outbox.Payload(snapshot)));
         }
         await Outbox.AddRangeAsync(connection, events, now, cancellationToken);
-        await TickWrites.WakeAsync(connection, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await Outbox.WakeAsync(db.Database);
         return updated.Count;
     }
 

@@ -137,8 +137,8 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
         await Outbox.AddRangeAsync(connection, events, now, cancellationToken);
-        await WakeAsync(connection, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await Outbox.WakeAsync(db.Database);
         return open;
     }
 
@@ -222,20 +222,14 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
         }
         await Outbox.AddRangeAsync(connection, jobs.Where(j => updated.Contains(j.Fence.JobId))
             .Select(j => (EventTypes.JobProgress, Outbox.Payload(new JobProgress(j.Fence.BotId, j.Fence.JobId, JobStatus.Running, j.Percent, now)))), now, cancellationToken);
-        await WakeAsync(connection, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await Outbox.WakeAsync(db.Database);
     }
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
         return (NpgsqlConnection)db.Database.GetDbConnection();
-    }
-
-    public static async Task WakeAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
-    {
-        await using var wake = new NpgsqlCommand(Outbox.WakeSql, connection);
-        await wake.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static NpgsqlParameter Array<T>(string name, NpgsqlDbType type, IEnumerable<T> values) =>

@@ -24,8 +24,9 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
     public async Task<(int Status, string Body)> PlaceOrderAsync(OrderRequest request, string? idempotencyKey, string requestHash,
         CancellationToken cancellationToken, decimal? at = null, IOrderGuard? guard = null)
     {
-        // A retry of a committed order is answered without the market (which may be the reason for the retry).
-        if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } replay) return replay;
+        // A retry of a committed order is answered without the market (which may be the reason for the retry). An order
+        // whose price is given asks no market: the check under the lock is enough, one round trip less (a tick's orders).
+        if (at is null && await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } replay) return replay;
         // The price before the lock: no lock is held while the market answers.
         var price = at ?? await PriceForAsync(request, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -50,6 +51,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         // One round trip writes it all: trades and orders have their ids already (HiLo), the events go to the outbox.
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await Outbox.WakeAsync(db.Database);
         return (201, body);
     }
 
@@ -113,6 +115,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         SetCash(account, PaperRules.CashAfter(account.Cash, sale));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await Outbox.WakeAsync(db.Database);
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)], PriceStale: stale);
     }
 
@@ -223,8 +226,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
 
     /// <summary>
     /// Opens the account for this transaction: locks its row until commit (so concurrent orders of one account run one
-    /// after another and never overdraw it) and reads its cash and the bot's knobs in one round trip, with a NOTIFY
-    /// that tells the outbox publisher to look once this transaction commits. On the account's first order, the row
+    /// after another and never overdraw it) and reads its cash and the bot's knobs in one round trip. On the account's first order, the row
     /// is created with the starting cash and currency of that moment.
     /// </summary>
     private async Task<AccountState> OpenAccountAsync(long? botId, CancellationToken cancellationToken)
@@ -232,9 +234,8 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         // A failed SaveChanges fails the whole order, so EF's savepoints (two more round trips) would buy nothing.
         db.Database.AutoSavepointsEnabled = false;
         var key = AccountKey(botId);
-        await using (var open = Command($"""
-            SELECT a.cash, a.quote_currency, b.knobs FROM paper_accounts a LEFT JOIN bots b ON b.id = a.bot_id WHERE a.key = @key FOR UPDATE OF a;
-            {Outbox.WakeSql}
+        await using (var open = Command("""
+            SELECT a.cash, a.quote_currency, b.knobs FROM paper_accounts a LEFT JOIN bots b ON b.id = a.bot_id WHERE a.key = @key FOR UPDATE OF a
             """, ("key", key)))
         await using (var reader = await open.ExecuteReaderAsync(cancellationToken))
         {

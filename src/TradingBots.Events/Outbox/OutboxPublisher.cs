@@ -7,7 +7,7 @@ namespace TradingBots.Events;
 
 /// <summary>
 /// Runs the outbox's publication in any number of replicas: each waits to hold the outbox's advisory lock, and the one
-/// that holds it publishes, woken by the NOTIFY of each committing transaction (and every second regardless). Any
+/// that holds it publishes, woken by the NOTIFY each writer sends (and every second regardless). Any
 /// failure (database, Redis, anything else) is logged and retried with backoff from 1 s to 30 s; the host never
 /// stops because of it.
 /// </summary>
