@@ -76,8 +76,8 @@ public static class Outbox
 
     /// <summary>
     /// Adds many events, in order, to the outbox of the connection's open transaction in one binary COPY, in rows of
-    /// <see cref="Batch"/> (one event alone: a row of its own type); as with <see cref="Add{T}"/>, the transaction then
-    /// sends <see cref="WakeSql"/>.
+    /// <see cref="Batch"/> (one event alone: a row of its own type); after the commit, the writer wakes the publisher
+    /// (<see cref="WakeAsync"/>).
     /// </summary>
     public static async Task AddRangeAsync(NpgsqlConnection connection, IEnumerable<(string Type, string Payload)> events, DateTimeOffset now,
         CancellationToken cancellationToken)
@@ -124,7 +124,6 @@ public static class Outbox
     public static async Task<(int Published, bool Complete)> PublishPendingAsync(NpgsqlConnection connection, EventPublisher events,
         Action<Exception, int> onRedisFailure, CancellationToken cancellationToken)
     {
-        var rows = 0;
         var pending = new List<(long? OutboxId, StackExchange.Redis.RedisValue Tail)>();
         await using (var select = new NpgsqlCommand(
             "SELECT id, type, payload::text FROM outbox_events WHERE published_at IS NULL ORDER BY id LIMIT @n", connection))
@@ -136,14 +135,13 @@ public static class Outbox
                 var (id, type, payload) = (reader.GetInt64(0), reader.GetString(1), reader.GetString(2));
                 if (type == Batch) foreach (var tail in Tails(payload)) pending.Add((id, tail));
                 else pending.Add((id, EventPublisher.Tail(type, payload)));
-                rows++;
             }
         }
 
         // Sent all at once and pipelined on the one connection (Redis runs the calls in this order). A call that failed may
         // still have run (a timeout), or run part-way: what the others sent is marked, and before anything is sent again
         // the publisher reads the log for what did go out (MarkPublishedAsync), so no event is in the log twice.
-        var sent = new HashSet<long>(rows);
+        var sent = new HashSet<long>();
         var complete = true;
         var at = 0;
         foreach (var (call, count) in events.PublishBatchAsync(pending))
