@@ -39,8 +39,8 @@ public sealed class BacktestLifecycle(TradingDbContext db, IPublishEndpoint bus,
             db.Backtests.Add(backtest);
             Outbox.Add(db, EventTypes.JobProgress, new JobProgress(null, job.Id, JobStatus.Queued, 0, now), now);
             await db.SaveChangesAsync(cancellationToken);
+            await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            await Outbox.WakeAsync(db.Database);
         }
         await JobMessages.PublishAsync(bus, new RunBacktest(job.Id), messageId, job.Id, logger, cancellationToken);
         return (job, backtest);
@@ -64,8 +64,8 @@ public sealed class BacktestLifecycle(TradingDbContext db, IPublishEndpoint bus,
         (job.Status, job.Message, job.UpdatedAt) = (JobStatus.Cancelled, "cancelled on request", now);
         Outbox.Add(db, EventTypes.JobProgress, new JobProgress(null, job.Id, JobStatus.Cancelled, job.Progress, now), now);
         await db.SaveChangesAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
         return Outcome.Cancelled;
     }
 }

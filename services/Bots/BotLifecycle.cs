@@ -36,7 +36,6 @@ public sealed class BotLifecycle(TradingDbContext db, IPublishEndpoint bus, Time
             await db.SaveChangesAsync(cancellationToken);
             await EmitAsync(new BotState(botId, BotStatus.Starting, job.Id, now), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            await Outbox.WakeAsync(db.Database);
         }
         await JobMessages.PublishAsync(bus, new RunBot(job.Id, botId), messageId, job.Id, logger, cancellationToken);
         return (Outcome.Changed, null);
@@ -56,7 +55,6 @@ public sealed class BotLifecycle(TradingDbContext db, IPublishEndpoint bus, Time
         await db.SaveChangesAsync(cancellationToken);
         await EmitAsync(new BotState(botId, status, job, now), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
         return Outcome.Changed;
     }
 
@@ -67,5 +65,6 @@ public sealed class BotLifecycle(TradingDbContext db, IPublishEndpoint bus, Time
     {
         Outbox.Add(db, EventTypes.BotState, state, state.Ts);
         await db.SaveChangesAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
     }
 }

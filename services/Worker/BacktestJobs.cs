@@ -36,7 +36,6 @@ public sealed class BacktestJobs(TradingDbContext db, WorkerIdentity me, IOption
         var backtest = await db.Backtests.AsNoTracking().FirstAsync(b => b.JobId == jobId, cancellationToken);
         await ChangeAsync(job, JobStatus.Running, 0, $"running on {me.Name}", time.GetUtcNow(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
         return new Run(backtest, epoch[0]);
     }
 
@@ -58,8 +57,8 @@ public sealed class BacktestJobs(TradingDbContext db, WorkerIdentity me, IOption
         (job.Message, job.UpdatedAt) = (message, time.GetUtcNow());
         if (changed) Outbox.Add(db, EventTypes.JobProgress, new JobProgress(null, jobId, JobStatus.Running, progress, job.UpdatedAt), job.UpdatedAt);
         await db.SaveChangesAsync(cancellationToken);
+        if (changed) await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        if (changed) await Outbox.WakeAsync(db.Database);
         return true;
     }
 
@@ -79,7 +78,6 @@ public sealed class BacktestJobs(TradingDbContext db, WorkerIdentity me, IOption
             await db.Backtests.Where(b => b.JobId == jobId).ExecuteUpdateAsync(b => b.SetProperty(x => x.Summary, summary), cancellationToken);
         await ChangeAsync(job, status, status == JobStatus.Completed ? 100 : job.Progress, message, time.GetUtcNow(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
         return true;
     }
 
@@ -88,6 +86,7 @@ public sealed class BacktestJobs(TradingDbContext db, WorkerIdentity me, IOption
         (job.Status, job.Progress, job.Message, job.UpdatedAt) = (status, progress, message, now);
         Outbox.Add(db, EventTypes.JobProgress, new JobProgress(null, job.Id, status, progress, now), now);
         await db.SaveChangesAsync(cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
     }
 
     /// <summary>The run's job, locked, when it is running and the backtest still has the run's token; else null.</summary>

@@ -43,8 +43,8 @@ public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider
             Emit(EventTypes.JobProgress, new JobProgress(botId, jobId, JobStatus.Running, job.Progress, now));
             await db.SaveChangesAsync(cancellationToken);
         }
+        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
         logger.LogInformation("Bot {Bot}: job {Job} taken by {Worker}", botId, jobId, me.Name);
     }
 
@@ -60,8 +60,8 @@ public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider
         if (bot is null || job is null) return;
         if (await db.BotLeases.Where(l => l.BotId == fence.BotId && l.Epoch == fence.Epoch).ExecuteDeleteAsync(cancellationToken) == 0) return;
         await EndAsync(bot, job, jobStatus, botStatus, message, time.GetUtcNow(), cancellationToken);
+        await db.Database.ExecuteSqlRawAsync(Outbox.WakeSql, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
     }
 
     private async Task EndAsync(Bot bot, Job job, string jobStatus, string botStatus, string message, DateTimeOffset now, CancellationToken cancellationToken)

@@ -9,8 +9,8 @@ namespace TradingBots.Events;
 
 /// <summary>
 /// The transactional outbox, the one owner of its rules: an event that follows a database write is added to
-/// <c>outbox_events</c> in the same transaction (<see cref="Add{T}"/>), after the commit the writer wakes the publisher
-/// (<see cref="WakeAsync"/>), and the publisher sends the pending events to the Redis channel in id order
+/// <c>outbox_events</c> in the same transaction (<see cref="Add{T}"/>), the writer wakes the publisher (<see cref="WakeSql"/>,
+/// <see cref="WakeAsync"/>), and after the commit the publisher sends the pending events to the Redis channel in id order
 /// (<see cref="PublishPendingAsync"/>) and marks them. So no event leaves for a write that did not commit, and none is
 /// lost while Redis is down. One publisher at a time, whatever the number of replicas (<see cref="TryLeadSql"/>).
 /// </summary>
@@ -19,13 +19,18 @@ public static class Outbox
     /// <summary>The PostgreSQL NOTIFY channel a committing transaction wakes the publisher on.</summary>
     public const string WakeChannel = "outbox_events";
 
-    private const string WakeSql = $"NOTIFY {WakeChannel}";
+    /// <summary>
+    /// Sent inside a writing transaction, PostgreSQL delivers it to the publisher once the transaction commits: for writes
+    /// that are rare (a bot started or stopped). Writes that come by the hundred wake it after their commit instead
+    /// (<see cref="WakeAsync"/>).
+    /// </summary>
+    public const string WakeSql = $"NOTIFY {WakeChannel}";
 
     /// <summary>
-    /// Wakes the publisher right after a commit (every writer of the outbox does), in a statement of its own. A
-    /// transaction that sent NOTIFY holds a lock of the whole database from its commit until that commit is on disk, so
-    /// notifying transactions commit one at a time and none shares another's disk flush: orders (and ticks) that notified
-    /// inside their transactions could not commit together. Never throws: if it cannot be sent, the publisher still looks every second.
+    /// Wakes the publisher right after a commit, in a statement of its own. A transaction that sent NOTIFY holds a lock of
+    /// the whole database from its commit until that commit is on disk, so notifying transactions commit one at a time
+    /// and none shares another's disk flush: orders (and ticks) that notified inside their transactions could not commit
+    /// together. Never throws: if it cannot be sent, the publisher still looks every second.
     /// </summary>
     public static async Task WakeAsync(DatabaseFacade database)
     {
