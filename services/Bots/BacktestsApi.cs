@@ -41,7 +41,7 @@ public static class BacktestsApi
             if (backtest is null) return TypedResults.ValidationProblem(errors);
             try
             {
-                var (_, unlisted) = await prices.GetListedPricesAsync(backtest.Symbols, cancellationToken);
+                var (_, unlisted) = await prices.GetListedQuotesAsync(backtest.Symbols, cancellationToken);
                 if (unlisted.Count > 0)
                     return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["symbols"] = [$"not listed on the exchange: {string.Join(", ", unlisted)}"] });
             }

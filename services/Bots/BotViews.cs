@@ -35,7 +35,9 @@ public sealed record BotList(IReadOnlyList<BotView> Bots, long? NextBefore);
 /// <summary>GET /jobs: a page, and the <c>before</c> of the next (older) page or null.</summary>
 public sealed record JobPage(IReadOnlyList<JobView> Jobs, long? NextBefore);
 
-public sealed record KnobView(string Name, string Type, decimal? Default, decimal Min, decimal Max, bool Required, string Scope, string Description);
+/// <summary>A knob as GET /strategies lists it: a boolean's default is 1 (true) or 0; a text knob with choices takes one of them.</summary>
+public sealed record KnobView(string Name, string Type, decimal? Default, decimal Min, decimal Max, bool Required, string Scope, string Description,
+    IReadOnlyList<string>? Choices);
 
 public sealed record StrategyView(string Name, int Version, string Description, IReadOnlyList<KnobView> Knobs)
 {
@@ -43,7 +45,8 @@ public sealed record StrategyView(string Name, int Version, string Description, 
         [.. s.Knobs.Select(k => Knob(k, "strategy")), .. BotKnobs.All.Select(k => Knob(k, "bot"))]);
 
     private static KnobView Knob(KnobSpec k, string scope) =>
-        new(k.Name, k.Type switch { KnobType.Integer => "integer", KnobType.Text => "text", _ => "number" }, k.Default, k.Min, k.Max, k.Required, scope, k.Description);
+        new(k.Name, k.Type switch { KnobType.Integer => "integer", KnobType.Text => "text", KnobType.Boolean => "boolean", _ => "number" }, k.Default,
+            k.Min, k.Max, k.Required, scope, k.Description, k.Choices);
 }
 
 public sealed record StrategyList(IReadOnlyList<StrategyView> Strategies);

@@ -46,7 +46,7 @@ public static class BotsApi
             if (bot is null) return TypedResults.ValidationProblem(errors);
             try
             {
-                var (_, unlisted) = await prices.GetListedPricesAsync(bot.Symbols, cancellationToken);
+                var (_, unlisted) = await prices.GetListedQuotesAsync(bot.Symbols, cancellationToken);
                 if (unlisted.Count > 0) return Invalid("symbols", $"not listed on the exchange: {string.Join(", ", unlisted)}");
             }
             catch (PriceException ex)

@@ -11,6 +11,7 @@ public static class BinanceApi
 {
     private const int DefaultKlineLimit = 500;
     private const int MaxKlineLimit = 1000;
+    private const int DefaultDepthLimit = 100;
 
     public static IEndpointRouteBuilder MapBinanceApi(this IEndpointRouteBuilder app)
     {
@@ -31,7 +32,25 @@ public static class BinanceApi
             _ => 80,
         });
         market.MapGet("/klines", GetKlines).WithWeight(2);
+        market.MapGet("/depth", GetDepth).WithWeight(query => DepthWeight(query["limit"]));
         return app;
+    }
+
+    /// <summary>
+    /// Binance's depth weight by limit: 1-100 → 5, 101-500 → 25, 501-1000 → 50, 1001-5000 (and more, served as 5000)
+    /// → 250. A limit that is missing or not a positive number weighs as the default (100).
+    /// </summary>
+    public static int DepthWeight(string? limit)
+    {
+        var count = ulong.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= 1
+            ? value : DefaultDepthLimit;
+        return count switch
+        {
+            <= 100 => 5,
+            <= 500 => 25,
+            <= 1000 => 50,
+            _ => 250,
+        };
     }
 
     private static Results<Ok<ExchangeInfo>, BadRequest<BinanceError>> GetExchangeInfo(
@@ -90,9 +109,37 @@ public static class BinanceApi
         return TypedResults.Ok(market.Klines(selection.Symbols[0], parsed, start, end, count));
     }
 
+    /// <summary>
+    /// GET /api/v3/depth: symbol mandatory; limit optional, default 100, at most 5000 levels a side (a larger limit is
+    /// served as 5000, as Binance documents); a limit that is not a whole number is -1100, one below 1 is -1130.
+    /// </summary>
+    private static Results<Ok<Depth>, BadRequest<BinanceError>> GetDepth(string? symbol, string? limit, MarketSimulator market)
+    {
+        if (string.IsNullOrEmpty(symbol)) return TypedResults.BadRequest(BinanceError.Mandatory("symbol"));
+        if (!SymbolQuery.TryResolve(symbol, null, out var selection, out var error)) return TypedResults.BadRequest(error);
+
+        var count = DefaultDepthLimit;
+        if (limit is not null)
+        {
+            if (!ulong.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+                return TypedResults.BadRequest(BinanceError.IllegalChars("limit", BinanceError.NumberRange));
+            if (value < 1) return TypedResults.BadRequest(BinanceError.InvalidParameter("limit"));
+            count = (int)Math.Min(value, MarketSimulator.MaxBookLevels);
+        }
+        return TypedResults.Ok(Depth.From(market.Book(selection.Symbols[0], count)));
+    }
+
     internal static string F8(decimal value) => value.ToString("F8", CultureInfo.InvariantCulture);
 
     public sealed record Time(long ServerTime);
+
+    /// <summary>The depth answer: <c>{"lastUpdateId": 1027024, "bids": [["4.00000000", "431.00000000"]], "asks": [...]}</c>.</summary>
+    public sealed record Depth(long LastUpdateId, IReadOnlyList<string[]> Bids, IReadOnlyList<string[]> Asks)
+    {
+        public static Depth From(OrderBook book) => new(book.LastUpdateId, Levels(book.Bids), Levels(book.Asks));
+
+        private static string[][] Levels(IReadOnlyList<BookLevel> levels) => [.. levels.Select(l => new[] { F8(l.Price), F8(l.Qty) })];
+    }
 
     public sealed record TickerPrice(string Symbol, string Price);
 

@@ -27,9 +27,17 @@ public sealed record Ticker24h(
     long LastId,
     long Count);
 
+/// <summary>One price level of an order book: its price and the quantity resting there.</summary>
+public readonly record struct BookLevel(decimal Price, decimal Qty);
+
 /// <summary>
-/// The simulated exchange: every symbol's seeded walk plus the pins set through the control API.
-/// Thread-safe: pins are an immutable map swapped under a lock, and every read works on one snapshot.
+/// An order book snapshot as GET /api/v3/depth gives it: bids best (highest) first, asks best (lowest) first.
+/// </summary>
+public sealed record OrderBook(long LastUpdateId, IReadOnlyList<BookLevel> Bids, IReadOnlyList<BookLevel> Asks);
+
+/// <summary>
+/// The simulated exchange: every symbol's seeded walk and synthetic order book, plus the prices and books pinned through
+/// the control API. Thread-safe: pins are immutable maps swapped under a lock, and every read works on one snapshot.
 /// </summary>
 public sealed class MarketSimulator
 {
@@ -42,6 +50,12 @@ public sealed class MarketSimulator
     private readonly Dictionary<string, PriceWalk> _walks;
     private readonly Lock _gate = new();
     private ImmutableDictionary<string, ImmutableArray<Pin>> _pins = ImmutableDictionary<string, ImmutableArray<Pin>>.Empty;
+    private ImmutableDictionary<string, PinnedBook> _books = ImmutableDictionary<string, PinnedBook>.Empty;
+
+    /// <summary>Levels a side of a book holds at most: Binance's largest depth limit.</summary>
+    public const int MaxBookLevels = 5_000;
+
+    private sealed record PinnedBook(ImmutableArray<BookLevel> Bids, ImmutableArray<BookLevel> Asks);
 
     public MarketSimulator(IOptions<ExchangeSimOptions> options, TimeProvider time)
     {
@@ -71,6 +85,71 @@ public sealed class MarketSimulator
     public void ClearPins()
     {
         lock (_gate) _pins = _pins.Clear();
+    }
+
+    /// <summary>
+    /// Fixes the symbol's order book (levels as given: the caller checks their order) until it is unpinned: the depth
+    /// endpoint serves it and the 24 h ticker quotes its best levels. The price path is not touched.
+    /// </summary>
+    public void PinBook(SymbolSpec spec, IEnumerable<BookLevel> bids, IEnumerable<BookLevel> asks)
+    {
+        var book = new PinnedBook([.. bids], [.. asks]);
+        lock (_gate) _books = _books.SetItem(spec.Symbol, book);
+    }
+
+    /// <summary>Back to the synthetic book around the price; false when the symbol's book was not pinned.</summary>
+    public bool UnpinBook(SymbolSpec spec)
+    {
+        lock (_gate)
+        {
+            var before = _books;
+            _books = _books.Remove(spec.Symbol);
+            return _books != before;
+        }
+    }
+
+    /// <summary>Back to the synthetic book for every symbol.</summary>
+    public void ClearBooks()
+    {
+        lock (_gate) _books = _books.Clear();
+    }
+
+    /// <summary>
+    /// The symbol's order book now, at most <paramref name="limit"/> levels a side: the pinned book if there is one,
+    /// else the synthetic book around the current price (see <see cref="SyntheticLevel"/>). Its lastUpdateId is the
+    /// walk's trade id now, so it grows with time.
+    /// </summary>
+    public OrderBook Book(SymbolSpec spec, int limit)
+    {
+        var now = NowSecond;
+        var path = Path(spec);
+        return BookAt(spec, path, path.At(now), now, limit);
+    }
+
+    /// <summary>
+    /// Level <paramref name="n"/> (1 = best) of the synthetic book around <paramref name="price"/>: n ticks below it
+    /// (bids) or above it (asks), holding n times <see cref="SymbolSpec.BookLot"/>. So the best bid and ask are one
+    /// tick either side of the price, and a walk through the book can be worked out by hand.
+    /// </summary>
+    public static BookLevel SyntheticLevel(SymbolSpec spec, decimal price, bool bid, int n) =>
+        new(bid ? price - n * spec.TickSize : price + n * spec.TickSize, n * spec.BookLot);
+
+    private OrderBook BookAt(SymbolSpec spec, PricePath path, decimal price, long now, int limit)
+    {
+        limit = Math.Clamp(limit, 0, MaxBookLevels);
+        var id = path.Walk.TradeId(now);
+        if (Volatile.Read(ref _books).GetValueOrDefault(spec.Symbol) is { } pinned)
+            return new OrderBook(id, [.. pinned.Bids.Take(limit)], [.. pinned.Asks.Take(limit)]);
+
+        var bids = new List<BookLevel>(limit);
+        var asks = new List<BookLevel>(limit);
+        for (var n = 1; n <= limit; n++)
+        {
+            // No bid at or below zero: a cheap symbol's book is thinner on the bid side.
+            if (SyntheticLevel(spec, price, bid: true, n) is { Price: > 0 } level) bids.Add(level);
+            asks.Add(SyntheticLevel(spec, price, bid: false, n));
+        }
+        return new OrderBook(id, bids, asks);
     }
 
     /// <summary>
@@ -104,7 +183,10 @@ public sealed class MarketSimulator
         return Path(spec).Candles(opens.ToArray(), now);
     }
 
-    /// <summary>The rolling 24 h window ending now, computed from its 1440 one-minute candles.</summary>
+    /// <summary>
+    /// The rolling 24 h window ending now, computed from its 1440 one-minute candles; bid and ask are the best levels
+    /// of <see cref="Book"/>.
+    /// </summary>
     public Ticker24h Ticker(SymbolSpec spec)
     {
         var now = NowSecond;
@@ -119,6 +201,9 @@ public sealed class MarketSimulator
         var quoteVolume = minutes.Sum(c => c.QuoteVolume);
         var (firstId, nextId) = (path.Walk.TradeId(start), path.Walk.TradeId(now));
         var change = last - open;
+        // The book's best levels; an empty side quotes zero.
+        var top = BookAt(spec, path, last, now, 1);
+        var (bid, ask) = (top.Bids.FirstOrDefault(), top.Asks.FirstOrDefault());
         return new Ticker24h(
             spec,
             PriceChange: change,
@@ -127,10 +212,10 @@ public sealed class MarketSimulator
             PrevClosePrice: path.At(start - 1),
             LastPrice: last,
             LastQty: RecentQuantity(path.Walk, now, 1),
-            BidPrice: last - spec.TickSize,
-            BidQty: RecentQuantity(path.Walk, now, 5),
-            AskPrice: last + spec.TickSize,
-            AskQty: RecentQuantity(path.Walk, now, 3),
+            BidPrice: bid.Price,
+            BidQty: bid.Qty,
+            AskPrice: ask.Price,
+            AskQty: ask.Qty,
             OpenPrice: open,
             HighPrice: minutes.Max(c => c.High),
             LowPrice: minutes.Min(c => c.Low),
@@ -145,7 +230,7 @@ public sealed class MarketSimulator
 
     private PricePath Path(SymbolSpec spec) => new(_walks[spec.Symbol], Volatile.Read(ref _pins).GetValueOrDefault(spec.Symbol, []));
 
-    /// <summary>A plausible book or trade size: what traded in the last few seconds, at least one lot.</summary>
+    /// <summary>A plausible trade size: what traded in the last few seconds, at least one lot.</summary>
     private static decimal RecentQuantity(PriceWalk walk, long now, int seconds) =>
         Math.Max(walk.Spec.StepSize, walk.Spec.RoundToStep((decimal)walk.Volume(now - seconds, now) / PriceWalk.VolumeUnits));
 

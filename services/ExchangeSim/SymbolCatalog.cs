@@ -24,6 +24,12 @@ public sealed record SymbolSpec(
 
     /// <summary>Rounds down to the symbol's lot step.</summary>
     public decimal RoundToStep(decimal quantity) => Math.Floor(quantity / StepSize) * StepSize;
+
+    /// <summary>
+    /// The quantity of the synthetic order book's best levels: one average trade, on the lot step (at least one step).
+    /// Level n on either side holds n of these.
+    /// </summary>
+    public decimal BookLot => Math.Max(StepSize, RoundToStep(TradeSize));
 }
 
 public static class SymbolCatalog

@@ -7,7 +7,7 @@ namespace TradingBots.Market;
 
 /// <summary>
 /// Turns upstream failures into <c>system.notice</c> events, at most one per kind of failure per
-/// <see cref="MarketOptions.NoticeInterval"/> (per call kind: ticker or OHLCV), so an exchange outage informs without flooding the channel.
+/// <see cref="MarketOptions.NoticeInterval"/> (per call kind: ticker, OHLCV, order book or markets), so an exchange outage informs without flooding the channel.
 /// </summary>
 public sealed class UpstreamNotices(EventPublisher events, IOptions<MarketOptions> options, TimeProvider time, ILogger<UpstreamNotices> logger)
 {

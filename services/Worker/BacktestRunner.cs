@@ -5,6 +5,7 @@ using Npgsql;
 using TradingBots.Backtests;
 using TradingBots.Data;
 using TradingBots.Events;
+using TradingBots.Paper;
 using TradingBots.Strategies;
 
 namespace TradingBots.Worker;
@@ -20,7 +21,7 @@ namespace TradingBots.Worker;
 /// runs it again from the start.
 /// </summary>
 public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, TradingDbContext db, IOptions<ArtifactsOptions> artifacts,
-    IOptions<BacktestsOptions> options, IServiceScopeFactory scopes, TimeProvider time, ILogger<BacktestRunner> logger)
+    IOptions<BacktestsOptions> options, PriceSource prices, IServiceScopeFactory scopes, TimeProvider time, ILogger<BacktestRunner> logger)
 {
     /// <summary>How often a simulation's progress is recorded (and the job checked for a cancel).</summary>
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(250);
@@ -44,7 +45,7 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var known = ex is Paper.PriceException or HttpRequestException or System.Text.Json.JsonException;
+            var known = ex is PriceException or HttpRequestException or System.Text.Json.JsonException;
             if (!known) logger.LogError(ex, "Backtest {Job} failed", jobId);
             await jobs.FailAsync(run, known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", cancellationToken);
         }
@@ -91,7 +92,15 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         var (from, to) = (backtest.From.ToUnixTimeMilliseconds(), backtest.To.ToUnixTimeMilliseconds());
         // The warm-up: the closed candles before the range the strategy's first judgment needs, as a live bot has them.
         var warmFrom = from - (Math.Max(1, strategy.CandlesNeeded(knobs)) - 1) * step;
-        var setup = new BacktestSetup(strategy, knobs, backtest.Symbols, backtest.Timeframe, from, to, backtest.StartingCash, backtest.FeeRate);
+        // And the candle after the range, once it has closed: the last candle's orders fill at its open.
+        var until = to + step <= time.GetUtcNow().ToUnixTimeMilliseconds() ? to + step : to;
+        // Filled by the knobs' terms, under the exchange's rules of today when they apply (Binance keeps no history of them).
+        var terms = PaperRules.Terms(backtest.Knobs, FillTerms.Bot);
+        var rules = new Dictionary<string, ExchangeRules>(StringComparer.Ordinal);
+        if (terms.ExchangeRules)
+            foreach (var symbol in backtest.Symbols) rules[symbol] = await prices.GetRulesAsync(symbol, cancellationToken);
+        var setup = new BacktestSetup(strategy, knobs, backtest.Symbols, backtest.Timeframe, from, to, backtest.StartingCash, backtest.FeeRate, terms,
+            terms.ExchangeRules ? rules : null);
 
         // Stopped (cancelled) at the next progress: the download's pages and the simulation's ticks of the clock.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -103,11 +112,11 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
 
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
-        var fetched = await download.EnsureAsync(connection, backtest.Symbols, backtest.Timeframe, warmFrom, to,
+        var fetched = await download.EnsureAsync(connection, backtest.Symbols, backtest.Timeframe, warmFrom, until,
             (done, missing) => ReportAsync(missing == 0 ? 50 : done * 50 / missing, $"downloading candles: {done:N0} of {missing:N0}"), stop.Token);
         var candles = new Dictionary<string, Candle[]>(StringComparer.Ordinal);
         foreach (var symbol in backtest.Symbols)
-            candles[symbol] = await CandleStore.ReadAsync(connection, symbol, backtest.Timeframe, warmFrom, to, stop.Token);
+            candles[symbol] = await CandleStore.ReadAsync(connection, symbol, backtest.Timeframe, warmFrom, until, stop.Token);
         await ReportAsync(50, fetched == 0 ? "simulating (every candle stored already)" : $"simulating ({fetched:N0} candles fetched)");
 
         var result = await SimulateAsync(setup, candles, percent => ReportAsync(50 + percent * 49 / 100, $"simulating: {percent}%"), stop.Token);

@@ -40,15 +40,15 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         }
         if (active.Count == 0) return;
 
-        IReadOnlyDictionary<string, decimal> live;
+        IReadOnlyDictionary<string, Quote> live;
         Dictionary<string, decimal> mark;
         var held = await writes.OpenSymbolsAsync([.. active.Select(a => a.Bot.Id)], cancellationToken);
         try
         {
             // Every symbol the batch trades or holds (a bot may hold one its orders placed by hand bought).
-            (live, var unlisted) = await prices.GetListedPricesAsync([.. active.SelectMany(a => a.Bot.Symbols).Union(held)], cancellationToken);
+            (live, var unlisted) = await prices.GetListedQuotesAsync([.. active.SelectMany(a => a.Bot.Symbols).Union(held)], cancellationToken);
             // A symbol the exchange no longer lists is marked at its last known price (as GET /portfolio does) and not traded.
-            mark = new Dictionary<string, decimal>(live);
+            mark = live.ToDictionary(q => q.Key, q => q.Value.Last);
             if (unlisted.Count > 0)
             {
                 foreach (var (symbol, last) in await marks.LastFilledAsync(unlisted, cancellationToken)) mark[symbol] = last;
@@ -139,16 +139,28 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
     private double Ms(long from, long to) => time.GetElapsedTime(from, to).TotalMilliseconds;
 
     /// <summary>The bot's strategy on each of its symbols, and its orders executed: what happened, for the job's message.</summary>
-    private async Task<Outcome> DecideAsync(Bot bot, BotScheduler.Due due, IStrategy strategy, KnobValues knobs, IReadOnlyDictionary<string, decimal> live,
+    private async Task<Outcome> DecideAsync(Bot bot, BotScheduler.Due due, IStrategy strategy, KnobValues knobs, IReadOnlyDictionary<string, Quote> live,
         IReadOnlyList<OpenTrade> open, IReadOnlyDictionary<(string, string), Task<IReadOnlyList<Candle>>> candles,
         IReadOnlyDictionary<(long, string), long> judged, DateTimeOffset adviceDeadline, CancellationToken cancellationToken)
     {
         var notes = new List<string>();
         var seen = new List<(string, long)>();
+        var terms = PaperRules.Terms(bot.Knobs, FillTerms.Bot);
         try
         {
             foreach (var symbol in bot.Symbols.Where(live.ContainsKey))
             {
+                // The stops on this tick's price first (StopRule), fenced by the lease alone: no candle decided them. A trade
+                // stopped out is no longer open to the strategy.
+                List<long>? stopped = null;
+                foreach (var trade in open)
+                {
+                    if (trade.Symbol != symbol || StopRule.OnPrice(strategy.StopsOf(trade, knobs), live[symbol].Last) is not { } exit) continue;
+                    notes.Add(await ExecuteAsync(bot, new LeaseGuard(due.Fence), StrategyOrder.Close(trade, exit.Reason), null, live[symbol], terms, cancellationToken));
+                    (stopped ??= []).Add(trade.TradeId);
+                }
+                if (stopped is not null) open = [.. open.Where(t => !stopped.Contains(t.TradeId))];
+
                 var closed = await candles[(symbol, bot.Timeframe)];
                 // Judged once per closed candle, at its close, as a backtest judges it (FillRule): no new candle, no decision.
                 var newCandles = NewCandles(closed, judged.TryGetValue((due.JobId, symbol), out var last) ? last : null);
@@ -173,7 +185,12 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                     return new(bot, due, knobs, notes, $"strategy {bot.Strategy} failed on {symbol}: {ex.Message}", seen);
                 }
                 var guard = new CandleGuard(due.Fence, symbol, closed[^1].OpenTime);
-                for (var i = 0; i < orders.Count; i++) notes.Add(await ExecuteAsync(bot, guard, orders[i], i, input.Price, cancellationToken));
+                for (var i = 0; i < orders.Count; i++)
+                {
+                    // The key names the run, symbol, candle and order, so judging a candle again trades nothing twice.
+                    var key = Idempotency.Scoped(Idempotency.Worker, $"job{due.JobId}-{symbol}-{guard.CandleOpenTime}-{i}");
+                    notes.Add(await ExecuteAsync(bot, guard, orders[i], key, live[symbol], terms, cancellationToken));
+                }
                 seen.Add((symbol, guard.CandleOpenTime));
             }
             return new(bot, due, knobs, notes, null, seen);
@@ -213,11 +230,12 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
     public const int MaxCatchUp = 30;
 
     /// <summary>
-    /// One strategy order through the paper engine (its own scope: its own transaction, as a request would have), filled at
-    /// <paramref name="price"/>: the close of the candle it was decided on (<see cref="FillRule"/>), under the tick's
-    /// <paramref name="guard"/>. Its key names the run, symbol, candle and order, so judging a candle again trades nothing twice.
+    /// One strategy order through the paper engine (its own scope: its own transaction, as a request would have), filled by
+    /// the bot's <paramref name="terms"/> from the live ticker this tick read (<see cref="FillRule"/>), under the tick's
+    /// <paramref name="guard"/>; a buy with its idempotency <paramref name="key"/> (a close is once by itself: a closed trade is 409).
     /// </summary>
-    private async Task<string> ExecuteAsync(Bot bot, CandleGuard guard, StrategyOrder order, int index, decimal price, CancellationToken cancellationToken)
+    private async Task<string> ExecuteAsync(Bot bot, IOrderGuard guard, StrategyOrder order, string? key, Quote quote, FillTerms terms,
+        CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var engine = scope.ServiceProvider.GetRequiredService<PaperEngine>();
@@ -225,12 +243,11 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             if (order.TradeId is { } tradeId)
             {
-                await engine.CloseTradeAsync(tradeId, cancellationToken, at: price, guard: guard);
+                await engine.CloseTradeAsync(tradeId, cancellationToken, at: quote, guard: guard, terms: terms);
                 return $"sold {order.Symbol} (trade {tradeId}): {order.Reason}";
             }
-            var key = Idempotency.Scoped(Idempotency.Worker, $"job{guard.Fence.JobId}-{order.Symbol}-{guard.CandleOpenTime}-{index}");
             var request = new OrderRequest(bot.Id, order.Symbol, Sides.Buy, order.QuoteAmount, null);
-            await engine.PlaceOrderAsync(request, key, Idempotency.Hash(request), cancellationToken, at: price, guard: guard);
+            await engine.PlaceOrderAsync(request, key, Idempotency.Hash(request), cancellationToken, at: quote, guard: guard, terms: terms);
             return $"bought {WireJson.Format(order.QuoteAmount!.Value)} of {order.Symbol}: {order.Reason}";
         }
         catch (PaperException ex)

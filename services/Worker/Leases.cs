@@ -59,6 +59,18 @@ public static class Leases
     }
 }
 
+/// <summary>The fence alone, for an order no candle decided (a stop this tick's price reached): it commits only while the lease is the tick's.</summary>
+public sealed record LeaseGuard(Fence Fence) : IOrderGuard
+{
+    public async Task EnterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var held = new NpgsqlCommand("SELECT 1 FROM bot_leases WHERE bot_id = @bot AND epoch = @epoch FOR SHARE", connection, transaction);
+        held.Parameters.AddWithValue("bot", Fence.BotId);
+        held.Parameters.AddWithValue("epoch", Fence.Epoch);
+        if (await held.ExecuteScalarAsync(cancellationToken) is null) throw new LeaseLostException(Fence.BotId);
+    }
+}
+
 /// <summary>
 /// A strategy's order under its tick's claim: in the order's transaction, the lease is checked to be still this claim's
 /// (else <see cref="LeaseLostException"/>, and nothing of the order is written) and the candle it was decided on is

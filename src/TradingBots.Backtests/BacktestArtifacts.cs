@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using TradingBots.Events;
+using TradingBots.Paper;
 using TradingBots.Strategies;
 
 namespace TradingBots.Backtests;
@@ -9,18 +10,20 @@ namespace TradingBots.Backtests;
 /// <summary>
 /// A completed backtest's figures (GET /backtests/{id} and summary.json): the run metrics, and what they came from: the
 /// candles judged, those of them (warm-up included) fetched from the exchange by this run (0 when all were stored), the
-/// trades still open at the end and the orders the paper rules refused.
+/// trades still open at the end and the orders the paper rules refused; and how it filled: the model (on candles, always
+/// their price: history keeps no ticker or book), the slippage and whether the exchange's rules applied.
 /// </summary>
 public sealed record BacktestSummary(decimal TotalReturn, decimal MaxDrawdown, decimal? Sharpe, decimal? Sortino, decimal? WinRate,
     decimal? ProfitFactor, decimal Exposure, decimal FeesPaid, int TradeCount, decimal BuyAndHoldReturn, decimal StartingCash,
-    decimal FinalEquity, int Candles, int CandlesFetched, int OpenTrades, IReadOnlyList<string> Refusals)
+    decimal FinalEquity, int Candles, int CandlesFetched, int OpenTrades, IReadOnlyList<string> Refusals, string FillModel, decimal SlippageBps,
+    bool ExchangeRules)
 {
     public static BacktestSummary From(BacktestSetup setup, BacktestResult result, int candlesFetched)
     {
         var s = result.Summary;
         return new(s.TotalReturn, s.MaxDrawdown, s.Sharpe, s.Sortino, s.WinRate, s.ProfitFactor, s.Exposure, s.FeesPaid, s.TradeCount,
             s.BuyAndHoldReturn, setup.StartingCash, result.Equity[^1].Equity, result.Candles, candlesFetched, result.Trades.Count(t => t.IsOpen),
-            result.Refusals);
+            result.Refusals, setup.Applied.Model, setup.Applied.SlippageBps, setup.Applied.ExchangeRules);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, WireJson.Options);

@@ -6,7 +6,8 @@ namespace TradingBots.Backtests;
 
 /// <summary>
 /// One trade of a backtest, from its buy to its close (or still open at the end). <see cref="OpenedAt"/> and
-/// <see cref="ClosedAt"/> are the close times (Unix ms) of the candles it was bought and sold on: it filled at their closes.
+/// <see cref="ClosedAt"/> are the open times (Unix ms) of the candles it was bought and sold at: the candles after those
+/// the strategy decided on, at whose opens it filled.
 /// </summary>
 public sealed class BacktestTrade
 {
@@ -28,10 +29,12 @@ public sealed class BacktestTrade
 
 /// <summary>
 /// A backtest's paper account, in memory: cash and trades moved by <see cref="PaperRules"/> exactly as the paper engine
-/// moves an account's rows (a buy of a quote amount refused when it fills nothing or costs more than the cash, a close of
-/// the whole trade), so the same decisions at the same prices come to the same figures to the last decimal.
+/// moves an account's rows (the price slipped by <paramref name="slippageBps"/> and, under a symbol's exchange
+/// <paramref name="rules"/>, on its tick, the quantity on its step and the order refused under its minimums; a buy of a
+/// quote amount refused when it fills nothing or costs more than the cash, a close of the whole trade), so the same
+/// decisions at the same prices come to the same figures to the last decimal.
 /// </summary>
-public sealed class Ledger(decimal startingCash, decimal feeRate)
+public sealed class Ledger(decimal startingCash, decimal feeRate, decimal slippageBps = 0m, IReadOnlyDictionary<string, ExchangeRules>? rules = null)
 {
     private readonly List<BacktestTrade> _trades = [];
     private readonly List<BacktestTrade> _open = [];
@@ -49,7 +52,11 @@ public sealed class Ledger(decimal startingCash, decimal feeRate)
     /// <summary>Buys <paramref name="quote"/> of a symbol at <paramref name="price"/>; null, or why it was refused (nothing changes).</summary>
     public string? Buy(string symbol, decimal quote, decimal price, long at, string reason)
     {
-        var fill = PaperRules.Buy(price, quote, null, feeRate);
+        var symbolRules = rules?.GetValueOrDefault(symbol);
+        price = PaperRules.FillPrice(price, Sides.Buy, slippageBps, symbolRules);
+        var fill = PaperRules.Buy(price, quote, null, feeRate, symbolRules);
+        if (symbolRules is not null && PaperRules.Refusal(symbolRules, fill.Qty, price) is { } refused)
+            return $"buy of {WireJson.Format(quote)} {symbol} refused: {refused.Filter}: {refused.Reason}";
         switch (PaperRules.Refusal(fill, Cash))
         {
             case BuyRefusal.TooSmall: return $"buy of {WireJson.Format(quote)} {symbol} too small: it fills nothing at {WireJson.Format(price)}";
@@ -74,6 +81,10 @@ public sealed class Ledger(decimal startingCash, decimal feeRate)
     {
         var trade = _open.Find(t => t.Id == tradeId);
         if (trade is null) return $"trade {tradeId} is not open";
+        var symbolRules = rules?.GetValueOrDefault(trade.Symbol);
+        price = PaperRules.FillPrice(price, Sides.Sell, slippageBps, symbolRules);
+        if (symbolRules is not null && PaperRules.Refusal(symbolRules, trade.Qty, price) is { } refused)
+            return $"sell of trade {tradeId} ({trade.Symbol}) refused: {refused.Filter}: {refused.Reason}";
         var sale = PaperRules.SellFrom(new OpenLot(trade.Id, trade.Qty, trade.CostBasisQuote, trade.FeesPaidQuote, 0m), trade.Qty, price, feeRate);
         (trade.ClosedAt, trade.ExitPrice, trade.ProceedsQuote, trade.FeesPaidQuote, trade.RealizedPnlQuote, trade.CloseReason) =
             (at, price, sale.Proceeds, sale.FeesPaidQuote, sale.RealizedPnlQuote, reason);

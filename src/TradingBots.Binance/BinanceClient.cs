@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace TradingBots.Binance;
 
 /// <summary>
-/// A small typed client for Binance's public Spot REST API (the part ccxt's fetch_tickers and fetch_ohlcv use).
+/// A small typed client for Binance's public Spot REST API (the part ccxt's load_markets, fetch_tickers, fetch_ohlcv and
+/// fetch_order_book use).
 /// One long-lived, thread-safe instance: one HttpClient, a per-call timeout on top of the caller's cancellation,
 /// every failure turned into a <see cref="BinanceException"/> of a known kind, and after a rate limit no call of any
 /// kind until its Retry-After has passed.
@@ -83,6 +84,32 @@ public sealed class BinanceClient(HttpClient http, IOptions<BinanceOptions> opti
         {
             throw new BinanceException(BinanceErrorKind.Malformed, $"malformed kline from {BaseAddress.Host}: {ex.Message}", inner: ex);
         }
+    }
+
+    /// <summary>
+    /// The symbol's order book (<c>/api/v3/depth</c>): at most <paramref name="limit"/> levels a side, bids best
+    /// (highest) first, asks best (lowest) first. Binance takes 1 to 5000 (a larger limit is served as 5000) and
+    /// weighs the call by it: up to 100 levels 5, 500 25, 1000 50, 5000 250.
+    /// </summary>
+    public async Task<BinanceOrderBook> GetOrderBookAsync(string exchangeSymbol, int limit, CancellationToken cancellationToken)
+    {
+        var depth = await GetAsync(
+            $"/api/v3/depth?symbol={Uri.EscapeDataString(exchangeSymbol)}&limit={limit.ToString(CultureInfo.InvariantCulture)}",
+            BinanceJson.Default.BinanceDepth, cancellationToken);
+        try
+        {
+            if (depth is not { LastUpdateId: { } id, Bids: { } bids, Asks: { } asks })
+                throw new FormatException("lastUpdateId, bids and asks are required");
+            return new BinanceOrderBook(id, [.. bids.Select(Level)], [.. asks.Select(Level)]);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+        {
+            throw new BinanceException(BinanceErrorKind.Malformed, $"malformed order book from {BaseAddress.Host}: {ex.Message}", inner: ex);
+        }
+
+        static BookLevel Level(List<JsonElement>? level) => level is [var price, var qty, ..]
+            ? new BookLevel(Decimal(price), Decimal(qty))
+            : throw new FormatException("a level is not a [price, qty] pair");
     }
 
     public Task PingAsync(CancellationToken cancellationToken) =>

@@ -27,6 +27,16 @@ public sealed record BinanceTicker24h(
 /// <summary>One kline: open time (ms) and OHLCV.</summary>
 public sealed record Candle(long OpenTime, decimal Open, decimal High, decimal Low, decimal Close, decimal Volume);
 
+/// <summary>One price level of an order book: the price and the quantity resting there.</summary>
+public readonly record struct BookLevel(decimal Price, decimal Qty);
+
+/// <summary>
+/// GET /api/v3/depth: a snapshot of the book, bids best (highest) first, asks best (lowest) first.
+/// <see cref="LastUpdateId"/> orders snapshots (and diff-depth events) of one symbol.
+/// </summary>
+public sealed record BinanceOrderBook(long LastUpdateId, IReadOnlyList<BookLevel> Bids, IReadOnlyList<BookLevel> Asks);
+
+/// <summary>A symbol of /api/v3/exchangeInfo: its assets, status and trading rules.</summary>
 public sealed record BinanceSymbol(
     [property: JsonPropertyName("symbol")] string Symbol,
     [property: JsonPropertyName("status")] string Status,
@@ -35,9 +45,44 @@ public sealed record BinanceSymbol(
 {
     /// <summary>ccxt's unified form, e.g. BTC/USDT.</summary>
     public string Unified => $"{BaseAsset}/{QuoteAsset}";
+
+    private readonly SymbolFilters _filters = SymbolFilters.None;
+
+    /// <summary>The trading rules from the symbol's <c>filters</c> (every value null when it has none).</summary>
+    [JsonPropertyName("filters"), JsonConverter(typeof(SymbolFiltersJsonConverter))]
+    public SymbolFilters Filters
+    {
+        get => _filters;
+        // The serializer sets null when the symbol has no filters array.
+        init => _filters = value ?? SymbolFilters.None;
+    }
 }
 
 internal sealed record BinanceExchangeInfo([property: JsonPropertyName("symbols")] IReadOnlyList<BinanceSymbol> Symbols);
+
+/// <summary>GET /api/v3/depth as sent: levels are [price, qty] pairs of decimal strings.</summary>
+internal sealed record BinanceDepth(
+    [property: JsonPropertyName("lastUpdateId")] long? LastUpdateId,
+    [property: JsonPropertyName("bids")] List<List<System.Text.Json.JsonElement>?>? Bids,
+    [property: JsonPropertyName("asks")] List<List<System.Text.Json.JsonElement>?>? Asks);
+
+/// <summary>
+/// One element of a symbol's <c>filters</c>, with the fields of the filters we read (PRICE_FILTER, LOT_SIZE,
+/// MARKET_LOT_SIZE, NOTIONAL, MIN_NOTIONAL); the fields of other filter types are ignored.
+/// </summary>
+internal sealed record BinanceFilter(
+    [property: JsonPropertyName("filterType")] string? FilterType,
+    [property: JsonPropertyName("minPrice")] decimal? MinPrice,
+    [property: JsonPropertyName("maxPrice")] decimal? MaxPrice,
+    [property: JsonPropertyName("tickSize")] decimal? TickSize,
+    [property: JsonPropertyName("minQty")] decimal? MinQty,
+    [property: JsonPropertyName("maxQty")] decimal? MaxQty,
+    [property: JsonPropertyName("stepSize")] decimal? StepSize,
+    [property: JsonPropertyName("minNotional")] decimal? MinNotional,
+    [property: JsonPropertyName("applyMinToMarket")] bool? ApplyMinToMarket,
+    [property: JsonPropertyName("maxNotional")] decimal? MaxNotional,
+    [property: JsonPropertyName("applyMaxToMarket")] bool? ApplyMaxToMarket,
+    [property: JsonPropertyName("applyToMarket")] bool? ApplyToMarket);
 
 internal sealed record BinanceError([property: JsonPropertyName("code")] int Code, [property: JsonPropertyName("msg")] string Msg);
 
@@ -47,4 +92,6 @@ internal sealed record BinanceError([property: JsonPropertyName("code")] int Cod
 [JsonSerializable(typeof(BinanceExchangeInfo))]
 [JsonSerializable(typeof(BinanceError))]
 [JsonSerializable(typeof(List<List<System.Text.Json.JsonElement>>))]
+[JsonSerializable(typeof(BinanceDepth))]
+[JsonSerializable(typeof(List<BinanceFilter>))]
 internal sealed partial class BinanceJson : JsonSerializerContext;

@@ -1,8 +1,11 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace TradingBots.Binance;
 
 /// <summary>
 /// Unified symbols (BTC/USDT) ↔ Binance symbols (BTCUSDT), built from /api/v3/exchangeInfo's baseAsset and
-/// quoteAsset — never by cutting strings, which would fail for symbols like 1000SATSUSDT.
+/// quoteAsset — never by cutting strings, which would fail for symbols like 1000SATSUSDT — and each listed symbol's
+/// trading rules (<see cref="SymbolFilters"/>). Only symbols in status TRADING are listed.
 /// </summary>
 public sealed class SymbolMap
 {
@@ -17,6 +20,17 @@ public sealed class SymbolMap
     }
 
     public int Count => _byUnified.Count;
+
+    /// <summary>The listed symbols, by exchange symbol.</summary>
+    public IReadOnlyCollection<BinanceSymbol> Symbols => _byExchange.Values;
+
+    /// <summary>The listed symbol with this exchange symbol (BTCUSDT), with its assets and filters.</summary>
+    public bool TryGetSymbol(string exchangeSymbol, [NotNullWhen(true)] out BinanceSymbol? symbol) =>
+        _byExchange.TryGetValue(exchangeSymbol, out symbol);
+
+    /// <summary>The trading rules of a listed symbol (BTCUSDT); null when it is not listed.</summary>
+    public SymbolFilters? FiltersOf(string exchangeSymbol) =>
+        _byExchange.TryGetValue(exchangeSymbol, out var symbol) ? symbol.Filters : null;
 
     public bool TryGetExchangeSymbol(string unified, out string exchangeSymbol)
     {

@@ -15,22 +15,22 @@ public sealed class MarkPrices(TradingDbContext db, PriceSource prices)
 {
     public async Task<IReadOnlyDictionary<string, MarkPrice>> GetAsync(IReadOnlyCollection<string> symbols, CancellationToken cancellationToken)
     {
-        var (live, unlisted) = await prices.GetListedPricesAsync(symbols, cancellationToken);
-        var marks = live.ToDictionary(p => p.Key, p => new MarkPrice(p.Value, Stale: false));
+        var (live, unlisted) = await prices.GetListedQuotesAsync(symbols, cancellationToken);
+        var marks = live.ToDictionary(p => p.Key, p => new MarkPrice(p.Value.Last, Stale: false));
         foreach (var (symbol, price) in await LastFilledAsync(unlisted, cancellationToken)) marks[symbol] = new MarkPrice(price, Stale: true);
         return marks;
     }
 
-    /// <summary>One symbol's price for closing a trade.</summary>
-    public async Task<MarkPrice> GetAsync(string symbol, CancellationToken cancellationToken)
+    /// <summary>One symbol's ticker for closing a trade; stale (last, bid and ask all the last fill's price) when it is not listed.</summary>
+    public async Task<(Quote Quote, bool Stale)> GetQuoteAsync(string symbol, CancellationToken cancellationToken)
     {
         try
         {
-            return new MarkPrice(await prices.GetPriceAsync(symbol, cancellationToken), Stale: false);
+            return (await prices.GetQuoteAsync(symbol, cancellationToken), false);
         }
         catch (PriceException ex) when (ex.Status == System.Net.HttpStatusCode.BadRequest)
         {
-            if ((await LastFilledAsync([symbol], cancellationToken)).TryGetValue(symbol, out var last)) return new MarkPrice(last, Stale: true);
+            if ((await LastFilledAsync([symbol], cancellationToken)).TryGetValue(symbol, out var last)) return (new Quote(last, last, last), true);
             throw;
         }
     }

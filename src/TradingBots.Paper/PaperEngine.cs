@@ -17,18 +17,21 @@ namespace TradingBots.Paper;
 public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPrices marks, IOptions<PaperOptions> options, TimeProvider time)
 {
     /// <summary>
-    /// POST /orders. With an idempotency key, a retry gets the first response (status and body) back. It fills at the live
-    /// price, or at <paramref name="at"/>: a strategy's order fills at the close of the candle it was decided on (the fill
-    /// rule live bots and backtests share), under the caller's <paramref name="guard"/>.
+    /// POST /orders. With an idempotency key, a retry gets the first response (status and body) back. It fills by the
+    /// account's <see cref="FillTerms"/> (<paramref name="terms"/> when the caller knows them) from the live ticker, or from
+    /// <paramref name="at"/> when the caller has it (a tick's), under the caller's <paramref name="guard"/>.
     /// </summary>
     public async Task<(int Status, string Body)> PlaceOrderAsync(OrderRequest request, string? idempotencyKey, string requestHash,
-        CancellationToken cancellationToken, decimal? at = null, IOrderGuard? guard = null)
+        CancellationToken cancellationToken, Quote? at = null, IOrderGuard? guard = null, FillTerms? terms = null)
     {
         // A retry of a committed order is answered without the market (which may be the reason for the retry). An order
         // whose price is given asks no market: the check under the lock is enough, one round trip less (a tick's orders).
         if (at is null && await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } replay) return replay;
-        // The price before the lock: no lock is held while the market answers.
-        var price = at ?? await PriceForAsync(request, cancellationToken);
+        // What it fills from, before the lock: no lock is held while the market answers.
+        terms ??= await TermsAsync(request.BotId, cancellationToken);
+        var size = request.Side == Sides.Buy || request.BaseQty is not null || request.QuoteAmount is not null
+            ? (request.BaseQty, request.QuoteAmount) : ((decimal?, decimal?)?)null;
+        var market = await MarketAsync(request.Symbol, request.Side, size, terms, at ?? await QuoteForAsync(request, cancellationToken), cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var account = await OpenAccountAsync(request.BotId, cancellationToken);
         // Again under the account's lock: a concurrent first attempt with this key may just have committed.
@@ -37,8 +40,8 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         EnsureCurrency(account, request.Symbol);
 
         var result = request.Side == Sides.Buy
-            ? await BuyAsync(request, account, price, cancellationToken)
-            : await SellAsync(request, account, price, cancellationToken);
+            ? await BuyAsync(request, account, terms, market, cancellationToken)
+            : await SellAsync(request, account, terms, market, cancellationToken);
 
         var body = JsonSerializer.Serialize(result, WireJson.Options);
         if (idempotencyKey is not null)
@@ -56,15 +59,15 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
     }
 
     /// <summary>
-    /// The live price of the order's symbol. A symbol the market does not know (PEPE/TRY on a simulator) that is also
+    /// The live ticker of the order's symbol. A symbol the market does not know (PEPE/TRY on a simulator) that is also
     /// quoted in another currency than the account's is refused for the currency (the rule that holds on any exchange);
     /// on the usual path the currency is checked under the account's lock, without a round trip of its own.
     /// </summary>
-    private async Task<decimal> PriceForAsync(OrderRequest request, CancellationToken cancellationToken)
+    private async Task<Quote> QuoteForAsync(OrderRequest request, CancellationToken cancellationToken)
     {
         try
         {
-            return await prices.GetPriceAsync(request.Symbol, cancellationToken);
+            return await prices.GetQuoteAsync(request.Symbol, cancellationToken);
         }
         catch (PriceException ex) when (ex.Status == System.Net.HttpStatusCode.BadRequest)
         {
@@ -75,6 +78,59 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
             if (PaperRules.CurrencyMismatch(request.Symbol, currency) is { } reason) throw new PaperException(422, "symbol", reason);
             throw;
         }
+    }
+
+    /// <summary>How the account fills: the manual account's from configuration, a bot's from its knobs.</summary>
+    private async Task<FillTerms> TermsAsync(long? botId, CancellationToken cancellationToken)
+    {
+        if (botId is null) return options.Value.ManualTerms;
+        var knobs = await db.Bots.Where(b => b.Id == botId).Select(b => b.Knobs).FirstOrDefaultAsync(cancellationToken)
+            ?? throw new PaperException(404, "bot_id", $"no bot {botId}");
+        return PaperRules.Terms(knobs, FillTerms.Bot);
+    }
+
+    /// <summary>
+    /// What an order fills from, by its account's terms: the ticker, and the order book (a book walk: deep enough for
+    /// <paramref name="size"/> when it is known, up to the exchange's limit) and the exchange rules when the terms need them.
+    /// </summary>
+    private async Task<MarketView> MarketAsync(string symbol, string side, (decimal? Qty, decimal? Quote)? size, FillTerms terms, Quote quote,
+        CancellationToken cancellationToken)
+    {
+        var rules = terms.ExchangeRules ? prices.GetRulesAsync(symbol, cancellationToken) : Task.FromResult<ExchangeRules>(null!);
+        OrderBook? book = null;
+        if (terms.Model == FillModels.Book)
+        {
+            book = await prices.GetOrderBookAsync(symbol, PriceSource.BookLevels, cancellationToken);
+            if (size is var (qty, amount) && PaperRules.BookPrice(Side(book, side), qty, amount) is null && Side(book, side).Count >= PriceSource.BookLevels)
+                book = await prices.GetOrderBookAsync(symbol, PriceSource.MaxBookLevels, cancellationToken);
+        }
+        return new MarketView(quote, book, await rules);
+    }
+
+    private static IReadOnlyList<BookLevel> Side(OrderBook book, string side) => side == Sides.Buy ? book.Asks : book.Bids;
+
+    /// <summary>The ticker, and the order book and exchange rules where the account's terms use them.</summary>
+    private sealed record MarketView(Quote Quote, OrderBook? Book, ExchangeRules? Rules);
+
+    /// <summary>
+    /// The price an order of this size fills at by the account's terms (<see cref="PaperRules.FillPrice"/>); an order larger
+    /// than the book is refused (422 on <paramref name="field"/>).
+    /// </summary>
+    private static decimal FillPrice(FillTerms terms, MarketView market, string symbol, string side, decimal? qty, decimal? quote, string field)
+    {
+        var price = market.Book is { } book
+            ? PaperRules.BookPrice(Side(book, side), qty, quote) ?? throw new PaperException(422, field,
+                $"larger than the order book: its {Side(book, side).Count} {(side == Sides.Buy ? "ask" : "bid")} levels hold "
+                + $"{WireJson.Format(PaperRules.Depth(Side(book, side)))} {symbol[..symbol.IndexOf('/')]}")
+            : PaperRules.ModelPrice(terms.Model, side, market.Quote);
+        return PaperRules.FillPrice(price, side, terms.SlippageBps, market.Rules);
+    }
+
+    /// <summary>An order the exchange's rules refuse: 422 naming the filter and the numbers.</summary>
+    private static void EnsureRules(MarketView market, decimal qty, decimal price, string field)
+    {
+        if (market.Rules is { } rules && PaperRules.Refusal(rules, qty, price) is { } refusal)
+            throw new PaperException(422, field, $"{refusal.Filter}: {refusal.Reason}");
     }
 
     private static string AccountKey(long? botId) => botId is null ? "manual" : $"bot:{botId}";
@@ -91,17 +147,20 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
     }
 
     /// <summary>
-    /// POST /trades/{id}/close: the whole trade at the live price, or at the last known price (said in the answer)
-    /// when the exchange no longer lists the symbol, or at <paramref name="at"/> (a strategy's close, under its
-    /// <paramref name="guard"/>). A closed trade is 409.
+    /// POST /trades/{id}/close: the whole trade by the account's terms from the live ticker, or from <paramref name="at"/> (a
+    /// strategy's close, under its <paramref name="guard"/>), or at the last known price (said in the answer, no terms
+    /// applied: there is no market) when the exchange no longer lists the symbol. A closed trade is 409.
     /// </summary>
-    public async Task<OrderResult> CloseTradeAsync(long tradeId, CancellationToken cancellationToken, decimal? at = null, IOrderGuard? guard = null)
+    public async Task<OrderResult> CloseTradeAsync(long tradeId, CancellationToken cancellationToken, Quote? at = null, IOrderGuard? guard = null,
+        FillTerms? terms = null)
     {
         var trade = await db.Trades.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tradeId, cancellationToken)
             ?? throw new PaperException(404, "id", $"no trade {tradeId}");
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
 
-        var (price, stale) = at is { } given ? new MarkPrice(given, Stale: false) : await marks.GetAsync(trade.Symbol, cancellationToken);
+        var (quote, stale) = at is { } given ? (given, false) : await marks.GetQuoteAsync(trade.Symbol, cancellationToken);
+        terms = stale ? AtLastKnown : terms ?? await TermsAsync(trade.BotId, cancellationToken);
+        var market = await MarketAsync(trade.Symbol, Sides.Sell, (trade.Amount, null), terms, quote, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var account = await OpenAccountAsync(trade.BotId, cancellationToken);
         // Re-read under the lock: a concurrent close may have won.
@@ -110,6 +169,8 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         await EnterAsync(guard, cancellationToken);
         EnsureCurrency(account, trade.Symbol);
 
+        var price = FillPrice(terms, market, trade.Symbol, Sides.Sell, trade.Amount, null, "id");
+        EnsureRules(market, trade.Amount, price, "id");
         var sale = PaperRules.SellFrom(Lot(trade), trade.Amount, price, account.FeeRate);
         var order = await ApplySaleAsync(trade, sale, price, cancellationToken);
         SetCash(account, PaperRules.CashAfter(account.Cash, sale));
@@ -119,21 +180,26 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)], PriceStale: stale);
     }
 
+    /// <summary>A close at the last known price of a symbol the exchange no longer lists: no book, no rules, no slippage.</summary>
+    private static readonly FillTerms AtLastKnown = new(FillModels.Last, 0m, ExchangeRules: false);
+
     /// <summary>An account holds one currency: a symbol quoted in another is refused (422), before anything is written.</summary>
     private static void EnsureCurrency(AccountState account, string symbol)
     {
         if (PaperRules.CurrencyMismatch(symbol, account.QuoteCurrency) is { } reason) throw new PaperException(422, "symbol", reason);
     }
 
-    private async Task<OrderResult> BuyAsync(OrderRequest request, AccountState account, decimal price, CancellationToken cancellationToken)
+    private async Task<OrderResult> BuyAsync(OrderRequest request, AccountState account, FillTerms terms, MarketView market, CancellationToken cancellationToken)
     {
-        var fill = PaperRules.Buy(price, request.QuoteAmount, request.BaseQty, account.FeeRate);
+        var field = request.QuoteAmount.HasValue ? "quote_amount" : "base_qty";
+        var price = FillPrice(terms, market, request.Symbol, Sides.Buy, request.BaseQty, request.QuoteAmount, field);
+        var fill = PaperRules.Buy(price, request.QuoteAmount, request.BaseQty, account.FeeRate, market.Rules);
+        EnsureRules(market, fill.Qty, price, field);
         var refusal = PaperRules.Refusal(fill, account.Cash);
-        if (refusal == BuyRefusal.TooSmall)
-            throw new PaperException(400, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty", $"too small: it fills nothing at {WireJson.Format(price)}");
+        if (refusal == BuyRefusal.TooSmall) throw new PaperException(400, field, $"too small: it fills nothing at {WireJson.Format(price)}");
         if (refusal == BuyRefusal.InsufficientCash)
         {
-            throw new PaperException(422, request.QuoteAmount.HasValue ? "quote_amount" : "base_qty",
+            throw new PaperException(422, field,
                 $"insufficient cash: the buy costs {WireJson.Format(fill.Quote + fill.Fee)} (fee {WireJson.Format(fill.Fee)} included), "
                 + $"the account has {WireJson.Format(account.Cash)}");
         }
@@ -152,19 +218,25 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)]);
     }
 
-    private async Task<OrderResult> SellAsync(OrderRequest request, AccountState account, decimal price, CancellationToken cancellationToken)
+    private async Task<OrderResult> SellAsync(OrderRequest request, AccountState account, FillTerms terms, MarketView market, CancellationToken cancellationToken)
     {
         var open = await db.Trades
             .Where(t => t.BotId == request.BotId && t.Symbol == request.Symbol && t.Status == TradeStatus.Open)
             .OrderBy(t => t.CreatedAt).ThenBy(t => t.Id)
             .ToListAsync(cancellationToken);
         var held = PaperRules.Held(open.Select(Lot));
-        var qty = PaperRules.SellQty(request.BaseQty, request.QuoteAmount, price);
         var field = request.BaseQty.HasValue ? "base_qty" : request.QuoteAmount.HasValue ? "quote_amount" : "symbol";
+        var nothing = $"no open {request.Symbol} position to sell";
+        if (held == 0 && field == "symbol") throw new PaperException(422, field, nothing);
+        // Without an amount it sells all held: the walk is for that much.
+        var price = FillPrice(terms, market, request.Symbol, Sides.Sell, request.QuoteAmount is null ? request.BaseQty ?? held : null, request.QuoteAmount, field);
+        // An amount asked for is on the exchange's step under its rules; all held is sold as held.
+        var qty = PaperRules.SellQty(request.BaseQty, request.QuoteAmount, price) is { } asked ? PaperRules.OnStep(asked, market.Rules) : (decimal?)null;
         if (qty == 0) throw new PaperException(400, field, $"too small: it sells nothing at {WireJson.Format(price)}");
-        if (held == 0) throw new PaperException(422, field, $"no open {request.Symbol} position to sell");
+        if (held == 0) throw new PaperException(422, field, nothing);
         if (qty > held)
             throw new PaperException(422, field, $"cannot sell {WireJson.Format(qty!.Value)} {request.Symbol}: {WireJson.Format(held)} held (no short positions)");
+        EnsureRules(market, qty ?? held, price, field);
 
         var orders = new List<Order>();
         var cash = account.Cash;

@@ -18,4 +18,21 @@ public sealed class PaperOptions
     [ConfigurationKeyName("PAPER_QUOTE_CURRENCY")]
     [RegularExpression("^[A-Z0-9]{1,20}$", ErrorMessage = "PAPER_QUOTE_CURRENCY must be an asset code such as USDT")]
     public string QuoteCurrency { get; set; } = "USDT";
+
+    /// <summary>How the manual account's orders fill: last (the spec's rule), bidask or book (see FillModels).</summary>
+    [ConfigurationKeyName("PAPER_FILL_MODEL")]
+    [RegularExpression("^(last|bidask|book)$", ErrorMessage = "PAPER_FILL_MODEL must be last, bidask or book")]
+    public string FillModel { get; set; } = FillModels.Last;
+
+    /// <summary>Slippage of the manual account's fills, in basis points against the order.</summary>
+    [ConfigurationKeyName("PAPER_SLIPPAGE_BPS")]
+    [Range(typeof(decimal), "0", "1000")]
+    public decimal SlippageBps { get; set; }
+
+    /// <summary>Whether the manual account's orders obey the exchange's filters (LOT_SIZE, NOTIONAL, PRICE_FILTER).</summary>
+    [ConfigurationKeyName("PAPER_EXCHANGE_RULES")]
+    public bool ExchangeRules { get; set; }
+
+    /// <summary>The manual account's fill terms.</summary>
+    public FillTerms ManualTerms => new(FillModel, SlippageBps, ExchangeRules);
 }

@@ -29,7 +29,7 @@ public sealed record LotSale(long TradeId, decimal Qty, decimal Proceeds, decima
 /// So realized + unrealized is always the trade's whole PnL, and once closed its realized PnL is
 /// total proceeds − original cost basis − all fees.
 /// </summary>
-public static class PaperRules
+public static partial class PaperRules
 {
     /// <summary>Decimal places of every computed amount; finer than any exchange's step size (Binance: 8).</summary>
     public const int Scale = 12;
@@ -136,15 +136,18 @@ public static class PaperRules
     public static decimal Unrealized(decimal qty, decimal price, decimal costBasisQuote, decimal feesPaidQuote) =>
         Value(qty, price) - costBasisQuote - feesPaidQuote;
 
-    private static decimal? Knob(string? knobs, string name)
+    private static decimal? Knob(string? knobs, string name) =>
+        KnobElement(knobs, name) is { ValueKind: JsonValueKind.Number } value && value.TryGetDecimal(out var number) ? number : null;
+
+    /// <summary>A knob as given in the bot's knobs (a JSON object), null when absent or the knobs are not an object.</summary>
+    private static JsonElement? KnobElement(string? knobs, string name)
     {
         if (string.IsNullOrWhiteSpace(knobs)) return null;
         try
         {
             using var document = JsonDocument.Parse(knobs);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty(name, out var value)
-                && value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var number) ? number : null;
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty(name, out var value)
+                ? value.Clone() : null;
         }
         catch (JsonException)
         {

@@ -3,8 +3,8 @@ namespace TradingBots.Strategies;
 /// <summary>
 /// <c>baseline</c> v1: a simple moving average crossover on closed candles of the bot's timeframe. It buys
 /// <c>order_quote</c> when the fast average crosses above the slow one while fewer than <c>max_open_trades</c> are open;
-/// it closes every open trade when the fast one crosses below, and any one trade whose price reached its stop loss or
-/// take profit (percent from its entry price). The averages are only compared, exactly (sums cross-multiplied, no rounding);
+/// it closes every open trade when the fast one crosses below. A trade's stop loss and take profit (percent from its entry
+/// price, <see cref="StopsOf"/>) are judged on every price by <see cref="StopRule"/>, not here. The averages are only compared, exactly (sums cross-multiplied, no rounding);
 /// a cross is a change of sign of fast − slow between the last closed candle it had judged and the last one now
 /// (equal counts as the side it came from): normally the previous candle, several back when a tick came late.
 /// </summary>
@@ -38,35 +38,25 @@ public sealed class Baseline : IStrategy
     /// <summary>The averages' one rule: fast below slow (fast's range, from 1, is its spec's).</summary>
     private static bool Ordered(int fast, int slow) => fast < slow;
 
+    /// <summary>stop_loss_pct below the entry price and take_profit_pct above it, exactly (no rounding: a price is compared with it).</summary>
+    public Stops StopsOf(OpenTrade trade, KnobValues knobs) => new(
+        knobs.Get(StopLossPct) is { } sl ? trade.EntryPrice * (1 - sl / 100) : null,
+        knobs.Get(TakeProfitPct) is { } tp ? trade.EntryPrice * (1 + tp / 100) : null);
+
     public IReadOnlyList<StrategyOrder> Decide(StrategyInput input)
     {
         // Written without copies or LINQ: a backtest asks once per candle, a year of 1m candles is half a million asks.
         List<StrategyOrder>? orders = null;
         var knobs = input.Knobs;
-        var stopLoss = knobs.Get(StopLossPct);
-        var takeProfit = knobs.Get(TakeProfitPct);
-        var (open, exited) = (0, 0L);
         var trades = input.OpenTrades;
-        for (var i = 0; i < trades.Count; i++)
-        {
-            var trade = trades[i];
-            if (trade.Symbol != input.Symbol) continue;
-            open++;
-            string? reason = null;
-            if (stopLoss is { } sl && input.Price <= trade.EntryPrice * (1 - sl / 100))
-                reason = $"stop loss: {input.Price} is {sl}% or more below the entry {trade.EntryPrice}";
-            else if (takeProfit is { } tp && input.Price >= trade.EntryPrice * (1 + tp / 100))
-                reason = $"take profit: {input.Price} is {tp}% or more above the entry {trade.EntryPrice}";
-            if (reason is null) continue;
-            (orders ??= []).Add(StrategyOrder.Close(trade, reason));
-            exited++;
-        }
+        var open = 0;
+        for (var i = 0; i < trades.Count; i++) if (trades[i].Symbol == input.Symbol) open++;
 
         var closes = input.ClosedCandles;
         var (fast, slow) = (knobs.Integer(Fast), knobs.Integer(Slow));
         // The API refuses such knobs; a row written by hand (or by an older version) is told, not traded on.
         if (fast < 1 || !Ordered(fast, slow)) throw new ArgumentException($"knobs fast {fast} and slow {slow}: fast must be at least 1 and below slow");
-        if (closes.Count < slow + 1 || input.NewCandles < 1) return orders ?? (IReadOnlyList<StrategyOrder>)[];
+        if (closes.Count < slow + 1 || input.NewCandles < 1) return [];
         var back = Math.Min(input.NewCandles, closes.Count - slow);
         var (before, now) = Spreads(closes, fast, slow, back);
 
@@ -75,11 +65,10 @@ public sealed class Baseline : IStrategy
             for (var i = 0; i < trades.Count; i++)
             {
                 var trade = trades[i];
-                if (trade.Symbol == input.Symbol && (orders is null || !orders.Exists(o => o.TradeId == trade.TradeId)))
-                    (orders ??= []).Add(StrategyOrder.Close(trade, $"SMA{fast} crossed below SMA{slow}"));
+                if (trade.Symbol == input.Symbol) (orders ??= []).Add(StrategyOrder.Close(trade, $"SMA{fast} crossed below SMA{slow}"));
             }
         }
-        else if (before <= 0 && now > 0 && open - exited < knobs.Integer(MaxOpenTrades))
+        else if (before <= 0 && now > 0 && open < knobs.Integer(MaxOpenTrades))
         {
             (orders ??= []).Add(StrategyOrder.Buy(input.Symbol, knobs.Decimal(OrderQuote), $"SMA{fast} crossed above SMA{slow}"));
         }

@@ -7,20 +7,30 @@ public enum KnobType
 {
     Integer,
     Decimal,
-    /// <summary>A string; <see cref="KnobSpec.Min"/> and <see cref="KnobSpec.Max"/> bound its length.</summary>
+    /// <summary>A string; <see cref="KnobSpec.Min"/> and <see cref="KnobSpec.Max"/> bound its length, or it is one of <see cref="KnobSpec.Choices"/>.</summary>
     Text,
+    /// <summary>true or false; a <see cref="KnobSpec.Default"/> of 1 is true, 0 false.</summary>
+    Boolean,
 }
 
 /// <summary>
 /// One knob, declared once: the validation of POST /bots and /bots/{id}/knobs, GET /strategies and the README table all
-/// come from this. A knob without a default is optional (absent means "off"), unless <see cref="Required"/>.
+/// come from this. A knob without a default is optional (absent means "off"), unless <see cref="Required"/>. A text knob
+/// with <see cref="Choices"/> takes one of them.
 /// </summary>
-public sealed record KnobSpec(string Name, KnobType Type, decimal? Default, decimal Min, decimal Max, string Description, bool Required = false)
+public sealed record KnobSpec(string Name, KnobType Type, decimal? Default, decimal Min, decimal Max, string Description, bool Required = false,
+    IReadOnlyList<string>? Choices = null)
 {
     /// <summary>Why <paramref name="value"/> is not a valid value of this knob, or null.</summary>
     public string? Problem(JsonElement value)
     {
         var range = $"from {Text(Min)} to {Text(Max)}";
+        if (Type == KnobType.Boolean) return value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : "must be true or false";
+        if (Choices is { } choices)
+        {
+            var one = $"must be one of {string.Join(", ", choices)}";
+            return value.ValueKind == JsonValueKind.String && choices.Contains(value.GetString()!.Trim()) ? null : one;
+        }
         if (Type == KnobType.Text)
         {
             var length = $"{Text(Min)} to {Text(Max)} characters";
@@ -41,6 +51,7 @@ public sealed class KnobValues
 {
     private readonly Dictionary<string, decimal> _given;
     private readonly Dictionary<string, string> _texts;
+    private readonly Dictionary<string, bool> _flags;
     private readonly IReadOnlyDictionary<string, KnobSpec> _specs;
     private readonly Dictionary<string, decimal?> _values;
 
@@ -54,6 +65,10 @@ public sealed class KnobValues
         _texts = knobs.ValueKind == JsonValueKind.Object
             ? knobs.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String)
                 .ToDictionary(p => p.Name, p => p.Value.GetString()!.Trim(), StringComparer.Ordinal)
+            : [];
+        _flags = knobs.ValueKind == JsonValueKind.Object
+            ? knobs.EnumerateObject().Where(p => p.Value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+                .ToDictionary(p => p.Name, p => p.Value.GetBoolean(), StringComparer.Ordinal)
             : [];
         // Each declared knob's value, given or default, found in one lookup (a backtest asks for them on every candle).
         _values = _specs.ToDictionary(s => s.Key, s => _given.TryGetValue(s.Key, out var given) ? given : s.Value.Default, StringComparer.Ordinal);
@@ -73,6 +88,11 @@ public sealed class KnobValues
     public string? Text(string name) =>
         _specs.ContainsKey(name) ? _texts.GetValueOrDefault(name) : throw new ArgumentException($"no knob '{name}' is declared", nameof(name));
 
+    /// <summary>A boolean knob's value, its default when not given.</summary>
+    public bool Flag(string name) =>
+        _specs.TryGetValue(name, out var spec) ? _flags.TryGetValue(name, out var given) ? given : spec.Default is { } d && d != 0
+            : throw new ArgumentException($"no knob '{name}' is declared", nameof(name));
+
     public int Integer(string name) => (int)(Get(name) ?? throw new InvalidOperationException($"knob '{name}' has no value"));
 
     public decimal Decimal(string name) => Get(name) ?? throw new InvalidOperationException($"knob '{name}' has no value");
@@ -81,7 +101,8 @@ public sealed class KnobValues
 /// <summary>Knobs every bot has, whatever its strategy: how it runs and its paper account.</summary>
 public static class BotKnobs
 {
-    public const string TickSeconds = "tick_seconds", MaxTicks = "max_ticks", StartingCash = "starting_cash", FeeRate = "fee_rate";
+    public const string TickSeconds = "tick_seconds", MaxTicks = "max_ticks", StartingCash = "starting_cash", FeeRate = "fee_rate",
+        FillModel = "fill_model", SlippageBps = "slippage_bps", ExchangeRules = "exchange_rules";
 
     public static IReadOnlyList<KnobSpec> All { get; } =
     [
@@ -90,6 +111,12 @@ public static class BotKnobs
         new(StartingCash, KnobType.Decimal, null, 0.00000001m, 1_000_000_000_000m,
             "the paper account's starting cash, in its quote currency (absent: PAPER_STARTING_CASH); fixed at the first trade"),
         new(FeeRate, KnobType.Decimal, null, 0, 0.999999m, "fee rate of every fill (absent: PAPER_FEE_RATE, 0.001)"),
+        new(FillModel, KnobType.Text, null, 0, 0, "the price a market order fills at: last (the ticker's last price; absent: last), bidask "
+            + "(a buy at the best ask, a sell at the best bid) or book (the volume-weighted price of the order book levels it takes)",
+            Choices: ["last", "bidask", "book"]),
+        new(SlippageBps, KnobType.Decimal, null, 0, 1000, "basis points every fill's price moves against the order (absent: 0)"),
+        new(ExchangeRules, KnobType.Boolean, 1, 0, 1, "orders obey the exchange's filters: quantity rounded down to its step, refused "
+            + "under its minimum quantity or notional, fill price on its tick"),
     ];
 
     /// <summary>Seconds between two ticks of a bot with these (valid) knobs: what its lease's schedule is written from.</summary>

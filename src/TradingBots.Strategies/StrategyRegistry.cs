@@ -46,6 +46,7 @@ public static class StrategyRegistry
                 var spec = specs[knob.Name];
                 writer.WritePropertyName(knob.Name);
                 if (spec.Type == KnobType.Text) writer.WriteStringValue(knob.Value.GetString()!.Trim());
+                else if (spec.Type == KnobType.Boolean) writer.WriteBooleanValue(knob.Value.GetBoolean());
                 else if (spec.Type == KnobType.Integer) writer.WriteNumberValue((long)knob.Value.GetDecimal());
                 else writer.WriteNumberValue(knob.Value.GetDecimal());
             }

@@ -46,6 +46,7 @@ public sealed class BacktestTests(TopologyFixture topology)
         // The figures against the exchange's klines and the artifacts.
         using var klines = JsonDocument.Parse(await topology.Sim.GetStringAsync($"/api/v3/klines?symbol=BNBUSDT&interval=1h&startTime={from}&limit=168", Cancel));
         var closes = klines.RootElement.EnumerateArray().ToDictionary(k => k[0].GetInt64(), k => decimal.Parse(k[4].GetString()!, CultureInfo.InvariantCulture));
+        var opens = klines.RootElement.EnumerateArray().ToDictionary(k => k[0].GetInt64(), k => decimal.Parse(k[1].GetString()!, CultureInfo.InvariantCulture));
         Assert.Equal(Math.Round(closes[to - Hour] / closes[from] - 1, 12, MidpointRounding.ToEven), firstSummary.GetProperty("buy_and_hold_return").GetDecimal());
 
         var trades = Csv(await ArtifactAsync(first, "trades.csv", "text/csv"));
@@ -54,20 +55,20 @@ public sealed class BacktestTests(TopologyFixture topology)
             string.Join(',', trades[0]));
         Assert.Equal(["time", "equity", "cash", "drawdown"], equity[0]);
         Assert.Equal(170, equity.Count); // the header, the start, one point per candle
-        // The start; the first candle's close: 10000, unless baseline bought on that very candle (its 8 warm-up candles may
-        // already cross), then less that buy's cost and its fee (the default rate) plus what it holds at that close; the end.
-        var firstBuy = trades.Skip(1).FirstOrDefault(t => Ms(t[2]) == from + Hour);
-        var afterFirst = firstBuy is null ? 10000m
-            : Math.Round(10000m - Dec(firstBuy[5]) * (1 + FeeRate) + Dec(firstBuy[4]) * Dec(firstBuy[3]), 12, MidpointRounding.ToEven);
-        Assert.Equal([(Iso(from), 10000m), (Iso(from + Hour), afterFirst), (Iso(to), Dec(equity[^1][1]))],
+        // The start; the first candle's close: 10000 still (a buy decided on the first candle fills at the next one's open); the end.
+        Assert.Equal([(Iso(from), 10000m), (Iso(from + Hour), 10000m), (Iso(to), Dec(equity[^1][1]))],
             new[] { equity[1], equity[2], equity[^1] }.Select(r => (r[0], Dec(r[1]))));
         Assert.Equal(firstSummary.GetProperty("final_equity").GetDecimal(), decimal.Parse(equity[^1][1], CultureInfo.InvariantCulture));
         Assert.True(trades.Count > 1, "baseline 3/8 trades at least once in a week of the simulator's hourly walk");
         foreach (var trade in trades.Skip(1))
         {
-            // Each fill at the close of the candle it was judged on, at that candle's close time (opened_at, closed_at).
-            Assert.Equal(closes[Ms(trade[2]) - Hour], decimal.Parse(trade[3], CultureInfo.InvariantCulture));
-            if (trade[8].Length > 0) Assert.Equal(closes[Ms(trade[8]) - Hour], decimal.Parse(trade[9], CultureInfo.InvariantCulture));
+            // Each fill at the open of the candle after the one it was judged on, stamped with that open (opened_at, closed_at); on
+            // the simulator that open is the judged candle's close. Under the exchange's rules (the default) the quantity of
+            // 1000 is on BNB/USDT's step 0.001.
+            Assert.Equal(opens[Ms(trade[2])], decimal.Parse(trade[3], CultureInfo.InvariantCulture));
+            Assert.Equal(closes[Ms(trade[2]) - Hour], opens[Ms(trade[2])]);
+            Assert.Equal(Math.Floor(1000m / Dec(trade[3]) / 0.001m) * 0.001m, Dec(trade[4]));
+            if (trade[8].Length > 0) Assert.Equal(opens[Ms(trade[8])], decimal.Parse(trade[9], CultureInfo.InvariantCulture));
         }
         Assert.Equal(trades.Skip(1).Count(t => t[8].Length > 0), firstSummary.GetProperty("trade_count").GetInt32());
         Assert.Equal(trades.Skip(1).Sum(t => decimal.Parse(t[6], CultureInfo.InvariantCulture)), firstSummary.GetProperty("fees_paid").GetDecimal());

@@ -66,8 +66,12 @@ public sealed class BotRunTests(TopologyFixture topology)
         Assert.True(opened.ValueKind != JsonValueKind.Undefined, $"no buy; the job says: {await JobMessageAsync(jobId)}");
         var trade = opened.GetProperty("data").GetProperty("trade_id").GetInt64();
         var price = opened.GetProperty("data").GetProperty("price").GetDecimal();
-        Assert.Equal((100m, 0m), (opened.GetProperty("data").GetProperty("cost_basis_quote").GetDecimal(), opened.GetProperty("data").GetProperty("fee_quote").GetDecimal()));
-        Assert.Equal(Math.Round(100m / price, 12, MidpointRounding.ToEven), opened.GetProperty("data").GetProperty("qty").GetDecimal());
+        // At the live price, under the exchange's rules (on by default): 100 / P rounded down to BNB/USDT's step 0.001 (at 130:
+        // 0.769 for 99.97), the quote spent is that quantity at P.
+        var qty = Math.Floor(100m / price / 0.001m) * 0.001m;
+        var data = opened.GetProperty("data");
+        Assert.Equal((qty, qty * price, 0m),
+            (data.GetProperty("qty").GetDecimal(), data.GetProperty("cost_basis_quote").GetDecimal(), data.GetProperty("fee_quote").GetDecimal()));
 
         // Marked every tick while open.
         await events.WaitForAsync(e => e.GetProperty("type").GetString() == "trade.updated" && e.GetProperty("data").GetProperty("trade_id").GetInt64() == trade,

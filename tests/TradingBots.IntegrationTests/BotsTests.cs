@@ -110,7 +110,7 @@ public sealed class BotsTests(TopologyFixture topology)
         var baseline = Assert.Single(strategies, s => s.GetProperty("name").GetString() == "baseline");
         Assert.Equal(1, baseline.GetProperty("version").GetInt32());
         var knobs = baseline.GetProperty("knobs").EnumerateArray().ToDictionary(k => k.GetProperty("name").GetString()!);
-        Assert.Equal(["fast", "slow", "order_quote", "stop_loss_pct", "take_profit_pct", "max_open_trades", "tick_seconds", "max_ticks", "starting_cash", "fee_rate"],
+        Assert.Equal(["fast", "slow", "order_quote", "stop_loss_pct", "take_profit_pct", "max_open_trades", "tick_seconds", "max_ticks", "starting_cash", "fee_rate", "fill_model", "slippage_bps", "exchange_rules"],
             knobs.Keys);
         var fast = knobs["fast"];
         Assert.Equal(("integer", 9m, 1m, 500m, "strategy"), (fast.GetProperty("type").GetString(), fast.GetProperty("default").GetDecimal(),

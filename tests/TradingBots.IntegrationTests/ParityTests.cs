@@ -21,8 +21,10 @@ public sealed class ParityTests(TopologyFixture topology)
     /// baseline fast 1 / slow 2 (a cross at every turn of the price) on ETH/BTC, ticking every second. The test moves the
     /// price in the middle of each minute (never near a candle's end, whose close is the price at the next minute's first
     /// second): down 10% in minute m0, back up in m0+1 (a buy judged at its close), down 5% in m0+2 (a sell). The bot runs
-    /// from the middle of m0 to the middle of m0+3, so it judges the candles m0−1 … m0+2, one at each minute's first tick;
-    /// the backtest runs over those four, its warm-up before them, from the same cash at the same fee rate.
+    /// from the middle of m0 to the middle of m0+3, so it judges the candles m0−1 … m0+2, one at each minute's first tick,
+    /// and fills at the live price of that tick; the backtest runs over those four, its warm-up before them, from the same
+    /// cash at the same fee rate (and the same default exchange rules), filling at the next candle's open. On the simulator
+    /// both are the price the test pinned: the candle's close, which the next candle opens at and the tick still sees.
     /// </summary>
     [Fact]
     public async Task A_bot_and_a_backtest_over_the_candles_it_judged_make_the_same_trades_to_the_last_decimal()
@@ -49,7 +51,9 @@ public sealed class ParityTests(TopologyFixture topology)
         await WaitAsync(async () => (await topology.GetJsonAsync($"/api/bots/{bot}")).GetProperty("bot").GetProperty("status").GetString() == "stopped",
             "the bot stopped");
         var live = await LiveTradesAsync(bot);
-        Assert.True(live.Count(t => t.Closed) >= 1, $"the bot bought at m0+1's close and sold at m0+2's: {string.Join(" | ", live)}");
+        Assert.True(live.Count(t => t.Closed) >= 1, $"the bot bought after m0+1's close and sold after m0+2's: {string.Join(" | ", live)}");
+        // The backtest fills what it decides on m0+2 at m0+3's open: that candle must have closed to be stored.
+        await MidMinuteAsync(m0 + 4 * Minute);
 
         var (posted, backtest) = await topology.PostJsonAsync("/api/backtests", $$"""
             {"symbols": ["{{Symbol}}"], "timeframe": "1m", "from": {{m0 - Minute}}, "to": {{m0 + 3 * Minute}},

@@ -8,13 +8,17 @@ namespace TradingBots.IntegrationTests;
 /// <summary>What the trading tests need from the topology: their own bot (their own paper account) and its rows.</summary>
 public static class TradingFixtureExtensions
 {
-    /// <summary>A fresh bot, straight into the table (the bots API is not part of these tests).</summary>
+    /// <summary>
+    /// A fresh bot, straight into the table (the bots API is not part of these tests). Its account fills by the spec's rule
+    /// (the last price, no exchange filters: <c>exchange_rules</c> false) unless <paramref name="knobs"/> say otherwise.
+    /// </summary>
     public static async Task<long> CreateBotAsync(this TopologyFixture topology, string knobs = "{}", string[]? symbols = null)
     {
         await using var connection = await topology.OpenDatabaseAsync();
         await using var insert = new NpgsqlCommand("""
             INSERT INTO bots (name, symbols, timeframe, paper_mode, strategy, knobs, status, stop_requested, created_at, updated_at)
-            VALUES ('test-' || gen_random_uuid(), @symbols, '1m', true, 'baseline', @knobs::jsonb, 'stopped', false, now(), now())
+            VALUES ('test-' || gen_random_uuid(), @symbols, '1m', true, 'baseline', '{"exchange_rules": false}'::jsonb || @knobs::jsonb, 'stopped',
+                    false, now(), now())
             RETURNING id
             """, connection);
         insert.Parameters.AddWithValue("knobs", knobs);

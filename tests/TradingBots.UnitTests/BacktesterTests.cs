@@ -12,7 +12,9 @@ public sealed class BacktesterTests
     private const long Minute = 60_000;
     private static readonly Baseline Strategy = new();
 
-    private static Candle[] Candles(params decimal[] closes) => [.. closes.Select((c, i) => new Candle(i * Minute, c, c, c, c, 1m))];
+    /// <summary>Candles from (open, close) pairs, a minute apart; high and low are the larger and the smaller of the two.</summary>
+    private static Candle[] Candles(params (decimal Open, decimal Close)[] candles) =>
+        [.. candles.Select((c, i) => new Candle(i * Minute, c.Open, Math.Max(c.Open, c.Close), Math.Min(c.Open, c.Close), c.Close, 1m))];
 
     private static BacktestSetup Setup(int from, int to, decimal cash = 1000m, string knobs = """{"fast": 1, "slow": 2, "order_quote": 100}""") =>
         new(Strategy, KnobValues.Parse(knobs, StrategyRegistry.KnobsOf(Strategy)), ["BTC/USDT"], "1m", from * Minute, to * Minute, cash, 0.001m);
@@ -20,23 +22,26 @@ public sealed class BacktesterTests
     private static BacktestResult Run(BacktestSetup setup, Candle[] candles, Action<int>? progress = null, CancellationTokenSource? cancel = null) =>
         Backtester.Run(setup, new Dictionary<string, Candle[]> { ["BTC/USDT"] = candles }, progress, cancel?.Token ?? TestContext.Current.CancellationToken);
 
-    // Candles 0 and 1 are the warm-up; the range is candles 2 to 6.
-    private static readonly Candle[] Series = Candles(10, 10, 10, 12.5m, 12.5m, 8, 10, 11);
+    // Candles 0 and 1 are the warm-up; the range is candles 2 to 6; candle 7, after the range, fills what 6 decided. Each
+    // opens somewhere else than the last one closed, so a fill at a close would show.
+    private static readonly Candle[] Series = Candles((10, 10), (10, 10), (10, 10), (10, 12.5m), (10, 12.5m), (12.5m, 8), (8.5m, 10), (11, 11));
 
     [Fact]
-    public void Each_candle_is_judged_at_its_close_and_fills_there()
+    public void Each_candle_is_judged_at_its_close_and_what_it_decides_fills_at_the_next_open()
     {
         var result = Run(Setup(2, 7), Series);
 
-        // Candle 3 rises: 100 / 12.5 = 8 bought, fee 0.1. Candle 5 falls: 8 × 8 = 64, fee 0.064, PnL 64 − 100 − 0.164.
-        // Candle 6 rises: 100 / 10 = 10 bought, fee 0.1, still open at the end (candle 7 is after the range).
+        // Candle 3 rises: bought at candle 4's open, 100 / 10 = 10, fee 0.1. Candle 5 falls: sold at candle 6's open,
+        // 10 × 8.5 = 85, fee 0.085, PnL 85 − 100 − 0.185. Candle 6 rises: bought at candle 7's open (after the range),
+        // 100 / 11 = 9.090909090909 (12 places), fee 0.1, still open at the end.
         Assert.Equal(5, result.Candles);
         var (first, second) = (result.Trades[0], result.Trades[1]);
-        Assert.Equal((4 * Minute, 12.5m, 8m, 100m, 6 * Minute, 8m, 64m, 0.164m, -36.164m),
+        Assert.Equal((4 * Minute, 10m, 10m, 100m, 6 * Minute, 8.5m, 85m, 0.185m, -15.185m),
             (first.OpenedAt, first.EntryPrice, first.Qty, first.CostBasisQuote, first.ClosedAt, first.ExitPrice, first.ProceedsQuote, first.FeesPaidQuote, first.RealizedPnlQuote));
         Assert.Equal(("SMA1 crossed above SMA2", "SMA1 crossed below SMA2"), (first.OpenReason, first.CloseReason));
-        Assert.Equal((7 * Minute, 10m, 10m, 0.1m, true), (second.OpenedAt, second.EntryPrice, second.Qty, second.FeesPaidQuote, second.IsOpen));
+        Assert.Equal((7 * Minute, 11m, 9.090909090909m, 0.1m, true), (second.OpenedAt, second.EntryPrice, second.Qty, second.FeesPaidQuote, second.IsOpen));
         Assert.Equal(2, result.Trades.Count);
+        Assert.Empty(result.Refusals);
     }
 
     [Fact]
@@ -44,10 +49,11 @@ public sealed class BacktesterTests
     {
         var result = Run(Setup(2, 7), Series);
 
-        // Cash 1000 → 899.9 (buy) → 963.836 (+ 64 − 0.064) → 863.736 (buy); positions at the close: 8 × 12.5, then 10 × 10.
-        // The start, then each candle's close (its open time + 1m).
-        Assert.Equal([new(2 * Minute, 1000m, 1000m), new(3 * Minute, 1000m, 1000m), new(4 * Minute, 999.9m, 899.9m), new(5 * Minute, 999.9m, 899.9m),
-            new(6 * Minute, 963.836m, 963.836m), new EquityPoint(7 * Minute, 963.736m, 863.736m)], result.Equity);
+        // Cash 1000 → 899.9 (the buy at candle 4's open) → 984.815 (+ 85 − 0.085 at candle 6's open) → 884.715 (the buy at
+        // candle 7's open); positions at the closes: 10 × 12.5, 10 × 8, none, and at the end 9.090909090909 × 11 = 99.999999999999.
+        // The start, then each candle's close (its open time + 1m); the last one after the fills at the next open.
+        Assert.Equal([new(2 * Minute, 1000m, 1000m), new(3 * Minute, 1000m, 1000m), new(4 * Minute, 1000m, 1000m), new(5 * Minute, 1024.9m, 899.9m),
+            new(6 * Minute, 979.9m, 899.9m), new EquityPoint(7 * Minute, 984.714999999999m, 884.715m)], result.Equity);
     }
 
     [Fact]
@@ -55,9 +61,10 @@ public sealed class BacktesterTests
     {
         var summary = Run(Setup(2, 7), Series).Summary;
 
-        // 963.736 / 1000 − 1; the peak 1000 fell to 963.736; in a position after 3 of 5 candles; fees 0.1 + 0.064 + 0.1;
-        // one closed trade, a loss: win rate 0, profit factor 0 / 36.164; buy and hold from the close of candle 2 (10) to 6 (10).
-        Assert.Equal((-0.036264m, 0.036264m, 0.6m, 0.264m, 1, 0m, 0m, 0m),
+        // 984.714999999999 / 1000 − 1 = −0.015285000000001 (12 places: −0.015285); the peak 1024.9 fell to 979.9: 45 / 1024.9;
+        // in a position after 3 of 5 candles (the last: the buy at the next open); fees 0.1 + 0.085 + 0.1; one closed trade, a
+        // loss: win rate 0, profit factor 0 / 15.185; buy and hold from the close of candle 2 (10) to 6 (10).
+        Assert.Equal((-0.015285m, 0.043906722607m, 0.6m, 0.285m, 1, 0m, 0m, 0m),
             (summary.TotalReturn, summary.MaxDrawdown, summary.Exposure, summary.FeesPaid, summary.TradeCount, summary.WinRate, summary.ProfitFactor, summary.BuyAndHoldReturn));
     }
 
@@ -65,10 +72,19 @@ public sealed class BacktesterTests
     public void Without_a_warm_up_the_first_decisions_wait_for_enough_candles()
     {
         // From candle 3 with nothing before it: candles 3 and 4 are fewer than the 3 needed, 5 is the first judged (a fall,
-        // nothing open), 6 rises: the one buy is at 10.
+        // nothing open), 6 rises: the one buy is at candle 7's open, 11.
         var result = Run(Setup(3, 7), Series[3..]);
 
-        Assert.Equal((10m, 7 * Minute), (Assert.Single(result.Trades).EntryPrice, result.Trades[0].OpenedAt));
+        Assert.Equal((11m, 7 * Minute), (Assert.Single(result.Trades).EntryPrice, result.Trades[0].OpenedAt));
+    }
+
+    [Fact]
+    public void Without_the_candle_after_the_range_the_last_decisions_are_said_unfilled()
+    {
+        var result = Run(Setup(2, 7), Series[..7]);
+
+        Assert.Equal(["1970-01-01 00:07:00Z BTC/USDT: buy of BTC/USDT not filled: the candle after the range has not closed yet"], result.Refusals);
+        Assert.Equal(new EquityPoint(7 * Minute, 984.815m, 984.815m), result.Equity[^1]);
     }
 
     [Fact]
@@ -104,25 +120,25 @@ public sealed class BacktesterTests
         {
             await BacktestArtifacts.WriteAsync(directory, BacktestSummary.From(setup, result, 7), result, TestContext.Current.CancellationToken);
 
-            // Drawdown from the peak 1000: 0.1 / 1000, then 36.164 / 1000 and 36.264 / 1000.
+            // Drawdown from the peak 1024.9: 45 / 1024.9, then 40.185000000001 / 1024.9 (12 places).
             Assert.Equal("""
                 time,equity,cash,drawdown
                 1970-01-01T00:02:00Z,1000,1000,0
                 1970-01-01T00:03:00Z,1000,1000,0
-                1970-01-01T00:04:00Z,999.9,899.9,0.0001
-                1970-01-01T00:05:00Z,999.9,899.9,0.0001
-                1970-01-01T00:06:00Z,963.836,963.836,0.036164
-                1970-01-01T00:07:00Z,963.736,863.736,0.036264
+                1970-01-01T00:04:00Z,1000,1000,0
+                1970-01-01T00:05:00Z,1024.9,899.9,0
+                1970-01-01T00:06:00Z,979.9,899.9,0.043906722607
+                1970-01-01T00:07:00Z,984.714999999999,884.715,0.039208703288
 
                 """.Replace("\n", "\r\n"), await File.ReadAllTextAsync(Path.Combine(directory, BacktestArtifacts.Equity), TestContext.Current.CancellationToken));
             Assert.Equal("""
                 id,symbol,opened_at,entry_price,qty,cost_basis_quote,fees_paid_quote,open_reason,closed_at,exit_price,proceeds_quote,realized_pnl_quote,close_reason
-                1,BTC/USDT,1970-01-01T00:04:00Z,12.5,8,100,0.164,SMA1 crossed above SMA2,1970-01-01T00:06:00Z,8,64,-36.164,SMA1 crossed below SMA2
-                2,BTC/USDT,1970-01-01T00:07:00Z,10,10,100,0.1,SMA1 crossed above SMA2,,,,,
+                1,BTC/USDT,1970-01-01T00:04:00Z,10,10,100,0.185,SMA1 crossed above SMA2,1970-01-01T00:06:00Z,8.5,85,-15.185,SMA1 crossed below SMA2
+                2,BTC/USDT,1970-01-01T00:07:00Z,11,9.090909090909,100,0.1,SMA1 crossed above SMA2,,,,,
 
                 """.Replace("\n", "\r\n"), await File.ReadAllTextAsync(Path.Combine(directory, BacktestArtifacts.Trades), TestContext.Current.CancellationToken));
             using var summary = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(directory, BacktestArtifacts.Summary), TestContext.Current.CancellationToken));
-            Assert.Equal((963.736m, 7, 1, 5), (summary.RootElement.GetProperty("final_equity").GetDecimal(), summary.RootElement.GetProperty("candles_fetched").GetInt32(),
+            Assert.Equal((984.714999999999m, 7, 1, 5), (summary.RootElement.GetProperty("final_equity").GetDecimal(), summary.RootElement.GetProperty("candles_fetched").GetInt32(),
                 summary.RootElement.GetProperty("open_trades").GetInt32(), summary.RootElement.GetProperty("candles").GetInt32()));
             foreach (var chart in new[] { BacktestArtifacts.EquityChart, BacktestArtifacts.DrawdownChart })
                 Assert.Equal([0x89, 0x50, 0x4E, 0x47], (await File.ReadAllBytesAsync(Path.Combine(directory, chart), TestContext.Current.CancellationToken))[..4]);

@@ -81,33 +81,16 @@ public sealed class BaselineStrategyTests
         Assert.Empty(Strategy.Decide(Input([10, 10, 13], price: 13)));
     }
 
-    [Theory]
-    [InlineData(95.00, true)]    // 100 × (1 − 5 / 100) = 95: reached
-    [InlineData(95.01, false)]
-    public void The_stop_loss_closes_a_trade_at_its_percent_below_entry(decimal price, bool closes)
-    {
-        var orders = Strategy.Decide(Input([10, 10, 10, 10], price, open: [Trade(7, 100)], knobs: """{"fast": 2, "slow": 3, "stop_loss_pct": 5}"""));
-
-        Assert.Equal(closes ? [StrategyOrder.Close(Trade(7, 100), $"stop loss: {price} is 5% or more below the entry 100")] : [], orders);
-    }
-
-    [Theory]
-    [InlineData(110.0, true)]    // 100 × (1 + 10 / 100) = 110
-    [InlineData(109.99, false)]
-    public void The_take_profit_closes_a_trade_at_its_percent_above_entry(decimal price, bool closes)
-    {
-        var orders = Strategy.Decide(Input([10, 10, 10, 10], price, open: [Trade(7, 100)], knobs: """{"fast": 2, "slow": 3, "take_profit_pct": 10}"""));
-
-        Assert.Equal(closes ? 1 : 0, orders.Count);
-    }
-
     [Fact]
-    public void A_stopped_out_trade_frees_its_slot_for_a_cross_in_the_same_tick()
+    public void The_stops_are_percents_from_the_entry_price_and_the_crosses_alone_are_decided()
     {
-        // The one open trade hits its stop loss at 13 (entry 20, 5%) while SMA2 crosses above SMA3: close it, then buy.
-        var orders = Strategy.Decide(Input([10, 10, 10, 13], 13, open: [Trade(3, 20)], knobs: """{"fast": 2, "slow": 3, "stop_loss_pct": 5}"""));
+        var knobs = KnobValues.Parse("""{"fast": 2, "slow": 3, "stop_loss_pct": 5, "take_profit_pct": 10}""", StrategyRegistry.KnobsOf(Strategy));
 
-        Assert.Equal(["sell", "buy"], orders.Select(o => o.Side));
+        // 100 × (1 − 5 / 100) = 95 and 100 × (1 + 10 / 100) = 110; none without the knobs.
+        Assert.Equal(new Stops(95m, 110m), Strategy.StopsOf(Trade(7, 100), knobs));
+        Assert.Equal(default, Strategy.StopsOf(Trade(7, 100), KnobValues.Parse("{}", StrategyRegistry.KnobsOf(Strategy))));
+        // A close far below the stop decides nothing by itself: the stop rule judges prices (StopRuleTests).
+        Assert.Empty(Strategy.Decide(Input([10, 10, 10, 10], 50, open: [Trade(7, 100)], knobs: """{"fast": 2, "slow": 3, "stop_loss_pct": 5}""")));
     }
 
     [Fact]
@@ -145,7 +128,12 @@ public sealed class StrategyRegistryTests
         { """{"order_quote": 0}""", "knobs.order_quote", "must be from 0.00000001 to 1000000000000" },
         { """{"tick_seconds": 0}""", "knobs.tick_seconds", "must be from 1 to 86400" },
         { """{"fee_rate": 1}""", "knobs.fee_rate", "must be from 0 to 0.999999" },
-        { """{"leverage": 10}""", "knobs.leverage", "unknown knob of baseline@1; known: fast, slow, order_quote, stop_loss_pct, take_profit_pct, max_open_trades, tick_seconds, max_ticks, starting_cash, fee_rate" },
+        { """{"fill_model": "mid"}""", "knobs.fill_model", "must be one of last, bidask, book" },
+        { """{"fill_model": 1}""", "knobs.fill_model", "must be one of last, bidask, book" },
+        { """{"slippage_bps": 1000.01}""", "knobs.slippage_bps", "must be from 0 to 1000" },
+        { """{"exchange_rules": "yes"}""", "knobs.exchange_rules", "must be true or false" },
+        { """{"exchange_rules": 1}""", "knobs.exchange_rules", "must be true or false" },
+        { """{"leverage": 10}""", "knobs.leverage", "unknown knob of baseline@1; known: fast, slow, order_quote, stop_loss_pct, take_profit_pct, max_open_trades, tick_seconds, max_ticks, starting_cash, fee_rate, fill_model, slippage_bps, exchange_rules" },
     };
 
     [Theory]
@@ -172,6 +160,7 @@ public sealed class StrategyRegistryTests
     [InlineData("""{"tick_seconds": 5.0}""", """{"tick_seconds":5}""")]
     [InlineData("""{"fast": 5.000, "slow": 2E1, "order_quote": 50.50, "fee_rate": 0.0010}""", """{"fast":5,"slow":20,"order_quote":50.50,"fee_rate":0.0010}""")]
     [InlineData("""{"max_ticks": 1e2, "stop_loss_pct": 2.5}""", """{"max_ticks":100,"stop_loss_pct":2.5}""")]
+    [InlineData("""{"fill_model": " book ", "slippage_bps": 5, "exchange_rules": false}""", """{"fill_model":"book","slippage_bps":5,"exchange_rules":false}""")]
     [InlineData("{}", "{}")]
     public void Valid_knobs_are_stored_in_their_declared_types_one_form(string given, string stored)
     {

@@ -33,6 +33,99 @@ public sealed class BinanceClientTests
           {"symbol": "OLDUSDT", "status": "BREAK", "baseAsset": "OLD", "quoteAsset": "USDT", "filters": []}]}
         """;
 
+    // GET /api/v3/depth, the documentation's example.
+    private const string DepthDoc = """
+        {"lastUpdateId": 1027024, "bids": [["4.00000000", "431.00000000"]], "asks": [["4.00000200", "12.00000000"]]}
+        """;
+
+    // A symbol with the documentation's filter examples (PRICE_FILTER with maxPrice disabled), filters we do not read, and none of NOTIONAL.
+    private const string ExchangeInfoWithFiltersDoc = """
+        {"timezone": "UTC", "serverTime": 1565246363776, "rateLimits": [], "exchangeFilters": [], "symbols": [
+          {"symbol": "ETHBTC", "status": "TRADING", "baseAsset": "ETH", "quoteAsset": "BTC", "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": "0.00000100", "maxPrice": "0.00000000", "tickSize": "0.00000100"},
+            {"filterType": "PERCENT_PRICE_BY_SIDE", "bidMultiplierUp": "1.2", "bidMultiplierDown": "0.2", "askMultiplierUp": "5",
+             "askMultiplierDown": "0.8", "avgPriceMins": 1},
+            {"filterType": "LOT_SIZE", "minQty": "0.00100000", "maxQty": "100000.00000000", "stepSize": "0.00100000"},
+            {"filterType": "ICEBERG_PARTS", "limit": 10},
+            {"filterType": "MARKET_LOT_SIZE", "minQty": "0.00000000", "maxQty": "1000.00000000", "stepSize": "0.00000000"},
+            {"filterType": "MIN_NOTIONAL", "minNotional": "0.00100000", "applyToMarket": true, "avgPriceMins": 5},
+            {"filterType": "TRAILING_DELTA", "minTrailingAboveDelta": 10, "maxTrailingAboveDelta": 2000, "minTrailingBelowDelta": 10,
+             "maxTrailingBelowDelta": 2000},
+            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 25}]},
+          {"symbol": "BNBUSDT", "status": "TRADING", "baseAsset": "BNB", "quoteAsset": "USDT", "filters": [
+            {"filterType": "NOTIONAL", "minNotional": "10.00000000", "applyMinToMarket": false, "maxNotional": "10000.00000000",
+             "applyMaxToMarket": false, "avgPriceMins": 5}]},
+          {"symbol": "NEWUSDT", "status": "TRADING", "baseAsset": "NEW", "quoteAsset": "USDT"}]}
+        """;
+
+    [Fact]
+    public async Task Parses_the_order_book_as_decimals()
+    {
+        var (client, handler) = Client(_ => Json(HttpStatusCode.OK, DepthDoc));
+
+        var book = await client.GetOrderBookAsync("BNBBTC", 5, TestContext.Current.CancellationToken);
+
+        Assert.Equal("/api/v3/depth?symbol=BNBBTC&limit=5", handler.Requests.Single().PathAndQuery);
+        Assert.Equal(new BinanceOrderBook(1027024, book.Bids, book.Asks), book);
+        Assert.Equal([new BookLevel(4.00000000m, 431.00000000m)], book.Bids);
+        Assert.Equal([new BookLevel(4.00000200m, 12.00000000m)], book.Asks);
+    }
+
+    [Theory]
+    [InlineData("""{"bids": [], "asks": []}""")]
+    [InlineData("""{"lastUpdateId": 1, "asks": []}""")]
+    [InlineData("""{"lastUpdateId": 1, "bids": [["4.0"]], "asks": []}""")]
+    [InlineData("""{"lastUpdateId": 1, "bids": [[4.0, 1.0]], "asks": []}""")]
+    [InlineData("""{"lastUpdateId": 1, "bids": [null], "asks": []}""")]
+    [InlineData("""{"lastUpdateId": 1, "bids": [], "asks": [["x", "1"]]}""")]
+    [InlineData("""{"lastUpdateId": 1, "bids": [], "asks": [[null, "1"]]}""")]
+    [InlineData("""{"lastUpdateId": 1, "bids": [], "asks": {}}""")]
+    [InlineData("""[]""")]
+    public async Task A_malformed_order_book_is_typed(string body)
+    {
+        var (client, _) = Client(_ => Json(HttpStatusCode.OK, body));
+
+        var error = await Assert.ThrowsAsync<BinanceException>(() => client.GetOrderBookAsync("BNBBTC", 5, TestContext.Current.CancellationToken));
+
+        Assert.Equal(BinanceErrorKind.Malformed, error.Kind);
+    }
+
+    [Fact]
+    public async Task Reads_each_symbols_filters_and_leaves_absent_ones_null()
+    {
+        var (client, _) = Client(_ => Json(HttpStatusCode.OK, ExchangeInfoWithFiltersDoc));
+
+        var map = await client.GetSymbolsAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(new SymbolFilters
+        {
+            MinPrice = 0.000001m, MaxPrice = null, TickSize = 0.000001m,
+            MinQty = 0.001m, MaxQty = 100_000m, StepSize = 0.001m,
+            MarketMinQty = 0m, MarketMaxQty = 1_000m, MarketStepSize = 0m,
+            MinNotional = 0.001m, MinNotionalApplyToMarket = true,
+        }, map.FiltersOf("ETHBTC"));
+        Assert.Equal(new SymbolFilters
+        {
+            NotionalMin = 10m, NotionalApplyMinToMarket = false, NotionalMax = 10_000m, NotionalApplyMaxToMarket = false,
+        }, map.FiltersOf("BNBUSDT"));
+        Assert.Equal(SymbolFilters.None, map.FiltersOf("NEWUSDT"));
+        Assert.True(map.TryGetSymbol("NEWUSDT", out var listed));
+        Assert.Same(SymbolFilters.None, listed.Filters);
+    }
+
+    [Fact]
+    public async Task A_malformed_filter_is_a_malformed_answer()
+    {
+        var (client, _) = Client(_ => Json(HttpStatusCode.OK, """
+            {"symbols": [{"symbol": "ETHBTC", "status": "TRADING", "baseAsset": "ETH", "quoteAsset": "BTC",
+              "filters": [{"filterType": "PRICE_FILTER", "minPrice": "0", "maxPrice": "0", "tickSize": "one cent"}]}]}
+            """));
+
+        var error = await Assert.ThrowsAsync<BinanceException>(() => client.GetSymbolsAsync(TestContext.Current.CancellationToken));
+
+        Assert.Equal(BinanceErrorKind.Malformed, error.Kind);
+    }
+
     [Fact]
     public async Task Parses_the_24h_ticker_as_decimals()
     {

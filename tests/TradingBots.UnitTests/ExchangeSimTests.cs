@@ -334,6 +334,68 @@ public sealed class ExchangeSimTests
         Assert.Equal(sim.CurrentPrice(Btc), sim.Klines(Btc, KlineInterval.Find("1m")!, null, null, 1)[0].Close);
     }
 
+    [Theory]
+    [MemberData(nameof(Symbols))]
+    public void The_synthetic_book_is_one_tick_and_one_lot_a_level_and_the_ticker_quotes_its_top(string symbol)
+    {
+        var sim = Simulator(42, out _);
+        var spec = SymbolCatalog.Find(symbol)!;
+        var price = sim.CurrentPrice(spec);
+
+        var book = sim.Book(spec, 50);
+        var ticker = sim.Ticker(spec);
+
+        Assert.Equal(new PriceWalk(42, spec).TradeId(Start.ToUnixTimeSeconds()), book.LastUpdateId);
+        Assert.Equal(Enumerable.Range(1, 50).Select(n => new BookLevel(price - n * spec.TickSize, n * spec.BookLot)), book.Bids);
+        Assert.Equal(Enumerable.Range(1, 50).Select(n => new BookLevel(price + n * spec.TickSize, n * spec.BookLot)), book.Asks);
+        Assert.All(book.Bids.Concat(book.Asks), l => Assert.Equal(0m, l.Qty % spec.StepSize));
+        Assert.Equal((book.Bids[0].Price, book.Bids[0].Qty, book.Asks[0].Price, book.Asks[0].Qty),
+            (ticker.BidPrice, ticker.BidQty, ticker.AskPrice, ticker.AskQty));
+    }
+
+    [Fact]
+    public void The_bid_side_of_a_cheap_symbols_book_stops_above_zero()
+    {
+        var sim = Simulator(42, out _);
+        var ethBtc = SymbolCatalog.Find("ETHBTC")!;
+        sim.Pin(ethBtc, 0.0001m);
+
+        var book = sim.Book(ethBtc, MarketSimulator.MaxBookLevels + 1);
+
+        Assert.Equal(0.00001m, book.Bids[^1].Price);
+        Assert.Equal(9, book.Bids.Count);
+        Assert.Equal(MarketSimulator.MaxBookLevels, book.Asks.Count);
+    }
+
+    [Fact]
+    public void A_pinned_book_is_served_truncated_and_quoted_by_the_ticker_until_unpinned()
+    {
+        var sim = Simulator(42, out var time);
+        sim.PinBook(Btc, [new(99_000m, 0.5m), new(98_000m, 2m)], [new(101_000m, 0.25m)]);
+        time.Advance(TimeSpan.FromMinutes(5));
+
+        var book = sim.Book(Btc, 1);
+        var ticker = sim.Ticker(Btc);
+
+        Assert.Equal([new BookLevel(99_000m, 0.5m)], book.Bids);
+        Assert.Equal([new BookLevel(101_000m, 0.25m)], book.Asks);
+        Assert.Equal((99_000m, 0.5m, 101_000m, 0.25m), (ticker.BidPrice, ticker.BidQty, ticker.AskPrice, ticker.AskQty));
+        // The price path is not the book's: the last price keeps walking.
+        Assert.Equal(new PriceWalk(42, Btc).PriceAt(time.GetUtcNow().ToUnixTimeSeconds()), ticker.LastPrice);
+        Assert.Equal(book.Bids, sim.Book(Btc, 5).Bids.Take(1));
+        Assert.Equal(2, sim.Book(Btc, 5).Bids.Count);
+        // Other symbols keep their synthetic books.
+        Assert.Equal(sim.CurrentPrice(Eth) - Eth.TickSize, sim.Book(Eth, 1).Bids[0].Price);
+
+        Assert.True(sim.UnpinBook(Btc));
+        Assert.False(sim.UnpinBook(Btc));
+        Assert.Equal(ticker.LastPrice - Btc.TickSize, sim.Ticker(Btc).BidPrice);
+
+        sim.PinBook(Btc, [], [new(1m, 1m)]);
+        sim.ClearBooks();
+        Assert.Equal(sim.CurrentPrice(Btc) + Btc.TickSize, sim.Book(Btc, 1).Asks[0].Price);
+    }
+
     private static void AssertPinned(MarketSimulator sim, decimal price)
     {
         Assert.Equal(price, sim.CurrentPrice(Btc));

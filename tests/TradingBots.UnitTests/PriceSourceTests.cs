@@ -10,7 +10,7 @@ public sealed class PriceSourceTests
     {
         var gate = new TaskCompletionSource();
         var market = new StubMarket(async () => { await gate.Task; return 100m; });
-        var prices = new PriceSource(market);
+        var prices = new PriceSource(market, TimeProvider.System);
 
         var asks = Enumerable.Range(0, 10).Select(_ => prices.GetPriceAsync("BTC/USDT", TestContext.Current.CancellationToken)).ToList();
         gate.SetResult();
@@ -24,7 +24,7 @@ public sealed class PriceSourceTests
     {
         // The market answers at once (synchronously): every ask after the last answer must ask again.
         var market = new StubMarket(() => Task.FromResult(0m)) { Next = 100m };
-        var prices = new PriceSource(market);
+        var prices = new PriceSource(market, TimeProvider.System);
 
         var first = await prices.GetPriceAsync("BTC/USDT", TestContext.Current.CancellationToken);
         market.Next = 120m;
@@ -38,7 +38,7 @@ public sealed class PriceSourceTests
     public async Task Market_errors_become_price_exceptions_with_the_market_status()
     {
         var market = new StubMarket(() => Task.FromResult(0m)) { Status = HttpStatusCode.BadRequest };
-        var prices = new PriceSource(market);
+        var prices = new PriceSource(market, TimeProvider.System);
 
         var error = await Assert.ThrowsAsync<PriceException>(() => prices.GetPriceAsync("FOO/USDT", TestContext.Current.CancellationToken));
 
@@ -68,7 +68,7 @@ public sealed class PriceSourceTests
                 };
             }
             var last = Next ?? await price();
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent($$$"""{"BTC/USDT": {"symbol": "BTC/USDT", "last": {{{last}}}}}""") };
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent($$$"""{"BTC/USDT": {"symbol": "BTC/USDT", "bid": {{{last - 0.01m}}}, "ask": {{{last + 0.01m}}}, "last": {{{last}}}}}""") };
         }
     }
 }

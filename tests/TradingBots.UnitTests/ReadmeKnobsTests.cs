@@ -14,9 +14,17 @@ public sealed class ReadmeKnobsTests
         var table = new StringBuilder($"| `{StrategyRegistry.Key(strategy)}` knob | type | default | range | meaning |\n|---|---|---|---|---|\n");
         foreach (var (knob, scope) in strategy.Knobs.Select(k => (k, "")).Concat(BotKnobs.All.Select(k => (k, " (every bot)"))))
         {
-            var (type, unit) = knob.Type switch { KnobType.Integer => ("integer", ""), KnobType.Text => ("text", " characters"), _ => ("number", "") };
-            table.Append($"| `{knob.Name}`{scope}{(knob.Required ? " (required)" : "")} | {type} | {Number(knob.Default)} | "
-                + $"{Number(knob.Min)} … {Number(knob.Max)}{unit} | {knob.Description} |\n");
+            var (type, unit) = knob.Type switch
+            {
+                KnobType.Integer => ("integer", ""), KnobType.Text => ("text", " characters"), KnobType.Boolean => ("boolean", ""), _ => ("number", ""),
+            };
+            var (@default, range) = (knob.Type, knob.Choices) switch
+            {
+                (KnobType.Boolean, _) => (knob.Default is { } d ? (d != 0 ? "true" : "false") : "—", "true, false"),
+                (_, { } choices) => (Number(knob.Default), string.Join(", ", choices.Select(c => $"`{c}`"))),
+                _ => (Number(knob.Default), $"{Number(knob.Min)} … {Number(knob.Max)}{unit}"),
+            };
+            table.Append($"| `{knob.Name}`{scope}{(knob.Required ? " (required)" : "")} | {type} | {@default} | {range} | {knob.Description} |\n");
         }
         return table.ToString();
     }

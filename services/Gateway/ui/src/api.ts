@@ -41,7 +41,10 @@ export interface Bot {
 }
 export interface BotDetails { bot: Bot; current_job: Job | null; open_trades: number }
 export interface Account { bot_id: number | null; quote_currency: string; cash: number; equity: number; unrealized_pnl_quote: number; realized_pnl_quote: number }
-export interface Knob { name: string; type: "integer" | "number" | "text"; default: number | null; min: number; max: number; required: boolean; scope: string; description: string }
+export interface Knob {
+  name: string; type: "integer" | "number" | "text" | "boolean"; default: number | null; min: number; max: number; required: boolean; scope: string;
+  description: string; choices: string[] | null;
+}
 export interface Strategy { name: string; version: number; description: string; knobs: Knob[] }
 export interface Snapshot { equity: number; cash: number; positions_value: number; timestamp: string }
 export interface Trade {

@@ -91,6 +91,17 @@ export async function botsPage(root: HTMLElement, events: EventStream): Promise<
   return unsubscribe;
 }
 
+/** A knob's input: a choice of its values (a boolean's, or a text knob's choices; left empty: its default), else a text or number field. */
+function knobInput(k: Knob): HTMLElement {
+  const name = `knobs.${k.name}`;
+  const choices = k.type === "boolean" ? ["true", "false"] : k.choices;
+  if (choices) {
+    const byDefault = k.type === "boolean" && k.default !== null ? `default: ${k.default !== 0}` : "default";
+    return h("select", { name }, h("option", { value: "" }, `(${byDefault})`), ...choices.map((c) => h("option", { value: c }, c)));
+  }
+  return h("input", { name, type: k.type === "text" ? "text" : "number", step: k.type === "integer" ? "1" : "any", placeholder: k.default === null ? "" : String(k.default) });
+}
+
 /** The create form: name, symbols, timeframe, strategy, and the strategy's own knobs (every bot's knobs too). */
 async function createForm(created: (bot: Bot) => Promise<void>): Promise<HTMLFormElement> {
   const { strategies } = await get<{ strategies: Strategy[] }>("/strategies");
@@ -106,8 +117,7 @@ async function createForm(created: (bot: Bot) => Promise<void>): Promise<HTMLFor
   const showKnobs = () => {
     const chosen = strategies.find((s) => `${s.name}@${s.version}` === strategy.value)!;
     knobs.replaceChildren(h("legend", {}, `Knobs of ${strategy.value}`), ...chosen.knobs.map((k: Knob) => field(k.name + (k.required ? " *" : ""), `knobs.${k.name}`,
-      h("input", { name: `knobs.${k.name}`, type: k.type === "text" ? "text" : "number", step: k.type === "integer" ? "1" : "any", placeholder: k.default === null ? "" : String(k.default) }),
-      k.description)));
+      knobInput(k), k.description)));
   };
   strategy.addEventListener("change", showKnobs);
   const form = h("form", { "aria-label": "Create a bot" },
@@ -125,11 +135,11 @@ async function createForm(created: (bot: Bot) => Promise<void>): Promise<HTMLFor
     for (const error of errors.values()) error.textContent = "";
     form.querySelector("#form-error")!.textContent = "";
     const values = new FormData(form);
-    const knobValues: Record<string, number | string> = {};
+    const knobValues: Record<string, number | string | boolean> = {};
     for (const [name, value] of values) {
       if (!name.startsWith("knobs.") || value === "") continue;
       const spec = strategies.flatMap((s) => s.knobs).find((k) => `knobs.${k.name}` === name);
-      knobValues[name.slice(6)] = spec?.type === "text" ? String(value) : Number(value);
+      knobValues[name.slice(6)] = spec?.type === "text" ? String(value) : spec?.type === "boolean" ? value === "true" : Number(value);
     }
     try {
       const { bot } = await post<BotDetails>("/bots", {
