@@ -279,7 +279,6 @@ public sealed class BacktestTests(TopologyFixture topology)
     private static long Ms(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture).ToUnixTimeMilliseconds();
 
     /// <summary>The backtests' default fee rate (the request names none).</summary>
-    private const decimal FeeRate = 0.001m;
 
     private static decimal Dec(string text) => decimal.Parse(text, CultureInfo.InvariantCulture);
 
