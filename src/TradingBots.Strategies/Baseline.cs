@@ -10,8 +10,8 @@ namespace TradingBots.Strategies;
 /// </summary>
 public sealed class Baseline : IStrategy
 {
-    public const string Fast = "fast", Slow = "slow", OrderQuote = "order_quote", StopLossPct = "stop_loss_pct",
-        TakeProfitPct = "take_profit_pct", MaxOpenTrades = "max_open_trades";
+    public const string Fast = "fast", Slow = "slow", OrderQuote = StrategyParts.OrderQuote, StopLossPct = StrategyParts.StopLossPct,
+        TakeProfitPct = StrategyParts.TakeProfitPct, MaxOpenTrades = StrategyParts.MaxOpenTrades;
 
     public string Name => "baseline";
     public int Version => 1;
@@ -22,10 +22,9 @@ public sealed class Baseline : IStrategy
     [
         new(Fast, KnobType.Integer, 9, 1, 500, "candles in the fast simple moving average"),
         new(Slow, KnobType.Integer, 21, 2, 1000, "candles in the slow simple moving average (more than fast)"),
-        new(OrderQuote, KnobType.Decimal, 100, 0.00000001m, 1_000_000_000_000m, "quote amount of each buy"),
-        new(StopLossPct, KnobType.Decimal, null, 0.01m, 99.99m, "close a trade when the price falls this many percent below its entry (absent: off)"),
-        new(TakeProfitPct, KnobType.Decimal, null, 0.01m, 10_000m, "close a trade when the price rises this many percent above its entry (absent: off)"),
-        new(MaxOpenTrades, KnobType.Integer, 1, 1, 100, "open trades at most (per symbol)"),
+        StrategyParts.OrderQuoteKnob,
+        .. StrategyParts.ExitKnobs,
+        StrategyParts.MaxOpenTradesKnob,
     ];
 
     public int CandlesNeeded(KnobValues knobs) => knobs.Integer(Slow) + 1;
@@ -39,9 +38,7 @@ public sealed class Baseline : IStrategy
     private static bool Ordered(int fast, int slow) => fast < slow;
 
     /// <summary>stop_loss_pct below the entry price and take_profit_pct above it, exactly (no rounding: a price is compared with it).</summary>
-    public Stops StopsOf(OpenTrade trade, KnobValues knobs) => new(
-        knobs.Get(StopLossPct) is { } sl ? trade.EntryPrice * (1 - sl / 100) : null,
-        knobs.Get(TakeProfitPct) is { } tp ? trade.EntryPrice * (1 + tp / 100) : null);
+    public Stops StopsOf(OpenTrade trade, KnobValues knobs) => StrategyParts.PercentStops(trade, knobs);
 
     public IReadOnlyList<StrategyOrder> Decide(StrategyInput input)
     {

@@ -19,7 +19,7 @@ public sealed class Llm : IAdvisedStrategy
     [
         new(Model, KnobType.Text, null, 1, 200, "the Ollama model that decides (one GET /ai/models lists); checked when the bot starts", Required: true),
         new(Prompt, KnobType.Text, null, 1, 2000, "extra instructions for the model (absent: none)"),
-        new(OrderQuote, KnobType.Decimal, 100, 0.00000001m, 1_000_000_000_000m, "quote amount of each buy"),
+        StrategyParts.OrderQuoteKnob,
         new(MinConfidence, KnobType.Decimal, 0.5m, 0, 1, "a buy or sell is acted on only at this confidence or above"),
         new(Candles, KnobType.Integer, 50, 5, 500, "closed candles shown to the model"),
     ];

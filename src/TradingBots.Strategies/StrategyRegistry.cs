@@ -10,7 +10,8 @@ public static class StrategyRegistry
 {
     public const string Default = "baseline";
 
-    public static IReadOnlyList<IStrategy> All { get; } = [new Baseline(), new Llm()];
+    public static IReadOnlyList<IStrategy> All { get; } =
+        [new Baseline(), new Llm(), new BuiltIn.RsiReversion(), new BuiltIn.MacdTrend(), new BuiltIn.BollingerBreakout(), new BuiltIn.Dca(), new BuiltIn.Grid()];
 
     /// <summary>"baseline" (its newest version) or "baseline@1"; null when there is no such strategy.</summary>
     public static IStrategy? Find(string nameOrKey)
