@@ -16,13 +16,15 @@ public sealed class BacktestLifecycle(TradingDbContext db, IPublishEndpoint bus,
 {
     public enum Outcome { NotFound, Cancelled, Stopping, Unchanged, Finished }
 
-    public async Task<(Job Job, Backtest Backtest)> CreateAsync(NewBacktest request, decimal startingCash, decimal feeRate, CancellationToken cancellationToken)
+    /// <param name="search">A parameter search's spec (SearchSpec's JSON): the job is then an optimization of many trials.</param>
+    public async Task<(Job Job, Backtest Backtest)> CreateAsync(NewBacktest request, decimal startingCash, decimal feeRate, CancellationToken cancellationToken,
+        string? search = null)
     {
         var messageId = NewId.NextGuid();
         var now = time.GetUtcNow();
         var job = new Job
         {
-            Task = JobStatus.BacktestTask, Status = JobStatus.Queued, Progress = 0, Message = "waiting for a worker",
+            Task = search is null ? JobStatus.BacktestTask : JobStatus.OptimizationTask, Status = JobStatus.Queued, Progress = 0, Message = "waiting for a worker",
             CeleryTaskId = messageId.ToString(), CreatedAt = now, UpdatedAt = now,
         };
         Backtest backtest;
@@ -34,7 +36,7 @@ public sealed class BacktestLifecycle(TradingDbContext db, IPublishEndpoint bus,
             {
                 JobId = job.Id, Strategy = request.Strategy.Name, Version = request.Strategy.Version, Knobs = request.Knobs,
                 Symbols = [.. request.Symbols], Timeframe = request.Timeframe, From = request.From, To = request.To,
-                StartingCash = startingCash, FeeRate = feeRate, CreatedAt = now,
+                StartingCash = startingCash, FeeRate = feeRate, CreatedAt = now, Search = search,
             };
             db.Backtests.Add(backtest);
             Outbox.Add(db, EventTypes.JobProgress, new JobProgress(null, job.Id, JobStatus.Queued, 0, now), now);
@@ -54,7 +56,7 @@ public sealed class BacktestLifecycle(TradingDbContext db, IPublishEndpoint bus,
         if (job is null) return Outcome.NotFound;
         if (job.Status == JobStatus.Cancelled) return Outcome.Unchanged;
         if (job.Status is not (JobStatus.Queued or JobStatus.Running)) return Outcome.Finished;
-        if (job.Task != JobStatus.BacktestTask)
+        if (!JobStatus.BacktestTasks.Contains(job.Task))
         {
             await transaction.RollbackAsync(cancellationToken);
             return job.BotId is { } botId && await bots.StopAsync(botId, cancellationToken) != BotLifecycle.Outcome.NotFound

@@ -18,8 +18,12 @@ public static class BacktestRequests
 
     private static readonly string[] Fields = ["strategy", "version", "knobs", "symbols", "timeframe", "from", "to", "starting_cash"];
 
-    /// <summary>The backtest to run, or the problems of the body (field → reasons); the exchange is asked afterwards.</summary>
-    public static (NewBacktest? Backtest, Dictionary<string, string[]> Errors) Parse(JsonElement body, DateTimeOffset now, long maxCandles)
+    /// <summary>
+    /// The backtest to run, or the problems of the body (field → reasons); the exchange is asked afterwards. <paramref name="more"/>:
+    /// the fields a caller reads besides (a search's), not unknown here.
+    /// </summary>
+    public static (NewBacktest? Backtest, Dictionary<string, string[]> Errors) Parse(JsonElement body, DateTimeOffset now, long maxCandles,
+        IReadOnlyCollection<string>? more = null)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (body.ValueKind != JsonValueKind.Object) return (null, new() { ["body"] = ["must be a JSON object"] });
@@ -62,7 +66,7 @@ public static class BacktestRequests
             default: Fail("starting_cash", $"must be a number above 0 and at most {MaxCash:0}"); break;
         }
 
-        foreach (var field in body.EnumerateObject().Select(p => p.Name).Except(Fields)) Fail(field, "unknown field");
+        foreach (var field in body.EnumerateObject().Select(p => p.Name).Except(Fields).Except(more ?? [])) Fail(field, "unknown field");
 
         return errors.Count > 0
             ? (null, errors)

@@ -28,44 +28,66 @@ public static class BacktestsApi
         return app;
     }
 
-    private static async Task<Results<Accepted<BacktestView>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
+    private static Task<Results<Accepted<BacktestView>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
         BacktestLifecycle backtests, PriceSource prices, IOptions<PaperOptions> paper, IOptions<BacktestsOptions> bounds, TimeProvider time,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        CreateJobAsync(request, body =>
+        {
+            var (backtest, errors) = BacktestRequests.Parse(body, time.GetUtcNow(), bounds.Value.MaxCandles);
+            return (backtest, null, errors);
+        }, BacktestView.Of, "backtests", backtests, prices, paper.Value, cancellationToken);
+
+    /// <summary>
+    /// A backtest job's creation, for a backtest or a search (<paramref name="parse"/>: the body checked, with the search's
+    /// spec or null): the body read and checked, the symbols asked of the exchange, the job and its row written, 202.
+    /// </summary>
+    internal static async Task<Results<Accepted<TView>, ValidationProblem, ProblemHttpResult>> CreateJobAsync<TView>(HttpRequest request,
+        Func<JsonElement, (NewBacktest? Backtest, string? Search, Dictionary<string, string[]> Errors)> parse, Func<Backtest, Job, TView> view, string path,
+        BacktestLifecycle backtests, PriceSource prices, PaperOptions paper, CancellationToken cancellationToken)
     {
         JsonDocument body;
         try { body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken); }
         catch (JsonException) { return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["not valid JSON"] }); }
         using (body)
         {
-            var (backtest, errors) = BacktestRequests.Parse(body.RootElement, time.GetUtcNow(), bounds.Value.MaxCandles);
+            var (backtest, search, errors) = parse(body.RootElement);
             if (backtest is null) return TypedResults.ValidationProblem(errors);
-            try
-            {
-                var (_, unlisted) = await prices.GetListedQuotesAsync(backtest.Symbols, cancellationToken);
-                if (unlisted.Count > 0)
-                    return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["symbols"] = [$"not listed on the exchange: {string.Join(", ", unlisted)}"] });
-            }
-            catch (PriceException ex)
-            {
-                return TypedResults.Problem(statusCode: (int)ex.Status is 503 ? 503 : 502, title: "Market data unavailable",
-                    detail: $"the symbols cannot be checked: {ex.Message}");
-            }
-            var cash = backtest.StartingCash ?? PaperRules.StartingCash(backtest.Knobs, paper.Value.StartingCash);
-            var (job, row) = await backtests.CreateAsync(backtest, cash, PaperRules.FeeRate(backtest.Knobs, paper.Value.FeeRate), cancellationToken);
-            return TypedResults.Accepted($"/backtests/{job.Id}", BacktestView.Of(row, job));
+            var (invalid, unavailable) = await UnlistedAsync(prices, backtest.Symbols, cancellationToken);
+            if (invalid is not null) return invalid;
+            if (unavailable is not null) return unavailable;
+            var cash = backtest.StartingCash ?? PaperRules.StartingCash(backtest.Knobs, paper.StartingCash);
+            var (job, row) = await backtests.CreateAsync(backtest, cash, PaperRules.FeeRate(backtest.Knobs, paper.FeeRate), cancellationToken, search);
+            return TypedResults.Accepted($"/{path}/{job.Id}", view(row, job));
+        }
+    }
+
+    /// <summary>A 400 naming the symbols the exchange does not list, or a 502/503 when it cannot say; neither when all are listed.</summary>
+    private static async Task<(ValidationProblem? Invalid, ProblemHttpResult? Unavailable)> UnlistedAsync(PriceSource prices,
+        IReadOnlyCollection<string> symbols, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (_, unlisted) = await prices.GetListedQuotesAsync(symbols, cancellationToken);
+            return (unlisted.Count == 0 ? null
+                : TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["symbols"] = [$"not listed on the exchange: {string.Join(", ", unlisted)}"] }), null);
+        }
+        catch (PriceException ex)
+        {
+            return (null, TypedResults.Problem(statusCode: (int)ex.Status is 503 ? 503 : 502, title: "Market data unavailable",
+                detail: $"the symbols cannot be checked: {ex.Message}"));
         }
     }
 
     private static async Task<Ok<BacktestList>> ListAsync(TradingDbContext db, CancellationToken cancellationToken)
     {
-        var rows = await db.Backtests.AsNoTracking().OrderByDescending(b => b.JobId).Take(100)
+        var rows = await db.Backtests.AsNoTracking().Where(b => b.Search == null).OrderByDescending(b => b.JobId).Take(100)
             .Join(db.Jobs.AsNoTracking(), b => b.JobId, j => j.Id, (b, j) => new { b, j }).ToListAsync(cancellationToken);
         return TypedResults.Ok(new BacktestList([.. rows.OrderByDescending(r => r.b.JobId).Select(r => BacktestView.Of(r.b, r.j))]));
     }
 
     private static async Task<Results<Ok<BacktestView>, ProblemHttpResult>> GetAsync(long id, TradingDbContext db, CancellationToken cancellationToken)
     {
-        var backtest = await db.Backtests.AsNoTracking().FirstOrDefaultAsync(b => b.JobId == id, cancellationToken);
+        var backtest = await db.Backtests.AsNoTracking().FirstOrDefaultAsync(b => b.JobId == id && b.Search == null, cancellationToken);
         var job = await db.Jobs.AsNoTracking().FirstOrDefaultAsync(j => j.Id == id, cancellationToken);
         return backtest is null || job is null ? NotFound($"no backtest {id}") : TypedResults.Ok(BacktestView.Of(backtest, job));
     }
@@ -77,12 +99,18 @@ public static class BacktestsApi
         if (!BacktestArtifacts.Names.Contains(name))
             return NotFound($"no artifact '{name}'; a backtest has {string.Join(", ", BacktestArtifacts.Names)}");
         // Only a completed backtest's (its summary is written once its files are): never a file a cancelled or older run left.
-        if (!await db.Backtests.AnyAsync(b => b.JobId == id && b.Summary != null, cancellationToken))
+        if (!await db.Backtests.AnyAsync(b => b.JobId == id && b.Search == null && b.Summary != null, cancellationToken))
             return NotFound($"no completed backtest {id}");
-        var path = Path.Combine(artifacts.Value.JobPath(id), name);
-        if (!File.Exists(path)) return NotFound($"backtest {id} has no {name} any more (its directory {artifacts.Value.JobPath(id)} was emptied)");
+        return File(artifacts.Value, id, name, "backtest");
+    }
+
+    /// <summary>A completed job's artifact file, CSVs as downloads named after the job.</summary>
+    internal static Results<PhysicalFileHttpResult, ProblemHttpResult> File(ArtifactsOptions artifacts, long id, string name, string what)
+    {
+        var path = Path.Combine(artifacts.JobPath(id), name);
+        if (!System.IO.File.Exists(path)) return NotFound($"{what} {id} has no {name} any more (its directory {artifacts.JobPath(id)} was emptied)");
         var type = Path.GetExtension(name) switch { ".csv" => "text/csv", ".json" => "application/json", _ => "image/png" };
-        return TypedResults.PhysicalFile(path, type, fileDownloadName: name.EndsWith(".csv", StringComparison.Ordinal) ? $"backtest-{id}-{name}" : null);
+        return TypedResults.PhysicalFile(path, type, fileDownloadName: name.EndsWith(".csv", StringComparison.Ordinal) ? $"{what}-{id}-{name}" : null);
     }
 
     private static async Task<Results<Ok<JobView>, Accepted<JobView>, ProblemHttpResult>> CancelAsync(long id, BacktestLifecycle backtests,
@@ -100,7 +128,7 @@ public static class BacktestsApi
         };
     }
 
-    private static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(statusCode: 404, title: "Not found", detail: detail);
+    internal static ProblemHttpResult NotFound(string detail) => TypedResults.Problem(statusCode: 404, title: "Not found", detail: detail);
 
     /// <summary>The body of POST /backtests, for the OpenAPI document (the handler reads the JSON itself to name bad fields).</summary>
     private sealed record BacktestBody(string? Strategy, int? Version, Dictionary<string, decimal>? Knobs, string[] Symbols, string Timeframe,
@@ -120,7 +148,7 @@ public sealed record BacktestView(long Id, string Strategy, int Version, JsonEle
         b.From, b.To, b.StartingCash, b.FeeRate, JobView.From(job), Json(b.Summary),
         b.Summary is null ? [] : [.. BacktestArtifacts.Names.Select(n => new ArtifactView(n, $"/backtests/{b.JobId}/artifacts/{n}"))], b.CreatedAt);
 
-    private static JsonElement? Json(string? json)
+    internal static JsonElement? Json(string? json)
     {
         if (json is null) return null;
         using var document = JsonDocument.Parse(json);

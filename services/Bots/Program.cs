@@ -8,4 +8,5 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapBotsApi();
 app.MapBacktestsApi();
+app.MapOptimizationsApi();
 app.Run();

@@ -12,7 +12,7 @@ public static class ApiRoutes
     [
         (ResourceNames.Market, ["market"]),
         (ResourceNames.Trading, ["orders", "trades", "portfolio"]),
-        (ResourceNames.Bots, ["bots", "jobs", "strategies", "backtests"]),
+        (ResourceNames.Bots, ["bots", "jobs", "strategies", "backtests", "optimizations"]),
         (ResourceNames.Ai, ["ai"]),
     ];
 

@@ -26,7 +26,7 @@ public sealed class BacktestJobs(TradingDbContext db, WorkerIdentity me, IOption
     public async Task<Run?> ClaimAsync(long jobId, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (await LockAsync(jobId, cancellationToken) is not { Task: JobStatus.BacktestTask, Status: JobStatus.Queued or JobStatus.Running } job) return null;
+        if (await LockAsync(jobId, cancellationToken) is not { Status: JobStatus.Queued or JobStatus.Running } job || !JobStatus.BacktestTasks.Contains(job.Task)) return null;
         var epoch = await db.Database.SqlQuery<long>($"""
             UPDATE backtests SET owner = {me.Name}, epoch = nextval('fencing_tokens'), heartbeat_at = now()
             WHERE job_id = {jobId} AND ({job.Status} = 'queued' OR heartbeat_at IS NULL OR heartbeat_at < now() - {options.Value.StaleAfter})

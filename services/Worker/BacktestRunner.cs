@@ -119,20 +119,40 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
             candles[symbol] = await CandleStore.ReadAsync(connection, symbol, backtest.Timeframe, warmFrom, until, stop.Token);
         await ReportAsync(50, fetched == 0 ? "simulating (every candle stored already)" : $"simulating ({fetched:N0} candles fetched)");
 
-        var result = await SimulateAsync(setup, candles, percent => ReportAsync(50 + percent * 49 / 100, $"simulating: {percent}%"), stop.Token);
+        if (backtest.Search is { } search) return await SearchAsync(SearchSpec.FromJson(search), setup, backtest, candles, fetched, ReportAsync, stop.Token);
+        var result = await SimulateAsync((report, token) => Backtester.Run(setup, candles, report, token),
+            percent => ReportAsync(50 + percent * 49 / 100, $"simulating: {percent}%"), stop.Token);
         var summary = BacktestSummary.From(setup, result, fetched);
         await BacktestArtifacts.WriteAsync(artifacts.Value.JobPath(backtest.JobId), summary, result, stop.Token);
         return ($"completed: {result.Candles:N0} candles, {result.Trades.Count} trades, total return {WireJson.Format(summary.TotalReturn)}",
             summary.ToJson());
     }
 
+    /// <summary>
+    /// A parameter search over the candles read once (<see cref="Optimizer"/>, its trials on every core): progress 50–99 by the
+    /// trials done; its artifacts (trials.csv, summary.json, heatmap.png for two knobs) and summary as a backtest's.
+    /// </summary>
+    private async Task<(string Message, string Summary)> SearchAsync(SearchSpec spec, BacktestSetup setup, Backtest backtest,
+        Dictionary<string, Candle[]> candles, int fetched, Func<int, string, Task> report, CancellationToken cancellationToken)
+    {
+        var search = spec.Setup(setup, backtest.Knobs);
+        var trials = Optimizer.Candidates(search.Ranges, search.Random, search.Trials, search.Seed).Count;
+        var result = await SimulateAsync((done, token) => Optimizer.Run(search, candles, count => done(count * 100 / trials), token),
+            percent => report(50 + percent * 49 / 100, $"searching: {percent}% of {trials} trials"), cancellationToken);
+        var candlesJudged = candles.Values.Sum(c => c.Count(x => x.OpenTime >= setup.From && x.OpenTime < setup.To));
+        var summary = OptimizationSummary.From(spec, result, candlesJudged, fetched);
+        await OptimizationArtifacts.WriteAsync(artifacts.Value.JobPath(backtest.JobId), search, summary, result, cancellationToken);
+        var best = result.Trials[0];
+        return ($"completed: {trials} trials, best {string.Join(", ", best.Knobs.Select(k => $"{k.Key} {WireJson.Format(k.Value)}"))}"
+            + (best.Score is { } score ? $" ({spec.Metric} {WireJson.Format(score)})" : ""), summary.ToJson());
+    }
+
     /// <summary>The simulation off the request's thread; its percent is recorded every <see cref="ProgressEvery"/> while it runs.</summary>
-    private async Task<BacktestResult> SimulateAsync(BacktestSetup setup, Dictionary<string, Candle[]> candles, Func<int, Task> report,
-        CancellationToken cancellationToken)
+    private async Task<T> SimulateAsync<T>(Func<Action<int>, CancellationToken, T> simulate, Func<int, Task> report, CancellationToken cancellationToken)
     {
         var percent = new StrongBox<int>(0);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = Task.Run(() => Backtester.Run(setup, candles, p => Volatile.Write(ref percent.Value, p), stop.Token), CancellationToken.None);
+        var run = Task.Run(() => simulate(p => Volatile.Write(ref percent.Value, p), stop.Token), CancellationToken.None);
         var reported = 0;
         while (!run.IsCompleted)
         {

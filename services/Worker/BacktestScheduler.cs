@@ -68,7 +68,7 @@ public sealed class BacktestScheduler(IServiceScopeFactory scopes, IOptions<Back
         var db = scope.ServiceProvider.GetRequiredService<TradingDbContext>();
         var due = await db.Database.SqlQuery<long>($"""
             SELECT j.id AS "Value" FROM jobs j JOIN backtests b ON b.job_id = j.id
-            WHERE j.task = {JobStatus.BacktestTask} AND NOT (j.id = ANY({busy}))
+            WHERE j.task = ANY({JobStatus.BacktestTasks.ToArray()}) AND NOT (j.id = ANY({busy}))
               AND (j.status = 'queued' OR j.status = 'running' AND (b.heartbeat_at IS NULL OR b.heartbeat_at < now() - {options.Value.StaleAfter}))
             ORDER BY j.id LIMIT 1
             """).ToListAsync(cancellationToken);

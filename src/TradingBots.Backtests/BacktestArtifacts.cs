@@ -47,17 +47,24 @@ public static class BacktestArtifacts
     /// once every file is written (what was there before, from a run taken over, goes then), so the files never mix two
     /// runs and never stop half-written.
     /// </summary>
-    public static async Task WriteAsync(string directory, BacktestSummary summary, BacktestResult result, CancellationToken cancellationToken)
-    {
-        var writing = $"{directory}.writing-{Guid.NewGuid():N}";
-        Directory.CreateDirectory(writing);
-        try
+    public static Task WriteAsync(string directory, BacktestSummary summary, BacktestResult result, CancellationToken cancellationToken) =>
+        WriteAllAsync(directory, async writing =>
         {
             var charts = Task.Run(() => Charts(writing, result.Equity), cancellationToken);
             await File.WriteAllTextAsync(Path.Combine(writing, Summary), summary.ToJson(), cancellationToken);
             await WriteCsvAsync(Path.Combine(writing, Trades), TradesCsv(result.Trades), cancellationToken);
             await WriteEquityCsvAsync(Path.Combine(writing, Equity), result.Equity, cancellationToken);
             await charts;
+        });
+
+    /// <summary>A job's files written by <paramref name="write"/> into a new folder, renamed into <paramref name="directory"/> once all are there.</summary>
+    public static async Task WriteAllAsync(string directory, Func<string, Task> write)
+    {
+        var writing = $"{directory}.writing-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(writing);
+        try
+        {
+            await write(writing);
             if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
             Directory.Move(writing, directory);
         }

@@ -16,6 +16,12 @@ public static class JobStatus
 
     /// <summary>The task of a backtest (POST /backtests).</summary>
     public const string BacktestTask = "backtest";
+
+    /// <summary>The task of a parameter search (POST /optimizations): a backtest row with its search, run as many trials.</summary>
+    public const string OptimizationTask = "optimization";
+
+    /// <summary>The tasks a backtest row's job runs: one backtest, or a search of many.</summary>
+    public static IReadOnlyList<string> BacktestTasks { get; } = [BacktestTask, OptimizationTask];
 }
 
 // The spec's six tables (../shared/spec/phase2-spec.md), one class each; column names are the
@@ -214,6 +220,9 @@ public sealed class Backtest
     public decimal FeeRate { get; set; }
     public string? Summary { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>A parameter search's ranges, search, metric and folds (JSON); null for a single backtest.</summary>
+    public string? Search { get; set; }
 
     /// <summary>The Worker running it (a lease, like a bot's): null until one takes it.</summary>
     public string? Owner { get; set; }

@@ -121,6 +121,7 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
             backtest.HasKey(b => b.JobId);
             backtest.HasOne<Job>().WithOne().HasForeignKey<Backtest>(b => b.JobId).OnDelete(DeleteBehavior.Cascade);
             backtest.Property(b => b.Knobs).HasColumnType("jsonb");
+            backtest.Property(b => b.Search).HasColumnType("jsonb");
             // json, not jsonb: kept as written, so GET /backtests/{id} answers the summary in summary.json's order.
             backtest.Property(b => b.Summary).HasColumnType("json");
         });

@@ -66,6 +66,10 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("text")
                         .HasColumnName("owner");
 
+                    b.Property<string>("Search")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("search");
+
                     b.Property<decimal>("StartingCash")
                         .HasColumnType("numeric")
                         .HasColumnName("starting_cash");

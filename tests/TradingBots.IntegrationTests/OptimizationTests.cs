@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using TradingBots.Tests;
+
+namespace TradingBots.IntegrationTests;
+
+/// <summary>POST /optimizations through the gateway: a search run as a job by the Worker, its ranking, folds and artifacts.</summary>
+public sealed class OptimizationTests(TopologyFixture topology)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+    private const long Hour = 3_600_000;
+
+    /// <summary>The last week of closed hourly candles of SOL/USDT, and a body for it with the given search fields.</summary>
+    private static (long From, long To) Week()
+    {
+        var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Hour * Hour;
+        return (to - 168 * Hour, to);
+    }
+
+    private static string Body(long from, long to, string search, string knobs = """{"order_quote": 1000}""") => $$"""
+        {"strategy": "baseline", "symbols": ["SOL/USDT"], "timeframe": "1h", "from": {{from}}, "to": {{to}}, "knobs": {{knobs}}, {{search}}}
+        """;
+
+    private async Task<JsonElement> RunAsync(string body, string path)
+    {
+        var (created, view) = await topology.PostJsonAsync($"/api/{path}", body);
+        Assert.True(created.StatusCode == HttpStatusCode.Accepted, $"{created.StatusCode}: {view}");
+        var id = view.GetProperty("id").GetInt64();
+        Assert.Equal($"/{path}/{id}", created.Headers.Location?.OriginalString);
+        await Eventually.UntilAsync(async () => (await topology.GetJsonAsync($"/api/{path}/{id}")).GetProperty("job").GetProperty("status").GetString() is "completed" or "failed",
+            $"{path} {id} finished", TimeSpan.FromSeconds(90), cancellationToken: Cancel);
+        var done = await topology.GetJsonAsync($"/api/{path}/{id}");
+        Assert.True(done.GetProperty("job").GetProperty("status").GetString() == "completed", done.GetProperty("job").GetRawText());
+        return done;
+    }
+
+    [Fact]
+    public async Task A_grid_search_ranks_its_trials_as_their_own_backtests_score_them_and_writes_its_artifacts()
+    {
+        var (from, to) = Week();
+
+        var search = await RunAsync(Body(from, to, """
+            "ranges": [{"knob": "fast", "from": 2, "to": 4, "step": 1}, {"knob": "slow", "from": 8, "to": 9, "step": 1}], "metric": "total_return"
+            """), "optimizations");
+
+        Assert.Equal("optimization", search.GetProperty("job").GetProperty("task").GetString());
+        var summary = search.GetProperty("summary");
+        Assert.Equal((6, 0, "total_return", "grid"), (summary.GetProperty("trials").GetInt32(), summary.GetProperty("skipped").GetInt32(),
+            summary.GetProperty("metric").GetString(), summary.GetProperty("search").GetString()));
+        var best = summary.GetProperty("best").EnumerateArray().ToList();
+        Assert.Equal(6, best.Count);
+        var scores = best.Select(t => t.GetProperty("score").GetDecimal()).ToList();
+        Assert.Equal(scores.OrderDescending(), scores);
+        Assert.Equal(["trials.csv", "summary.json", "heatmap.png"], search.GetProperty("artifacts").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+
+        // The best trial's score is what a backtest of its knobs over the same candles returns.
+        var top = best[0].GetProperty("knobs");
+        var backtest = await RunAsync(Body(from, to, "\"starting_cash\": 10000",
+            $$"""{"order_quote": 1000, "fast": {{top.GetProperty("fast").GetInt32()}}, "slow": {{top.GetProperty("slow").GetInt32()}}}"""), "backtests");
+        Assert.Equal(scores[0], backtest.GetProperty("summary").GetProperty("total_return").GetDecimal());
+        Assert.Equal(best[0].GetProperty("trade_count").GetInt32(), backtest.GetProperty("summary").GetProperty("trade_count").GetInt32());
+
+        var id = search.GetProperty("id").GetInt64();
+        var csv = (await topology.Gateway.GetStringAsync($"/api/optimizations/{id}/artifacts/trials.csv", Cancel)).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("rank,trial,fast,slow,score,in_sample,out_of_sample,total_return,max_drawdown,trade_count,skipped", csv[0]);
+        Assert.Equal(7, csv.Length);
+        Assert.Equal(scores[0], decimal.Parse(csv[1].Split(',')[4], CultureInfo.InvariantCulture));
+        var png = await topology.Gateway.GetByteArrayAsync($"/api/optimizations/{id}/artifacts/heatmap.png", Cancel);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        // A search is not a backtest: GET /backtests/{id} does not show it.
+        using var asBacktest = await topology.Gateway.GetAsync($"/api/backtests/{id}", Cancel);
+        Assert.Equal(HttpStatusCode.NotFound, asBacktest.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_walk_forward_tunes_on_each_window_and_reports_the_next_ones_score()
+    {
+        var (from, to) = Week();
+
+        var search = await RunAsync(Body(from, to, """
+            "ranges": [{"knob": "fast", "from": 2, "to": 3, "step": 1}], "search": "random", "trials": 2, "seed": 5, "folds": 2, "metric": "total_return"
+            """), "optimizations");
+
+        var summary = search.GetProperty("summary");
+        var folds = summary.GetProperty("folds").EnumerateArray().ToList();
+        Assert.Equal(2, folds.Count);
+        // 168 candles in 3 windows of 56: fold 1 tunes on the first and is scored on the second, fold 2 on the second and third.
+        Assert.Equal([(from, from + 56 * Hour, from + 112 * Hour), (from + 56 * Hour, from + 112 * Hour, to)],
+            folds.Select(f => (f.GetProperty("in_sample_from").GetInt64(), f.GetProperty("out_of_sample_from").GetInt64(), f.GetProperty("out_of_sample_to").GetInt64())));
+        Assert.All(summary.GetProperty("best").EnumerateArray(), t => Assert.Equal(JsonValueKind.Number, t.GetProperty("out_of_sample").ValueKind));
+        Assert.Equal(["trials.csv", "summary.json"], search.GetProperty("artifacts").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+    }
+
+    public static TheoryData<string, string, string> Invalid => new()
+    {
+        { """ "ranges": [{"knob": "leverage", "from": 1, "to": 2, "step": 1}] """, "ranges[0]", "knob must name a numeric knob of baseline@1" },
+        { """ "ranges": [{"knob": "fast", "from": 0, "to": 2, "step": 1}] """, "ranges[0]", "fast is from 1 to 500" },
+        { """ "ranges": [{"knob": "fast", "from": 1.5, "to": 2, "step": 1}] """, "ranges[0]", "fast is an integer" },
+        { """ "ranges": [] """, "ranges", "is required" },
+        { """ "ranges": [{"knob": "fast", "from": 1, "to": 200, "step": 1}, {"knob": "slow", "from": 2, "to": 1000, "step": 1}] """, "ranges", "the grid has 199,800 combinations" },
+        { """ "ranges": [{"knob": "fast", "from": 1, "to": 2, "step": 1}], "trials": 5 """, "trials", "a grid tries every combination" },
+        { """ "ranges": [{"knob": "fast", "from": 1, "to": 2, "step": 1}], "metric": "calmar" """, "metric", "must be one of sharpe, sortino" },
+        { """ "ranges": [{"knob": "fast", "from": 1, "to": 2, "step": 1}], "folds": 11 """, "folds", "must be a whole number from 0 to 10" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Invalid))]
+    public async Task A_bad_search_is_a_400_naming_the_field_and_writes_nothing(string search, string field, string reason)
+    {
+        var (from, to) = Week();
+        var quote = 1000 + Random.Shared.Next(1, 1_000_000) / 1000m; // this request's own mark
+
+        var (response, problem) = await topology.PostJsonAsync("/api/optimizations",
+            Body(from, to, search, $$"""{"order_quote": {{quote.ToString(CultureInfo.InvariantCulture)}}}"""));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith(reason, problem.GetProperty("errors").GetProperty(field)[0].GetString());
+        Assert.Equal(0L, await topology.ScalarAsync($"SELECT count(*) FROM backtests WHERE knobs ->> 'order_quote' = '{quote.ToString(CultureInfo.InvariantCulture)}'"));
+    }
+}
