@@ -21,6 +21,15 @@ public sealed class OwnAppHost : IAsyncDisposable
 
     private OwnAppHost(string data, string node, DistributedApplication app) => (Data, RabbitMqNode, App) = (data, node, app);
 
+    private readonly CancellationTokenSource _stopLogs = new();
+    private Task _logs = Task.CompletedTask;
+
+    /// <summary>Where this instance's services' console logs are kept after it is gone (storage/&lt;purpose&gt;/logs/&lt;id&gt;/).</summary>
+    public string Logs { get; private set; } = "";
+
+    /// <summary>Runs whose logs are kept per purpose: the newest ones (a crash seen in a run can be read afterwards).</summary>
+    private const int LogsKept = 3;
+
     public DistributedApplication App { get; }
 
     /// <summary>This instance's folder: its servers' data (postgres/, rabbitmq/) and its artifacts (artifacts/).</summary>
@@ -71,6 +80,7 @@ public sealed class OwnAppHost : IAsyncDisposable
         try
         {
             await app.StartAsync(cancellationToken).WaitAsync(StartTimeout, cancellationToken);
+            instance.KeepLogs(RepoRoot.File("storage", purpose, "logs"), id);
             return instance;
         }
         catch
@@ -118,8 +128,38 @@ public sealed class OwnAppHost : IAsyncDisposable
         return Pid(running)!.Value;
     }
 
+    /// <summary>
+    /// Every service's console output, appended to a file of its own for as long as the instance runs (restarts included:
+    /// a service that dies says why there), under <paramref name="root"/>; older runs' folders beyond <see cref="LogsKept"/> go.
+    /// </summary>
+    private void KeepLogs(string root, string id)
+    {
+        Logs = Path.Combine(root, id);
+        Directory.CreateDirectory(Logs);
+        foreach (var old in new DirectoryInfo(root).GetDirectories().OrderByDescending(d => d.CreationTimeUtc).Skip(LogsKept))
+        {
+            try { old.Delete(recursive: true); }
+            catch (IOException) { }
+        }
+        var loggers = App.Services.GetRequiredService<ResourceLoggerService>();
+        var model = App.Services.GetRequiredService<DistributedApplicationModel>();
+        _logs = Task.WhenAll(Services.Select(async name =>
+        {
+            await using var file = new StreamWriter(Path.Combine(Logs, $"{name}.log"), append: true) { AutoFlush = true };
+            try
+            {
+                // By the resource (its process's own log name: a project's instance is named apart from the resource).
+                await foreach (var batch in loggers.WatchAsync(model.Resources.Single(r => r.Name == name)).WithCancellation(_stopLogs.Token))
+                    foreach (var line in batch) await file.WriteLineAsync(line.Content);
+            }
+            catch (OperationCanceledException) { }
+        }));
+    }
+
     public async ValueTask DisposeAsync()
     {
+        await _stopLogs.CancelAsync();
+        await _logs;
         await App.DisposeAsync();
         // Whatever of this instance's own servers outlived the AppHost (a server's children a signal did not reach).
         Run("rabbitmqctl", "-q", "-n", $"{RabbitMqNode}@localhost", "stop");
