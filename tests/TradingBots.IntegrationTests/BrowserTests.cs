@@ -131,13 +131,25 @@ public sealed class BrowserTests(TopologyFixture topology)
     public async Task A_bot_started_from_its_page_trades_on_moved_prices_and_its_charts_follow()
     {
         await topology.SetPriceAsync("BNB/USDT", 100m);
+        // The spec's fill (no exchange filters): 100 of quote at the entry, so half of it is gained when the price is 1.5 × the entry.
         var (created, body) = await topology.PostJsonAsync("/api/bots", $$$"""
             {"name": "ui-run-{{{Guid.NewGuid():N}}}", "symbols": ["BNB/USDT"], "timeframe": "1s",
-             "knobs": {"fast": 2, "slow": 3, "tick_seconds": 1, "order_quote": 100, "fee_rate": 0}}
+             "knobs": {"fast": 2, "slow": 3, "tick_seconds": 1, "order_quote": 100, "fee_rate": 0, "exchange_rules": false}}
             """);
         Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
         var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
-        var name = body.GetProperty("bot").GetProperty("name").GetString()!;
+        try
+        {
+            await RunFromItsPageAsync(bot, body.GetProperty("bot").GetProperty("name").GetString()!);
+        }
+        finally
+        {
+            (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose(); // never left running for the tests after this one
+        }
+    }
+
+    private async Task RunFromItsPageAsync(long bot, string name)
+    {
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await Chromium.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
