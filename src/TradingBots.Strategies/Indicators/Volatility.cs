@@ -104,18 +104,18 @@ public sealed class Atr
 public static class DecimalMath
 {
     /// <summary>
-    /// √<paramref name="value"/> by Newton's iteration from the double's root, until it stops moving (a few steps): the same
-    /// input always gives the same digits.
+    /// √<paramref name="value"/> by Newton's iteration in decimal alone, from a start at or above the root (the value, or 1),
+    /// so each step lowers it until it stops falling: the same input always gives the same digits.
     /// </summary>
     public static decimal Sqrt(decimal value)
     {
         if (value < 0) throw new ArgumentOutOfRangeException(nameof(value), value, "no real square root");
         if (value == 0) return 0;
-        var root = (decimal)Math.Sqrt((double)value);
-        for (var i = 0; i < 20; i++)
+        var root = Math.Max(value, 1m);
+        for (var i = 0; i < 400; i++)
         {
             var next = (root + value / root) / 2;
-            if (next == root) break;
+            if (next >= root) break;
             root = next;
         }
         return root;
