@@ -34,11 +34,12 @@ public sealed class ParityTests(TopologyFixture topology)
         await using var events = await EventListener.StartAsync(topology);
         var price = (await topology.GetJsonAsync($"/api/market/tickers?symbols={Symbol}")).GetProperty(Symbol).GetProperty("last").GetDecimal();
         var centre = Math.Round(price * 0.98m, 8);
-        // The strategy, its knobs, and whether it must trade on this path (MACD's crossings depend on the history before it).
+        // The strategy, its knobs, and whether it must trade on this path (MACD's crossings and RSI's levels depend on the
+        // random history before it: a fresh-clone run beside a system saw RSI(2) stay above 30 after the 10% drop).
         var runs = new (string Strategy, string Knobs, bool Trades)[]
         {
             ("baseline", """{"fast": 1, "slow": 2}""", true),
-            ("rsi", """{"period": 2}""", true),
+            ("rsi", """{"period": 2}""", false),
             ("macd", """{"fast": 1, "slow": 3, "signal": 2}""", false),
             ("bollinger", """{"period": 2, "width": 0.5}""", true),
             ("dca", """{"every": 1}""", true),
