@@ -56,8 +56,9 @@ public sealed class TopologyFixture : IAsyncLifetime
         DatabaseConnectionString = await ConnectionStringAsync(ResourceNames.Database);
         RedisConnectionString = await ConnectionStringAsync(ResourceNames.Redis);
         RabbitMqConnectionString = await ConnectionStringAsync(ResourceNames.RabbitMq);
-        Gateway = new HttpClient { BaseAddress = new Uri(UrlOf(ResourceNames.Gateway)), Timeout = TimeSpan.FromSeconds(30) };
-        Sim = new HttpClient { BaseAddress = new Uri(UrlOf(ResourceNames.ExchangeSim)), Timeout = TimeSpan.FromSeconds(30) };
+        var diary = Path.Combine(_host.Logs, "requests.log");
+        Gateway = new HttpClient(new RequestDiary(diary)) { BaseAddress = new Uri(UrlOf(ResourceNames.Gateway)), Timeout = TimeSpan.FromSeconds(30) };
+        Sim = new HttpClient(new RequestDiary(diary)) { BaseAddress = new Uri(UrlOf(ResourceNames.ExchangeSim)), Timeout = TimeSpan.FromSeconds(30) };
     }
 
     private async Task<string> ConnectionStringAsync(string resource) =>
