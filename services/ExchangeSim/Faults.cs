@@ -97,7 +97,9 @@ public sealed class FaultFilter(
                 {
                     try
                     {
-                        await Task.Delay(hold, time, cancel.Token);
+                        // A timer may end a millisecond or two early: waited again until the whole hold has passed.
+                        var started = time.GetTimestamp();
+                        for (var left = hold; left > TimeSpan.Zero; left = hold - time.GetElapsedTime(started)) await Task.Delay(left, time, cancel.Token);
                     }
                     catch (OperationCanceledException)
                     {

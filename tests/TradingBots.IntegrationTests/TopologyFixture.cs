@@ -178,13 +178,17 @@ public sealed class TopologyFixture : IAsyncLifetime
             .WaitAsync(CommandTimeout, cancellationToken);
     }
 
-    /// <summary>Starts a resource through its start command and waits until it is healthy.</summary>
+    /// <summary>
+    /// Starts a resource through its start command and waits until it is healthy: through states that say it is not
+    /// running (the stopped process's exit may be reported after the command returned), within <see cref="CommandTimeout"/>.
+    /// </summary>
     private async Task StartAsync(string resource, CancellationToken cancellationToken = default)
     {
         var result = await App.Services.GetRequiredService<ResourceCommandService>()
             .ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, cancellationToken);
         if (!result.Success) throw new InvalidOperationException($"starting {resource}: {result.Message}");
-        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, cancellationToken).WaitAsync(CommandTimeout, cancellationToken);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, WaitBehavior.WaitOnResourceUnavailable, cancellationToken)
+            .WaitAsync(CommandTimeout, cancellationToken);
     }
 
     /// <summary>Pins a simulator price and waits until the market serves it (the ticker cache window has passed).</summary>
