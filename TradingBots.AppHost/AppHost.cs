@@ -19,6 +19,10 @@ try
     IResourceBuilder<ProjectResource> WithArtifacts(IResourceBuilder<ProjectResource> service) =>
         builder.ExecutionContext.IsRunMode ? service.WithEnvironment("Artifacts__Path", artifacts) : service;
 
+    // User strategies: C# files the Bots service compiles (and versions in the database, where Workers read them):
+    // Strategies:Path, default strategies/ in the repository, beside storage/.
+    var strategies = Path.GetFullPath(builder.Configuration["Strategies:Path"] ?? Path.Combine(builder.AppHostDirectory, "..", "strategies"));
+
     var exchangeSim = AddWebService<Projects.TradingBots_ExchangeSim>(ResourceNames.ExchangeSim, port: 8090).WithSimulatorCommands();
 
     // Applies the EF Core migrations and exits 0: the one owner of the schema. No endpoint.
@@ -54,6 +58,7 @@ try
         .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(ai)
         .WaitFor(redis).WaitFor(rabbitmq).WaitFor(market)
         .WaitForCompletion(migrations);
+    if (builder.ExecutionContext.IsRunMode) bots.WithEnvironment("Strategies__Path", strategies);
 
     WithArtifacts(AddWebService<Projects.TradingBots_Worker>(ResourceNames.Worker))
         .WithReference(db).WithReference(redis).WithReference(rabbitmq).WithReference(market).WithReference(trading).WithReference(ai)

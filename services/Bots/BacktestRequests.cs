@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using TradingBots.Backtests;
 using TradingBots.Strategies;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Bots;
 
@@ -22,14 +23,14 @@ public static class BacktestRequests
     /// The backtest to run, or the problems of the body (field → reasons); the exchange is asked afterwards. <paramref name="more"/>:
     /// the fields a caller reads besides (a search's), not unknown here.
     /// </summary>
-    public static (NewBacktest? Backtest, Dictionary<string, string[]> Errors) Parse(JsonElement body, DateTimeOffset now, long maxCandles,
-        IReadOnlyCollection<string>? more = null)
+    public static (NewBacktest? Backtest, Dictionary<string, string[]> Errors) Parse(JsonElement body, StrategyLookup strategies, DateTimeOffset now,
+        long maxCandles, IReadOnlyCollection<string>? more = null)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (body.ValueKind != JsonValueKind.Object) return (null, new() { ["body"] = ["must be a JSON object"] });
         void Fail(string field, string reason) => errors[field] = [reason];
 
-        var strategy = Strategy(body, Fail);
+        var strategy = Strategy(body, strategies, Fail);
         var knobs = BotRequests.Optional(body, "knobs") ?? JsonDocument.Parse("{}").RootElement;
         if (strategy is not null) foreach (var (field, reasons) in StrategyRegistry.Validate(strategy, knobs)) errors[field] = reasons;
 
@@ -74,7 +75,7 @@ public static class BacktestRequests
     }
 
     /// <summary>strategy (a name, or "name@version"; default baseline) and version (its newest when absent); not one that asks a model.</summary>
-    private static IStrategy? Strategy(JsonElement body, Action<string, string> fail)
+    private static IStrategy? Strategy(JsonElement body, StrategyLookup strategies, Action<string, string> fail)
     {
         var name = StrategyRegistry.Default;
         switch (BotRequests.Optional(body, "strategy"))
@@ -91,9 +92,9 @@ public static class BacktestRequests
                 break;
             default: fail("version", "must be a whole number from 1 (and the strategy named without @version)"); return null;
         }
-        if (StrategyRegistry.Find(name) is not { } strategy)
+        if (strategies.Find(name) is not { } strategy)
         {
-            fail("strategy", $"unknown strategy '{name}'; known: {StrategyRegistry.Known}");
+            fail("strategy", strategies.Refusal(name));
             return null;
         }
         if (strategy is IAdvisedStrategy)

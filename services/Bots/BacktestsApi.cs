@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TradingBots.Backtests;
 using TradingBots.Data;
 using TradingBots.Paper;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Bots;
 
@@ -28,14 +29,17 @@ public static class BacktestsApi
         return app;
     }
 
-    private static Task<Results<Accepted<BacktestView>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
-        BacktestLifecycle backtests, PriceSource prices, IOptions<PaperOptions> paper, IOptions<BacktestsOptions> bounds, TimeProvider time,
-        CancellationToken cancellationToken) =>
-        CreateJobAsync(request, body =>
+    private static async Task<Results<Accepted<BacktestView>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
+        BacktestLifecycle backtests, PriceSource prices, StrategyCatalog catalog, IOptions<PaperOptions> paper, IOptions<BacktestsOptions> bounds,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var strategies = await catalog.CurrentAsync(cancellationToken);
+        return await CreateJobAsync(request, body =>
         {
-            var (backtest, errors) = BacktestRequests.Parse(body, time.GetUtcNow(), bounds.Value.MaxCandles);
+            var (backtest, errors) = BacktestRequests.Parse(body, strategies, time.GetUtcNow(), bounds.Value.MaxCandles);
             return (backtest, null, errors);
         }, BacktestView.Of, "backtests", backtests, prices, paper.Value, cancellationToken);
+    }
 
     /// <summary>
     /// A backtest job's creation, for a backtest or a search (<paramref name="parse"/>: the body checked, with the search's

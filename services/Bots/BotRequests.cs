@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using TradingBots.Binance;
 using TradingBots.Paper;
 using TradingBots.Strategies;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Bots;
 
@@ -17,7 +18,7 @@ public static partial class BotRequests
     private static partial Regex UnifiedSymbol();
 
     /// <summary>The bot to create, or the problems of the body (field → reasons); the exchange is asked afterwards.</summary>
-    public static (NewBot? Bot, Dictionary<string, string[]> Errors) Parse(JsonElement body)
+    public static (NewBot? Bot, Dictionary<string, string[]> Errors) Parse(JsonElement body, StrategyLookup strategies)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (body.ValueKind != JsonValueKind.Object) return (null, new() { ["body"] = ["must be a JSON object"] });
@@ -45,11 +46,11 @@ public static partial class BotRequests
         switch (Optional(body, "strategy"))
         {
             case null:
-                strategy = StrategyRegistry.Find(StrategyRegistry.Default)!;
+                strategy = strategies.Find(StrategyRegistry.Default)!;
                 break;
             case { ValueKind: JsonValueKind.String } s:
-                strategy = StrategyRegistry.Find(s.GetString()!);
-                if (strategy is null) Fail("strategy", $"unknown strategy '{s.GetString()}'; known: {StrategyRegistry.Known}");
+                strategy = strategies.Find(s.GetString()!);
+                if (strategy is null) Fail("strategy", strategies.Refusal(s.GetString()!));
                 break;
             default:
                 Fail("strategy", "must be a strategy name, e.g. \"baseline\" or \"baseline@1\"");

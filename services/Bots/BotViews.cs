@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TradingBots.Data;
 using TradingBots.Strategies;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Bots;
 
@@ -39,10 +40,17 @@ public sealed record JobPage(IReadOnlyList<JobView> Jobs, long? NextBefore);
 public sealed record KnobView(string Name, string Type, decimal? Default, decimal Min, decimal Max, bool Required, string Scope, string Description,
     IReadOnlyList<string>? Choices);
 
-public sealed record StrategyView(string Name, int Version, string Description, IReadOnlyList<KnobView> Knobs)
+/// <summary>
+/// A strategy of GET /strategies: <c>source</c> built-in or user; a user strategy's file that does not compile has no
+/// version, description or knobs, and says why in <c>diagnostics</c> (file, line, column, message); it cannot be chosen.
+/// </summary>
+public sealed record StrategyView(string Name, int? Version, string? Description, IReadOnlyList<KnobView> Knobs, string Source,
+    IReadOnlyList<StrategyDiagnostic> Diagnostics)
 {
-    public static StrategyView From(IStrategy s) => new(s.Name, s.Version, s.Description,
-        [.. s.Knobs.Select(k => Knob(k, "strategy")), .. BotKnobs.All.Select(k => Knob(k, "bot"))]);
+    public static StrategyView From(StrategyEntry entry) => entry.Strategy is { } s
+        ? new(s.Name, s.Version, s.Description, [.. s.Knobs.Select(k => Knob(k, "strategy")), .. BotKnobs.All.Select(k => Knob(k, "bot"))],
+            entry.BuiltIn ? "built-in" : "user", [])
+        : new(entry.Name, null, null, [], "user", entry.Diagnostics);
 
     private static KnobView Knob(KnobSpec k, string scope) =>
         new(k.Name, k.Type switch { KnobType.Integer => "integer", KnobType.Text => "text", KnobType.Boolean => "boolean", _ => "number" }, k.Default,

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using TradingBots.Data;
 using TradingBots.Paper;
 using TradingBots.Strategies;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Bots;
 
@@ -31,18 +32,21 @@ public static class BotsApi
             .WithSummary("Ask a bot to stop (its run ends within one tick); a stopped bot: 200");
         api.MapGet("/jobs", ListJobsAsync).ProducesProblem(StatusCodes.Status400BadRequest).WithSummary("Jobs, newest first (filters bot_id, status)");
         api.MapGet("/jobs/{id:long}", GetJobAsync).ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One job");
-        api.MapGet("/strategies", () => TypedResults.Ok(new StrategyList([.. StrategyRegistry.All.Select(StrategyView.From)])))
-            .WithSummary("Every strategy with its knobs: type, default, range, meaning");
+        api.MapGet("/strategies", ListStrategiesAsync)
+            .WithSummary("Every strategy with its knobs (type, default, range, meaning): the built-ins and the strategies folder's, a file that does not compile with its diagnostics");
         return app;
     }
 
+    private static async Task<Ok<StrategyList>> ListStrategiesAsync(StrategyCatalog catalog, CancellationToken cancellationToken) =>
+        TypedResults.Ok(new StrategyList([.. (await catalog.CurrentAsync(cancellationToken)).Entries.Select(StrategyView.From)]));
+
     private static async Task<Results<Created<BotDetails>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
-        TradingDbContext db, PriceSource prices, TimeProvider time, CancellationToken cancellationToken)
+        TradingDbContext db, PriceSource prices, StrategyCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
     {
         if (await ReadAsync(request, cancellationToken) is not { } body) return Invalid("body", "not valid JSON");
         using (body)
         {
-            var (bot, errors) = BotRequests.Parse(body.RootElement);
+            var (bot, errors) = BotRequests.Parse(body.RootElement, await catalog.CurrentAsync(cancellationToken));
             if (bot is null) return TypedResults.ValidationProblem(errors);
             try
             {
@@ -111,7 +115,7 @@ public static class BotsApi
     }
 
     private static async Task<Results<Ok<BotView>, ValidationProblem, ProblemHttpResult>> SetKnobsAsync(long id, HttpRequest request,
-        TradingDbContext db, TimeProvider time, CancellationToken cancellationToken)
+        TradingDbContext db, StrategyCatalog catalog, TimeProvider time, CancellationToken cancellationToken)
     {
         if (await ReadAsync(request, cancellationToken) is not { } body) return Invalid("body", "not valid JSON");
         using (body)
@@ -120,8 +124,8 @@ public static class BotsApi
             // Under the bot's row lock: two merges at once both count.
             var bot = await db.Bots.FromSql($"SELECT * FROM bots WHERE id = {id} FOR UPDATE").FirstOrDefaultAsync(cancellationToken);
             if (bot is null) return NotFound(id);
-            if (StrategyRegistry.Find(bot.Strategy) is not { } strategy)
-                return TypedResults.Problem(statusCode: 409, title: "Conflict", detail: $"bot {id} has strategy '{bot.Strategy}', which this version does not know");
+            if (await catalog.FindAsync(bot.Strategy, cancellationToken) is not { } strategy)
+                return TypedResults.Problem(statusCode: 409, title: "Conflict", detail: $"bot {id} has strategy '{bot.Strategy}', which is not known (a built-in of another version, or a user strategy no longer stored)");
             var (merged, errors) = BotRequests.Merge(strategy, bot.Knobs, body.RootElement);
             if (merged is null) return TypedResults.ValidationProblem(errors);
             bot.Knobs = merged;

@@ -2,6 +2,7 @@ using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Messaging;
 using TradingBots.Paper;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Bots;
 
@@ -15,6 +16,7 @@ public static class BotsExtensions
         builder.Services.AddHostedService<OutboxPublisher>();
         builder.AddMessaging();
         builder.AddPriceSource();
+        builder.AddStrategyCatalog();
         builder.AddPaperOptions();
         builder.AddArtifacts();
         builder.Services.AddOptions<Backtests.BacktestsOptions>().BindConfiguration(Backtests.BacktestsOptions.Section).ValidateDataAnnotations().ValidateOnStart();

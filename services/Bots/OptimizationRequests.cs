@@ -1,6 +1,7 @@
 using System.Text.Json;
 using TradingBots.Backtests;
 using TradingBots.Strategies;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Bots;
 
@@ -12,9 +13,10 @@ public static class OptimizationRequests
 
     private static readonly string[] Fields = ["ranges", "search", "trials", "seed", "metric", "folds"];
 
-    public static (NewBacktest? Backtest, SearchSpec? Search, Dictionary<string, string[]> Errors) Parse(JsonElement body, DateTimeOffset now, long maxCandles)
+    public static (NewBacktest? Backtest, SearchSpec? Search, Dictionary<string, string[]> Errors) Parse(JsonElement body, StrategyLookup strategies, DateTimeOffset now,
+        long maxCandles)
     {
-        var (backtest, errors) = BacktestRequests.Parse(body, now, maxCandles, Fields);
+        var (backtest, errors) = BacktestRequests.Parse(body, strategies, now, maxCandles, Fields);
         if (body.ValueKind != JsonValueKind.Object) return (null, null, errors);
         void Fail(string field, string reason) => errors[field] = [reason];
 

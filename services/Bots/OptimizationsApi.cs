@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TradingBots.Backtests;
 using TradingBots.Data;
 using TradingBots.Paper;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Bots;
 
@@ -26,14 +27,17 @@ public static class OptimizationsApi
         return app;
     }
 
-    private static Task<Results<Accepted<OptimizationView>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
-        BacktestLifecycle backtests, PriceSource prices, IOptions<PaperOptions> paper, IOptions<BacktestsOptions> bounds, TimeProvider time,
-        CancellationToken cancellationToken) =>
-        BacktestsApi.CreateJobAsync(request, body =>
+    private static async Task<Results<Accepted<OptimizationView>, ValidationProblem, ProblemHttpResult>> CreateAsync(HttpRequest request,
+        BacktestLifecycle backtests, PriceSource prices, StrategyCatalog catalog, IOptions<PaperOptions> paper, IOptions<BacktestsOptions> bounds,
+        TimeProvider time, CancellationToken cancellationToken)
+    {
+        var strategies = await catalog.CurrentAsync(cancellationToken);
+        return await BacktestsApi.CreateJobAsync(request, body =>
         {
-            var (backtest, search, errors) = OptimizationRequests.Parse(body, time.GetUtcNow(), bounds.Value.MaxCandles);
+            var (backtest, search, errors) = OptimizationRequests.Parse(body, strategies, time.GetUtcNow(), bounds.Value.MaxCandles);
             return (search is null ? null : backtest, search?.ToJson(), errors);
         }, OptimizationView.Of, "optimizations", backtests, prices, paper.Value, cancellationToken);
+    }
 
     private static async Task<Ok<OptimizationList>> ListAsync(TradingDbContext db, CancellationToken cancellationToken)
     {

@@ -7,6 +7,7 @@ using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Paper;
 using TradingBots.Strategies;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Worker;
 
@@ -21,7 +22,7 @@ namespace TradingBots.Worker;
 /// runs it again from the start.
 /// </summary>
 public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, TradingDbContext db, IOptions<ArtifactsOptions> artifacts,
-    IOptions<BacktestsOptions> options, PriceSource prices, IServiceScopeFactory scopes, TimeProvider time, ILogger<BacktestRunner> logger)
+    IOptions<BacktestsOptions> options, PriceSource prices, StrategyCatalog catalog, IServiceScopeFactory scopes, TimeProvider time, ILogger<BacktestRunner> logger)
 {
     /// <summary>How often a simulation's progress is recorded (and the job checked for a cancel).</summary>
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(250);
@@ -45,7 +46,7 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var known = ex is PriceException or HttpRequestException or System.Text.Json.JsonException;
+            var known = ex is PriceException or HttpRequestException or System.Text.Json.JsonException or StrategyFailedException;
             if (!known) logger.LogError(ex, "Backtest {Job} failed", jobId);
             await jobs.FailAsync(run, known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", cancellationToken);
         }
@@ -85,7 +86,7 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
     private async Task<(string Message, string Summary)> RunAsync(BacktestJobs.Run run, CancellationToken cancellationToken)
     {
         var backtest = run.Backtest;
-        var strategy = StrategyRegistry.Find($"{backtest.Strategy}@{backtest.Version}")
+        var strategy = await catalog.FindAsync($"{backtest.Strategy}@{backtest.Version}", cancellationToken)
             ?? throw new InvalidOperationException($"strategy {backtest.Strategy}@{backtest.Version} is not known to this Worker");
         var knobs = KnobValues.Parse(backtest.Knobs, StrategyRegistry.KnobsOf(strategy));
         var step = Timeframes.Milliseconds(backtest.Timeframe)!.Value;

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Strategies;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Worker;
 
@@ -11,7 +12,7 @@ namespace TradingBots.Worker;
 /// max_ticks, cancelled on stop, failed on a strategy error). Each change one transaction under the bot's row lock,
 /// its bot.state / job.progress events in the outbox.
 /// </summary>
-public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider time, ILogger<BotRuns> logger)
+public sealed class BotRuns(TradingDbContext db, StrategyCatalog catalog, WorkerIdentity me, TimeProvider time, ILogger<BotRuns> logger)
 {
     /// <summary>Takes a queued job (from its message or the sweep); a duplicate message or a job taken already changes nothing.</summary>
     public async Task ClaimAsync(long jobId, long botId, CancellationToken cancellationToken)
@@ -25,14 +26,14 @@ public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider
         {
             await EndAsync(bot, job, JobStatus.Cancelled, BotStatus.Stopped, "stopped before it started", now, cancellationToken);
         }
-        else if (KnobsProblem(bot) is { } problem)
+        else if (KnobsProblem(bot, await catalog.FindAsync(bot.Strategy, cancellationToken)) is { } problem)
         {
             await EndAsync(bot, job, JobStatus.Failed, BotStatus.Error, problem, now, cancellationToken);
         }
         else
         {
             // The schedule reads the lease's typed tick, written here from the validated knob; its times are the database's.
-            var tick = BotKnobs.Tick(KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(StrategyRegistry.Find(bot.Strategy)!)));
+            var tick = BotKnobs.Tick(KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf((await catalog.FindAsync(bot.Strategy, cancellationToken))!)));
             await db.Database.ExecuteSqlAsync($"""
                 INSERT INTO bot_leases (bot_id, job_id, owner, expires_at, next_tick_at, ticks, tick_seconds, epoch)
                 VALUES ({botId}, {jobId}, {me.Name}, now() + make_interval(secs => 2 * {tick}), now(), 0, {tick}, 0)
@@ -79,15 +80,23 @@ public sealed class BotRuns(TradingDbContext db, WorkerIdentity me, TimeProvider
     private void Emit<T>(string type, T data) => Outbox.Add(db, type, data, time.GetUtcNow());
 
     /// <summary>
-    /// Why a bot's stored knobs cannot be run (a row edited by hand, or by an older version): its strategy unknown, or each
-    /// knob at fault with the API's reason; null when they are valid. Such a bot is failed alone.
+    /// Why a bot cannot be run with its stored strategy (<paramref name="strategy"/>, as the catalog found it) and knobs (a
+    /// row edited by hand, or by an older version): its strategy unknown, a knob at fault with the API's reason, or the
+    /// strategy failing to judge them; null when they are valid. Such a bot is failed alone.
     /// </summary>
-    public static string? KnobsProblem(Bot bot)
+    public static string? KnobsProblem(Bot bot, IStrategy? strategy)
     {
-        if (StrategyRegistry.Find(bot.Strategy) is not { } strategy) return $"unknown strategy '{bot.Strategy}'; known: {StrategyRegistry.Known}";
+        if (strategy is null) return $"unknown strategy '{bot.Strategy}': neither a built-in ({StrategyRegistry.Known}) nor a stored user strategy that compiles";
         using var knobs = JsonDocument.Parse(bot.Knobs);
-        var errors = StrategyRegistry.Validate(strategy, knobs.RootElement);
-        return errors.Count == 0 ? null : "unreadable knobs: " + string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}"));
+        try
+        {
+            var errors = StrategyRegistry.Validate(strategy, knobs.RootElement);
+            return errors.Count == 0 ? null : "unreadable knobs: " + string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}"));
+        }
+        catch (StrategyFailedException ex)
+        {
+            return $"strategy {bot.Strategy} failed: {ex.Message}";
+        }
     }
 }
 

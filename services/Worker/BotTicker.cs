@@ -4,6 +4,7 @@ using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Paper;
 using TradingBots.Strategies;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Worker;
 
@@ -20,7 +21,7 @@ namespace TradingBots.Worker;
 /// on at the next tick; a strategy that throws or knobs that cannot be read put that bot in error, and a database error
 /// of one bot leaves it to the next tick, never the Worker or the batch.
 /// </summary>
-public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, PriceSource prices, IHttpClientFactory http,
+public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, StrategyCatalog catalog, PriceSource prices, IHttpClientFactory http,
     MarkPrices marks, EventPublisher events, AdviceBook advice, BotRuns runs, TickWrites writes, TimeProvider time, ILogger<BotTicker> logger)
 {
     public async Task TickAsync(IReadOnlyList<BotScheduler.Due> due, CancellationToken cancellationToken)
@@ -29,14 +30,20 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         var ids = due.Select(d => d.BotId).ToList();
         var bots = await db.Bots.AsNoTracking().Where(b => ids.Contains(b.Id)).ToDictionaryAsync(b => b.Id, cancellationToken);
         var active = new List<(Bot Bot, BotScheduler.Due Due)>();
+        var strategies = new Dictionary<long, IStrategy>();
         foreach (var d in due)
         {
             if (!bots.TryGetValue(d.BotId, out var bot)) continue;
+            var strategy = await catalog.FindAsync(bot.Strategy, cancellationToken);
             if (bot.StopRequested)
                 await EndAsync(d.Fence, JobStatus.Cancelled, BotStatus.Stopped, $"stopped by request after {d.Ticks - 1} tick(s)", cancellationToken);
-            else if (BotRuns.KnobsProblem(bot) is { } problem)
+            else if (BotRuns.KnobsProblem(bot, strategy) is { } problem)
                 await EndAsync(d.Fence, JobStatus.Failed, BotStatus.Error, problem, cancellationToken);
-            else active.Add((bot, d));
+            else
+            {
+                strategies[bot.Id] = strategy!;
+                active.Add((bot, d));
+            }
         }
         if (active.Count == 0) return;
 
@@ -71,14 +78,22 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
 
         // Each bot's strategy and knobs (both checked above); then the closed candles of every symbol and timeframe of the
         // batch, one request each, as many as the most demanding of its bots needs.
-        var deciding = new List<(Bot Bot, BotScheduler.Due Due, IStrategy Strategy, KnobValues Knobs)>(active.Count);
+        var deciding = new List<(Bot Bot, BotScheduler.Due Due, IStrategy Strategy, KnobValues Knobs, int Needed)>(active.Count);
         foreach (var (bot, d) in active)
         {
-            var strategy = StrategyRegistry.Find(bot.Strategy)!;
-            deciding.Add((bot, d, strategy, KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy))));
+            var strategy = strategies[bot.Id];
+            var knobs = KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy));
+            try
+            {
+                deciding.Add((bot, d, strategy, knobs, strategy.CandlesNeeded(knobs)));
+            }
+            catch (StrategyFailedException ex)
+            {
+                await EndAsync(d.Fence, JobStatus.Failed, BotStatus.Error, $"strategy {bot.Strategy} failed: {ex.Message}", cancellationToken);
+            }
         }
-        var outcomes = new List<Outcome>(active.Count);
-        var candles = deciding.SelectMany(b => b.Bot.Symbols.Where(live.ContainsKey).Select(symbol => (Key: (symbol, b.Bot.Timeframe), Needed: b.Strategy.CandlesNeeded(b.Knobs))))
+        var outcomes = new List<Outcome>(deciding.Count);
+        var candles = deciding.SelectMany(b => b.Bot.Symbols.Where(live.ContainsKey).Select(symbol => (Key: (symbol, b.Bot.Timeframe), b.Needed)))
             .GroupBy(x => x.Key)
             .ToDictionary(g => g.Key, g => ClosedCandlesAsync(g.Key.symbol, g.Key.Timeframe, g.Max(x => x.Needed) + MaxCatchUp, cancellationToken));
 
@@ -198,6 +213,11 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         catch (LeaseLostException ex)
         {
             logger.LogInformation("{Message}", ex.Message);
+        }
+        catch (StrategyFailedException ex)
+        {
+            // Its stops (StopsOf), judged before its decision: the strategy's own failure, as a throwing Decide is.
+            return new(bot, due, knobs, notes, $"strategy {bot.Strategy} failed: {ex.Message}", seen);
         }
         catch (Exception ex) when (ex is PriceException or HttpRequestException or JsonException)
         {

@@ -2,6 +2,7 @@ using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Messaging;
 using TradingBots.Paper;
+using TradingBots.Strategies.Users;
 
 namespace TradingBots.Worker;
 
@@ -14,6 +15,7 @@ public static class WorkerExtensions
         builder.AddTradingDatabase();
         builder.AddRedis();
         builder.AddPaperEngine();
+        builder.AddStrategyCatalog();
         // It writes outbox rows, so it can publish them too, one publisher at a time (the lock): events leave while any is up.
         builder.Services.AddHostedService<OutboxPublisher>();
         // A tick waits at most this long for the market (the services' 15 s would hold every bot of the batch).

@@ -43,6 +43,7 @@ public sealed class Bot
     public DateTimeOffset UpdatedAt { get; set; }
 }
 
+/// <summary>A strategy version bots and backtests name ("name@version"): a built-in's written when a bot first uses it, a user strategy's with its <see cref="StrategySource"/>.</summary>
 public sealed class Strategy
 {
     public long Id { get; set; }
@@ -50,6 +51,19 @@ public sealed class Strategy
     public int Version { get; set; }
     public string? Description { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
+/// The files of a user strategy's version (beside the spec's <c>strategies</c> row it versions): written when the strategies
+/// folder first shows that content (<see cref="Sha256"/> of the files, unique per name), so a Worker compiles the version a
+/// bot or backtest was created with even after the file changed. <see cref="Files"/>: a JSON object, path → text.
+/// </summary>
+public sealed class StrategySource
+{
+    public long StrategyId { get; set; }
+    public required string Name { get; set; }
+    public required string Sha256 { get; set; }
+    public required string Files { get; set; }
 }
 
 public sealed class Trade

@@ -6,6 +6,7 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
 {
     public DbSet<Bot> Bots => Set<Bot>();
     public DbSet<Strategy> Strategies => Set<Strategy>();
+    public DbSet<StrategySource> StrategySources => Set<StrategySource>();
     public DbSet<Trade> Trades => Set<Trade>();
     public DbSet<Order> Orders => Set<Order>();
     public DbSet<PortfolioSnapshot> PortfolioSnapshots => Set<PortfolioSnapshot>();
@@ -38,6 +39,14 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
         model.Entity<Strategy>(strategy =>
         {
             strategy.HasIndex(s => new { s.Name, s.Version }).IsUnique();
+        });
+
+        model.Entity<StrategySource>(source =>
+        {
+            source.HasKey(s => s.StrategyId);
+            source.HasOne<Strategy>().WithOne().HasForeignKey<StrategySource>(s => s.StrategyId).OnDelete(DeleteBehavior.Cascade);
+            source.HasIndex(s => new { s.Name, s.Sha256 }).IsUnique();
+            source.Property(s => s.Files).HasColumnType("jsonb");
         });
 
         // Trades and orders take their ids from HiLo sequences (blocks of ids held by each process), so the

@@ -55,7 +55,7 @@ public sealed class OwnAppHost : IAsyncDisposable
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<TAppHost>(
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = dashboard },
             ["Servers:Mode=local", "Servers:Ports=dynamic", "Binance:BaseUrl=sim", $"Servers:DataPath={data}", $"Servers:RabbitMqNode={node}",
-             $"Artifacts:Path={Path.Combine(data, "artifacts")}", $"ASPIRE_PROXYLESS_ENDPOINT_PORT_RANGE={serverPorts}", .. settings ?? []],
+             $"Artifacts:Path={Path.Combine(data, "artifacts")}", $"Strategies:Path={Path.Combine(data, "strategies")}", $"ASPIRE_PROXYLESS_ENDPOINT_PORT_RANGE={serverPorts}", .. settings ?? []],
             cancellationToken);
         // The resources' own logs stay in the dashboard's place; here only what goes wrong (not each health probe of a start).
         builder.Services.AddLogging(logging => logging

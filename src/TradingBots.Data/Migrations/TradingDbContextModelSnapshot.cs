@@ -593,6 +593,37 @@ namespace TradingBots.Data.Migrations
                     b.ToTable("strategies", (string)null);
                 });
 
+            modelBuilder.Entity("TradingBots.Data.StrategySource", b =>
+                {
+                    b.Property<long>("StrategyId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("strategy_id");
+
+                    b.Property<string>("Files")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("files");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("sha256");
+
+                    b.HasKey("StrategyId")
+                        .HasName("pk_strategy_sources");
+
+                    b.HasIndex("Name", "Sha256")
+                        .IsUnique()
+                        .HasDatabaseName("ix_strategy_sources_name_sha256");
+
+                    b.ToTable("strategy_sources", (string)null);
+                });
+
             modelBuilder.Entity("TradingBots.Data.Trade", b =>
                 {
                     b.Property<long>("Id")
@@ -748,6 +779,16 @@ namespace TradingBots.Data.Migrations
                         .HasForeignKey("BotId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_portfolio_snapshots_bots_bot_id");
+                });
+
+            modelBuilder.Entity("TradingBots.Data.StrategySource", b =>
+                {
+                    b.HasOne("TradingBots.Data.Strategy", null)
+                        .WithOne()
+                        .HasForeignKey("TradingBots.Data.StrategySource", "StrategyId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_strategy_sources_strategies_strategy_id");
                 });
 
             modelBuilder.Entity("TradingBots.Data.Trade", b =>

@@ -45,7 +45,14 @@ export interface Knob {
   name: string; type: "integer" | "number" | "text" | "boolean"; default: number | null; min: number; max: number; required: boolean; scope: string;
   description: string; choices: string[] | null;
 }
-export interface Strategy { name: string; version: number; description: string; knobs: Knob[] }
+export interface Diagnostic { file: string; line: number; column: number; message: string }
+/** A strategy of GET /strategies; a user file that does not compile has no version and says why in diagnostics. */
+export interface Strategy { name: string; version: number | null; description: string | null; knobs: Knob[]; source: "built-in" | "user"; diagnostics: Diagnostic[] }
+/** The strategies that can be chosen (every one but a user file that does not compile). */
+export const usable = (strategies: Strategy[]) => strategies.filter((s) => s.version !== null);
+/** Why each user file that does not compile cannot be chosen: "name: file(line,column): message". */
+export const broken = (strategies: Strategy[]) => strategies.filter((s) => s.version === null)
+  .map((s) => `${s.name}: ${s.diagnostics.map((d) => d.line > 0 ? `${d.file}(${d.line},${d.column}): ${d.message}` : `${d.file}: ${d.message}`).join("; ")}`);
 export interface Snapshot { equity: number; cash: number; positions_value: number; timestamp: string }
 export interface Trade {
   id: number; bot_id: number | null; symbol: string; side: string; amount: number; price: number; status: string; cost_basis_quote: number; fees_paid_quote: number;

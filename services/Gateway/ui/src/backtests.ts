@@ -1,5 +1,5 @@
 import { CandlestickSeries, createChart, createSeriesMarkers, LineSeries, type SeriesMarker, type Time, type UTCTimestamp } from "lightweight-charts";
-import { ApiError, get, post, type Job, type Kline, type Strategy } from "./api";
+import { ApiError, get, post, usable, type Job, type Kline, type Strategy } from "./api";
 import { amount, h } from "./dom";
 import type { EventStream } from "./events";
 
@@ -15,7 +15,7 @@ const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000) as UTCTimest
 const hour = 3_600_000;
 
 export async function backtestsPage(root: HTMLElement, events: EventStream): Promise<() => void> {
-  const { strategies } = await get<{ strategies: Strategy[] }>("/strategies");
+  const strategies = usable((await get<{ strategies: Strategy[] }>("/strategies")).strategies);
   const body = h("tbody");
   // Reads may answer out of order (progress comes often): only the newest one asked is drawn.
   let asked = 0;

@@ -1,4 +1,4 @@
-import { ApiError, get, post, type Account, type Bot, type BotDetails, type Knob, type Strategy } from "./api";
+import { ApiError, broken, get, post, usable, type Account, type Bot, type BotDetails, type Knob, type Strategy } from "./api";
 import { amount, h } from "./dom";
 import type { EventStream } from "./events";
 
@@ -104,7 +104,8 @@ function knobInput(k: Knob): HTMLElement {
 
 /** The create form: name, symbols, timeframe, strategy, and the strategy's own knobs (every bot's knobs too). */
 async function createForm(created: (bot: Bot) => Promise<void>): Promise<HTMLFormElement> {
-  const { strategies } = await get<{ strategies: Strategy[] }>("/strategies");
+  const listed = (await get<{ strategies: Strategy[] }>("/strategies")).strategies;
+  const strategies = usable(listed);
   const knobs = h("fieldset", {}, h("legend", {}, "Knobs"));
   const strategy = h("select", { name: "strategy", id: "strategy" }, ...strategies.map((s) => h("option", { value: `${s.name}@${s.version}` }, `${s.name}@${s.version}`)));
   const errors = new Map<string, HTMLElement>();
@@ -125,7 +126,7 @@ async function createForm(created: (bot: Bot) => Promise<void>): Promise<HTMLFor
     field("Name", "name", h("input", { name: "name", required: true })),
     field("Symbols", "symbols", h("input", { name: "symbols", value: "BTC/USDT" }), "comma-separated, e.g. BTC/USDT, ETH/USDT"),
     field("Timeframe", "timeframe", h("input", { name: "timeframe", value: "1m" })),
-    field("Strategy", "strategy", strategy),
+    field("Strategy", "strategy", strategy, broken(listed).length > 0 ? `Not compiling (fix the file in strategies/): ${broken(listed).join(" · ")}` : undefined),
     knobs,
     h("button", { type: "submit" }, "Create bot"),
     h("p", { class: "error", role: "alert", id: "form-error" }));

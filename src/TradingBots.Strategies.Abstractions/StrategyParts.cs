@@ -2,7 +2,7 @@ namespace TradingBots.Strategies;
 
 /// <summary>
 /// What the built-in strategies share: the knobs of sizing and exits, declared once, and small readings of a strategy's
-/// input. Indicators are computed on the last <see cref="IStrategy.CandlesNeeded"/> closes only (<see cref="LastCloses"/>):
+/// input. Indicators are computed on the last <see cref="IStrategyLogic.CandlesNeeded"/> closes only (<see cref="LastCloses"/>):
 /// a live tick gets more candles than a backtest gives, and a smoothed indicator (EMA, RSI) depends on where it starts,
 /// so both start it at the same candle and agree to the last digit.
 /// </summary>
@@ -14,7 +14,7 @@ public static class StrategyParts
 
     public static KnobSpec MaxOpenTradesKnob { get; } = new(MaxOpenTrades, KnobType.Integer, 1, 1, 100, "open trades at most (per symbol)");
 
-    /// <summary>The stop loss and take profit knobs, judged on every price by <see cref="StopRule"/> (<see cref="PercentStops"/>).</summary>
+    /// <summary>The stop loss and take profit knobs, judged on every price (<see cref="PercentStops"/>).</summary>
     public static IReadOnlyList<KnobSpec> ExitKnobs { get; } =
     [
         new(StopLossPct, KnobType.Decimal, null, 0.01m, 99.99m, "close a trade when the price falls this many percent below its entry (absent: off)"),
