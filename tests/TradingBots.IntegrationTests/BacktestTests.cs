@@ -151,7 +151,7 @@ public sealed class BacktestTests(TopologyFixture topology)
         }
         finally
         {
-            await SetFaultAsync(new { mode = "none" });
+            await topology.ClearFaultsAsync();
         }
 
         var backtest = await topology.GetJsonAsync($"/api/backtests/{id}");

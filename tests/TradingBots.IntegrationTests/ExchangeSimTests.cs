@@ -278,7 +278,7 @@ public sealed class ExchangeSimTests(TopologyFixture topology) : IDisposable
         }
         finally
         {
-            await SetFaultAsync("none");
+            await topology.ClearFaultsAsync();
         }
     }
 
@@ -308,7 +308,7 @@ public sealed class ExchangeSimTests(TopologyFixture topology) : IDisposable
         }
         finally
         {
-            await SetFaultAsync("none");
+            await topology.ClearFaultsAsync();
         }
     }
 
@@ -337,7 +337,7 @@ public sealed class ExchangeSimTests(TopologyFixture topology) : IDisposable
         }
         finally
         {
-            await SetFaultAsync("none");
+            await topology.ClearFaultsAsync();
         }
         var after = await RequestCountsAsync();
 

@@ -142,7 +142,7 @@ public sealed class MarketTests(TopologyFixture topology)
         }
         finally
         {
-            await RecoverAsync("BNB/USDT");
+            await topology.ClearFaultsAsync();
         }
     }
 
@@ -169,7 +169,7 @@ public sealed class MarketTests(TopologyFixture topology)
         }
         finally
         {
-            await RecoverAsync("BNB/USDT");
+            await topology.ClearFaultsAsync();
         }
     }
 
@@ -224,17 +224,6 @@ public sealed class MarketTests(TopologyFixture topology)
         object fault = symbols.Length == 0 ? new { mode } : new { mode, symbols };
         using var response = await topology.Sim.PostAsJsonAsync("/sim/faults", fault, Cancel);
         response.EnsureSuccessStatusCode();
-    }
-
-    /// <summary>Clears the faults and waits until the market answers again (past any remembered failure).</summary>
-    private async Task RecoverAsync(string symbol)
-    {
-        await SetFaultAsync("none");
-        await Eventually.UntilAsync(async () =>
-        {
-            using var response = await topology.Gateway.GetAsync($"/api/market/tickers?symbols={symbol}", Cancel);
-            return response.IsSuccessStatusCode;
-        }, $"the market recovers for {symbol}", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200), Cancel);
     }
 
     /// <summary>The market's answer for a symbol if it is not a ticker (a 200, from the cache while faults are set), else null.</summary>

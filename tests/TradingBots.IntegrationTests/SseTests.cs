@@ -359,7 +359,7 @@ public sealed class SseTests(TopologyFixture topology)
         }
         finally
         {
-            using var clear = await topology.Sim.PostAsJsonAsync("/sim/faults", new { mode = "none" }, Cancel);
+            await topology.ClearFaultsAsync();
         }
     }
 }

@@ -191,6 +191,26 @@ public sealed class TopologyFixture : IAsyncLifetime
             .WaitAsync(CommandTimeout, cancellationToken);
     }
 
+    /// <summary>
+    /// Clears every simulator fault and waits until the market answers tickers for every symbol again. The market remembers
+    /// a failed call for a moment (its cache window, or a rate limit's Retry-After), and a call a fault held (timeout,
+    /// latency) can fail after the fault is gone: without this wait, the next test's first requests met that failure (the
+    /// Bots service's symbol check answered 502 to BacktestTests and BotsTests right after ExchangeSimTests in some runs).
+    /// </summary>
+    public async Task ClearFaultsAsync()
+    {
+        using (var clear = await Sim.PostAsJsonAsync("/sim/faults", new { mode = "none" }))
+            clear.EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(async () =>
+        {
+            using var response = await Gateway.GetAsync($"/api/market/tickers?symbols={Uri.EscapeDataString(AllSymbols)}");
+            return response.IsSuccessStatusCode;
+        }, "the market answers for every symbol after the faults are cleared", TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(200));
+    }
+
+    /// <summary>Every symbol the simulator lists.</summary>
+    private const string AllSymbols = "BTC/USDT,ETH/USDT,BNB/USDT,SOL/USDT,XRP/USDT,ETH/BTC";
+
     /// <summary>Pins a simulator price and waits until the market serves it (the ticker cache window has passed).</summary>
     public async Task SetPriceAsync(string unifiedSymbol, decimal price)
     {

@@ -104,7 +104,7 @@ public sealed class WorkerReliabilityTests(TopologyFixture topology)
         }
         finally
         {
-            await SetFaultAsync(new { mode = "none" });
+            await topology.ClearFaultsAsync();
             await moving.CancelAsync();
             await prices;
             foreach (var bot in bots) (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose();
