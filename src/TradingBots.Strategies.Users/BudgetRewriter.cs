@@ -6,7 +6,7 @@ namespace TradingBots.Strategies.Users;
 
 /// <summary>
 /// Puts a <see cref="StrategyBudget.Check"/> at the start of every method, accessor, constructor, operator, local function,
-/// lambda and loop body of a user strategy, and after every label (a <c>goto</c> loop): whatever it loops on or recurses
+/// lambda and loop body of a user strategy, after every label and at each switch section (<c>goto</c> loops): whatever it loops on or recurses
 /// through, the call stops at its next step once over budget. An expression body becomes <c>Check() ? (body) : throw null</c>
 /// (a block when it returns nothing), so the check still comes first. The semantic model of the unchanged tree says which
 /// bodies return nothing.
@@ -73,6 +73,10 @@ internal sealed class BudgetRewriter(SemanticModel model) : CSharpSyntaxRewriter
 
     public override SyntaxNode? VisitForEachVariableStatement(ForEachVariableStatementSyntax node) =>
         ((ForEachVariableStatementSyntax)base.VisitForEachVariableStatement(node)!) is var v ? v.WithStatement(Prepend(v.Statement)) : null;
+
+    /// <summary>A switch section (<c>goto case</c> loops through them).</summary>
+    public override SyntaxNode? VisitSwitchSection(SwitchSectionSyntax node) =>
+        ((SwitchSectionSyntax)base.VisitSwitchSection(node)!) is var v ? v.WithStatements(v.Statements.Insert(0, CheckStatement)) : null;
 
     public override SyntaxNode? VisitLabeledStatement(LabeledStatementSyntax node) =>
         ((LabeledStatementSyntax)base.VisitLabeledStatement(node)!) is var v ? v.WithStatement(Prepend(v.Statement)) : null;

@@ -228,6 +228,65 @@ public sealed class BrowserTests(TopologyFixture topology)
         await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Backtests" }).Locator($"tr[data-backtest='{id}']")).ToContainTextAsync("completed 100%");
     }
 
+    /// <summary>
+    /// A parameter search from its form: four trials of baseline over a week of 4h ETH/USDT candles, its page shows the
+    /// ranked trials and the heat map, and one click starts a bot with the best trial's knobs (and the search's base knobs).
+    /// </summary>
+    [Fact]
+    public async Task A_search_runs_from_its_form_and_one_click_starts_a_bot_with_its_best_knobs()
+    {
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Chromium.LaunchAsync(playwright);
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        await page.GotoAsync(topology.UrlOf(ResourceNames.Gateway) + "/ui/optimizations");
+        await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Live events" })).ToHaveTextAsync("live");
+
+        const long fourHours = 4 * 3_600_000;
+        var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / fourHours * fourHours;
+        string Iso(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var form = page.GetByRole(AriaRole.Form, new() { Name = "New search" });
+        await form.GetByLabel("Symbols").FillAsync("ETH/USDT");
+        await form.GetByLabel("Timeframe").FillAsync("4h");
+        await form.GetByLabel("From").FillAsync(Iso(to - 42 * fourHours));
+        await form.GetByLabel("To").FillAsync(Iso(to));
+        await form.GetByLabel("Base knobs (JSON)").FillAsync("""{"order_quote": 500, "exchange_rules": false}""");
+        await form.GetByLabel("Ranges (JSON)").FillAsync("""[{"knob": "fast", "from": 2, "to": 3, "step": 1}, {"knob": "slow", "from": 5, "to": 6, "step": 1}]""");
+        await form.GetByLabel("Metric").SelectOptionAsync("total_return");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Run search" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^Search #\d+$"));
+        var id = long.Parse(new Uri(page.Url).Segments[^1]);
+        await Expect(page.GetByRole(AriaRole.Status, new() { Name = "Search status" })).ToContainTextAsync("completed", new() { Timeout = 60_000 });
+
+        var search = await topology.GetJsonAsync($"/api/optimizations/{id}");
+        var best = search.GetProperty("summary").GetProperty("best");
+        Assert.Equal(4, best.GetArrayLength());
+        var knobs = best[0].GetProperty("knobs");
+        var (fast, slow) = (knobs.GetProperty("fast").GetInt32(), knobs.GetProperty("slow").GetInt32());
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "Best trials" }).Locator("tr[data-rank='1']")).ToContainTextAsync($"fast {fast}, slow {slow}");
+        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "heat map of total_return over the two searched knobs" })).ToBeVisibleAsync();
+        Directory.CreateDirectory(Screenshots);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "search-1280.png"), FullPage = true });
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "start a bot with the knobs of rank 1" }).ClickAsync();
+        var name = $"baseline-search{id}-rank1";
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = name })).ToBeVisibleAsync();
+        var bot = long.Parse(new Uri(page.Url).Segments[^1]);
+        try
+        {
+            var details = await topology.GetJsonAsync($"/api/bots/{bot}");
+            var botKnobs = details.GetProperty("bot").GetProperty("knobs");
+            Assert.Equal((name, "ETH/USDT", "4h", "baseline", fast, slow, 500m), (details.GetProperty("bot").GetProperty("name").GetString(),
+                details.GetProperty("bot").GetProperty("symbols")[0].GetString(), details.GetProperty("bot").GetProperty("timeframe").GetString(),
+                details.GetProperty("bot").GetProperty("strategy").GetString(), botKnobs.GetProperty("fast").GetInt32(), botKnobs.GetProperty("slow").GetInt32(),
+                botKnobs.GetProperty("order_quote").GetDecimal()));
+            Assert.Contains(details.GetProperty("bot").GetProperty("status").GetString(), new[] { "starting", "running" });
+        }
+        finally
+        {
+            (await topology.PostJsonAsync($"/api/bots/{bot}/stop")).Response.Dispose();
+        }
+    }
+
     /// <summary>What a page asked and was answered (and what its console said), to explain a wait that timed out.</summary>
     private sealed class PageTraffic
     {

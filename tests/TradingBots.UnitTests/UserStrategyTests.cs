@@ -182,6 +182,7 @@ public sealed class UserStrategyTests
     [Theory]
     [InlineData("        while (true) { }", "mine@1: Decide took longer than its budget of 200 ms per call")]
     [InlineData("        var n = 0;\n        again: n++;\n        goto again;", "mine@1: Decide took longer than its budget of 200 ms per call")]
+    [InlineData("        var n = 1;\n        switch (n) { case 1: goto case 2; case 2: goto case 1; default: return []; }", "mine@1: Decide took longer than its budget of 200 ms per call")]
     [InlineData("        var all = new List<decimal[]>();\n        for (;;) all.Add(new decimal[1000]);", "mine@1: Decide allocated more than its budget of 16 MiB per call")]
     [InlineData("        return Depth(0) > 0 ? [] : [];", "mine@1: Decide recursed deeper than the stack allows",
         "    private static int Depth(int n) => 1 + Depth(n + 1);")]

@@ -4,6 +4,7 @@ import { botsPage } from "./bots";
 import { h } from "./dom";
 import { EventStream, type StreamState } from "./events";
 import { marketPage } from "./market";
+import { optimizationPage, optimizationsPage } from "./optimizations";
 import { systemPage } from "./system";
 import { tradePage } from "./trade";
 
@@ -12,6 +13,7 @@ import { tradePage } from "./trade";
 const pages: Record<string, (root: HTMLElement, events: EventStream) => Promise<() => void>> = {
   bots: botsPage,
   backtests: backtestsPage,
+  optimizations: optimizationsPage,
   market: (root) => marketPage(root),
   trade: tradePage,
   system: (root) => systemPage(root),
@@ -26,7 +28,7 @@ const events = new EventStream((state) => {
 const main = h("main", {});
 document.body.replaceChildren(
   h("header", {}, h("strong", {}, "TradingBots"), h("nav", { "aria-label": "Pages" },
-    h("a", { href: "/ui/bots" }, "Bots"), h("a", { href: "/ui/backtests" }, "Backtests"), h("a", { href: "/ui/market" }, "Market"), h("a", { href: "/ui/trade" }, "Trade"),
+    h("a", { href: "/ui/bots" }, "Bots"), h("a", { href: "/ui/backtests" }, "Backtests"), h("a", { href: "/ui/optimizations" }, "Search"), h("a", { href: "/ui/market" }, "Market"), h("a", { href: "/ui/trade" }, "Trade"),
     h("a", { href: "/ui/system" }, "System")), live),
   main);
 
@@ -37,6 +39,7 @@ async function show(path: string): Promise<void> {
   const [page, id] = path.replace(/^\/(ui\/?)?/, "").split("/");
   leave = page === "bots" && id ? await botPage(main, events, Number(id))
     : page === "backtests" && id ? await backtestPage(main, events, Number(id))
+    : page === "optimizations" && id ? await optimizationPage(main, events, Number(id))
     : await (pages[page || "bots"] ?? pages.bots)(main, events);
 }
 
