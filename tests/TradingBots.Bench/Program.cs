@@ -16,7 +16,7 @@ using TradingBots.Bench;
 using TradingBots.Tests;
 
 // Benchmarks of the running system, each next to a reference measured in the same run on the same machine:
-//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders|ticks|sse|backtest] [--seconds N]
+//   dotnet run -c Release --project tests/TradingBots.Bench [-- tickers|orders|ticks|sse|backtest|memory] [--seconds N]
 // Starts the system through the AppHost as an instance of its own, measures, writes tests/TradingBots.Bench/results/<date>.md.
 var only = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && !int.TryParse(a, out _));
 var seconds = args.SkipWhile(a => a != "--seconds").Skip(1).Select(int.Parse).FirstOrDefault(10);
@@ -120,6 +120,12 @@ if (only is null or "backtest")
     Say("## Backtests: the loop, and a year of 1m candles end to end\n");
     var workerPid = await host.ProcessIdOfAsync(ResourceNames.Worker);
     await new BacktestBench(http, database, () => workerPid, Say).RunAsync(repeats: 5);
+}
+
+if (only is "memory")
+{
+    Say("## Resident memory of each service, idle after use\n");
+    await new MemoryBench(http, host.ProcessIdOfAsync, Say).RunAsync();
 }
 
 var path = Path.Combine(RepoRoot.Directory, "tests", "TradingBots.Bench", "results", $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}.md");
