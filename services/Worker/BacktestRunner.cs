@@ -44,8 +44,10 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         {
             logger.LogInformation("Backtest {Job}: cancelled, or taken over by another Worker", jobId);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception caught) when (!cancellationToken.IsCancellationRequested)
         {
+            // A search's trials run in parallel: a strategy's own failure comes wrapped, and is said as itself.
+            var ex = caught is AggregateException { InnerException: StrategyFailedException failed } ? failed : caught;
             var known = ex is PriceException or HttpRequestException or System.Text.Json.JsonException or StrategyFailedException;
             if (!known) logger.LogError(ex, "Backtest {Job} failed", jobId);
             await jobs.FailAsync(run, known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", cancellationToken);

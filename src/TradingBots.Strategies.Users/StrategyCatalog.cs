@@ -90,9 +90,17 @@ public sealed partial class StrategyCatalog(IServiceScopeFactory scopes, IOption
         if (at < 0) return (await CurrentAsync(cancellationToken)).Find(key);
         if (!int.TryParse(key[(at + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version)) return null;
         var loading = _versions.GetOrAdd(key, _ => new(() => FromTableAsync(key[..at], version)));
-        var strategy = await loading.Value.WaitAsync(cancellationToken);
-        if (strategy is null) _versions.TryRemove(KeyValuePair.Create(key, loading)); // not stored yet, or a database failure: asked again next time
-        return strategy;
+        try
+        {
+            var strategy = await loading.Value.WaitAsync(cancellationToken);
+            if (strategy is null) _versions.TryRemove(KeyValuePair.Create(key, loading)); // not stored (yet): asked again next time
+            return strategy;
+        }
+        catch (Exception) when (loading.Value.IsFaulted)
+        {
+            _versions.TryRemove(KeyValuePair.Create(key, loading)); // a database failure: not remembered
+            throw;
+        }
     }
 
     /// <summary>The folder's strategies: each .cs file directly in it, and each folder holding .cs files (all of them, at any depth).</summary>
