@@ -78,6 +78,17 @@ public static class OptimizationArtifacts
         plot.Title($"{setup.Metric}{(setup.Folds > 0 ? " (in-sample mean)" : "")} by {setup.Ranges[0].Knob} and {setup.Ranges[1].Knob}");
         plot.XLabel(setup.Ranges[0].Knob);
         plot.YLabel(setup.Ranges[1].Knob);
+        // A tick at each value searched (at most 20 labels an axis), not at the fractions between them.
+        static (double[] At, string[] Labels) Ticks(IReadOnlyList<decimal> values)
+        {
+            var every = Math.Max(1, (values.Count + 19) / 20);
+            var shown = values.Where((_, i) => i % every == 0).ToList();
+            return ([.. shown.Select(v => (double)v)], [.. shown.Select(v => (v / 1.000000000000000000000000000000000m).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        }
+        var (xAt, xLabels) = Ticks(xs);
+        var (yAt, yLabels) = Ticks(ys);
+        plot.Axes.Bottom.SetTicks(xAt, xLabels);
+        plot.Axes.Left.SetTicks(yAt, yLabels);
         plot.SavePng(path, 900, 700);
     }
 

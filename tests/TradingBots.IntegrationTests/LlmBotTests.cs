@@ -137,6 +137,11 @@ public sealed class LlmBotTests(TopologyFixture topology)
     /// Reads the bot's current job's message every 100 ms (each tick replaces it) and keeps each one seen, until one says
     /// <paramref name="last"/> (within the whole run's time).
     /// </summary>
+    /// <summary>
+    /// Every message the bot's job shows until one says <paramref name="last"/>. A tick's message lasts until the next tick's:
+    /// a tick that waits for the model's answer writes its message late in its second, shortly before the next tick writes
+    /// its own, so it is read every 20 ms (at 100 ms, a run under load missed the buy's message).
+    /// </summary>
     private Task WatchMessagesAsync(long bot, ConcurrentQueue<string> messages, string last, CancellationToken stop) =>
         Eventually.UntilAsync(async () =>
         {
@@ -148,5 +153,5 @@ public sealed class LlmBotTests(TopologyFixture topology)
             }
             catch (HttpRequestException) { }   // a moment's failure: read again
             return messages.Any(m => m.Contains(last));
-        }, $"a job message that says \"{last}\"", TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(100), stop);
+        }, $"a job message that says \"{last}\"", TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(20), stop);
 }
