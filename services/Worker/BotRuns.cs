@@ -22,18 +22,19 @@ public sealed class BotRuns(TradingDbContext db, StrategyCatalog catalog, Worker
         var job = await db.Jobs.FirstOrDefaultAsync(j => j.Id == jobId, cancellationToken);
         if (bot is null || job is null || job.Status != JobStatus.Queued) return;
         var now = time.GetUtcNow();
+        var strategy = await catalog.FindAsync(bot.Strategy, cancellationToken);
         if (bot.StopRequested || bot.Status != BotStatus.Starting)
         {
             await EndAsync(bot, job, JobStatus.Cancelled, BotStatus.Stopped, "stopped before it started", now, cancellationToken);
         }
-        else if (KnobsProblem(bot, await catalog.FindAsync(bot.Strategy, cancellationToken)) is { } problem)
+        else if (KnobsProblem(bot, strategy) is { } problem)
         {
             await EndAsync(bot, job, JobStatus.Failed, BotStatus.Error, problem, now, cancellationToken);
         }
         else
         {
             // The schedule reads the lease's typed tick, written here from the validated knob; its times are the database's.
-            var tick = BotKnobs.Tick(KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf((await catalog.FindAsync(bot.Strategy, cancellationToken))!)));
+            var tick = BotKnobs.Tick(KnobValues.Parse(bot.Knobs, StrategyRegistry.KnobsOf(strategy!)));
             await db.Database.ExecuteSqlAsync($"""
                 INSERT INTO bot_leases (bot_id, job_id, owner, expires_at, next_tick_at, ticks, tick_seconds, epoch)
                 VALUES ({botId}, {jobId}, {me.Name}, now() + make_interval(secs => 2 * {tick}), now(), 0, {tick}, 0)
