@@ -42,8 +42,10 @@ public sealed class OwnAppHost : IAsyncDisposable
 
     /// <typeparam name="TAppHost">The AppHost's generated <c>Projects.TradingBots_AppHost</c>.</typeparam>
     /// <param name="purpose">Names the instance's folder and node (storage/&lt;purpose&gt;/&lt;id&gt;).</param>
-    /// <param name="serverPorts">Where Aspire picks the servers' ports ("first-last"): each test project its own range. A
-    /// RabbitMQ node's distribution port is its AMQP port + 20000, so the range stays under 45535.</param>
+    /// <param name="serverPorts">Where Aspire picks the servers' and services' ports ("first-last"): each test project its own
+    /// range, below the kernel's ephemeral ports (32768–60999 here): a port picked there could be taken, before its service
+    /// binds it, as the local port of some process's outgoing connection (a run's Bots service met "address already in use"
+    /// on 39846 and never started). A RabbitMQ node's distribution port is its AMQP port + 20000.</param>
     /// <param name="configure">Changes to the model before it is built (a service's environment, say).</param>
     public static async Task<OwnAppHost> StartAsync<TAppHost>(string purpose, string serverPorts, bool dashboard = false, IEnumerable<string>? settings = null,
         Action<IDistributedApplicationTestingBuilder>? configure = null, CancellationToken cancellationToken = default)

@@ -27,7 +27,7 @@ public sealed class LocalAppHost : IAsyncLifetime
     public string Data => _host!.Data;
 
     public async ValueTask InitializeAsync() =>
-        _host = await OwnAppHost.StartAsync<Projects.TradingBots_AppHost>("apphost-tests", "40000-44999", dashboard: true, cancellationToken: TestContext.Current.CancellationToken);
+        _host = await OwnAppHost.StartAsync<Projects.TradingBots_AppHost>("apphost-tests", "27000-31999", dashboard: true, cancellationToken: TestContext.Current.CancellationToken);
 
     public async ValueTask DisposeAsync()
     {

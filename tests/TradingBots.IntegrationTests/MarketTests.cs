@@ -178,15 +178,22 @@ public sealed class MarketTests(TopologyFixture topology)
     {
         await topology.SetPriceAsync("BTC/USDT", 100000m);
         await topology.SetPriceAsync("ETH/USDT", 3500m);
-        await Task.Delay(TimeSpan.FromSeconds(1.1), Cancel); // the cache window ends: the next request goes upstream
-        var before = await UpstreamCallsAsync();
-
         string[] queries = ["BTC/USDT,ETH/USDT", "ETH/USDT", "BTC/USDT", "ETH/USDT,BTC/USDT"];
-        var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
-            topology.Gateway.GetAsync($"/api/market/tickers?symbols={queries[i % queries.Length]}", Cancel)));
+        // Something else of the system (the Worker marking another test's idle BTC/USDT trades) may refresh these tickers
+        // between the end of the cache window and the burst, which then costs no call at all: measured again when so.
+        for (var attempt = 1; ; attempt++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1.1), Cancel); // the cache window ends: the next request goes upstream
+            var before = await UpstreamCallsAsync();
+            var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+                topology.Gateway.GetAsync($"/api/market/tickers?symbols={queries[i % queries.Length]}", Cancel)));
 
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        Assert.Equal(1, await UpstreamCallsAsync() - before);
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            var calls = await UpstreamCallsAsync() - before;
+            if (calls == 0 && attempt < 5) continue;
+            Assert.Equal(1, calls);
+            break;
+        }
     }
 
     [Fact]

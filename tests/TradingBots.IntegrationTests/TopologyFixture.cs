@@ -51,7 +51,7 @@ public sealed class TopologyFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Ollama = await OllamaStandIn.StartAsync();
-        _host = await OwnAppHost.StartAsync<apphost::Projects.TradingBots_AppHost>("integration-tests", "35000-39999", settings: [$"OLLAMA_BASE_URL={Ollama.Url}"], configure: Overrides);
+        _host = await OwnAppHost.StartAsync<apphost::Projects.TradingBots_AppHost>("integration-tests", "22000-26999", settings: [$"OLLAMA_BASE_URL={Ollama.Url}"], configure: Overrides);
         await _host.WaitUntilReadyAsync(CancellationToken.None);
         DatabaseConnectionString = await ConnectionStringAsync(ResourceNames.Database);
         RedisConnectionString = await ConnectionStringAsync(ResourceNames.Redis);
