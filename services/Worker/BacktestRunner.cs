@@ -1,10 +1,12 @@
 using System.Runtime.CompilerServices;
+using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TradingBots.Backtests;
 using TradingBots.Data;
 using TradingBots.Events;
+using TradingBots.Messaging;
 using TradingBots.Paper;
 using TradingBots.Strategies;
 using TradingBots.Strategies.Users;
@@ -22,7 +24,8 @@ namespace TradingBots.Worker;
 /// runs it again from the start.
 /// </summary>
 public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, TradingDbContext db, IOptions<ArtifactsOptions> artifacts,
-    IOptions<BacktestsOptions> options, PriceSource prices, StrategyCatalog catalog, IServiceScopeFactory scopes, TimeProvider time, ILogger<BacktestRunner> logger)
+    IOptions<BacktestsOptions> options, BacktestInputs inputs, SearchChunks chunks, SearchTrials trials, IPublishEndpoint bus,
+    IServiceScopeFactory scopes, TimeProvider time, ILogger<BacktestRunner> logger)
 {
     /// <summary>How often a simulation's progress is recorded (and the job checked for a cancel).</summary>
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(250);
@@ -44,10 +47,8 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         {
             logger.LogInformation("Backtest {Job}: cancelled, or taken over by another Worker", jobId);
         }
-        catch (Exception caught) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            // A search's trials run in parallel: a strategy's own failure comes wrapped, and is said as itself.
-            var ex = caught is AggregateException { InnerException: StrategyFailedException failed } ? failed : caught;
             var known = ex is PriceException or HttpRequestException or System.Text.Json.JsonException or StrategyFailedException;
             if (!known) logger.LogError(ex, "Backtest {Job} failed", jobId);
             await jobs.FailAsync(run, known ? ex.Message : $"{ex.GetType().Name}: {ex.Message}", cancellationToken);
@@ -60,50 +61,18 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
     }
 
     /// <summary>The run's heartbeat until it ends; a heartbeat refused (cancelled, taken over) stops the run.</summary>
-    private async Task HeartbeatAsync(BacktestJobs.Run run, CancellationTokenSource held)
-    {
-        using var timer = new PeriodicTimer(options.Value.HeartbeatEvery, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(held.Token))
-            {
-                try
-                {
-                    await using var scope = scopes.CreateAsyncScope();
-                    if (await scope.ServiceProvider.GetRequiredService<BacktestJobs>().HeartbeatAsync(run, held.Token)) continue;
-                    await held.CancelAsync();
-                    return;
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    logger.LogWarning("Backtest {Job}: heartbeat not written: {Message}", run.JobId, ex.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (held.IsCancellationRequested)
-        {
-        }
-    }
+    private Task HeartbeatAsync(BacktestJobs.Run run, CancellationTokenSource held) =>
+        Heartbeat.KeepAsync(scopes, options.Value.HeartbeatEvery, time, (services, token) => services.GetRequiredService<BacktestJobs>().HeartbeatAsync(run, token),
+            held, missed => logger.LogWarning("Backtest {Job}: heartbeat not written: {Message}", run.JobId, missed));
 
     private async Task<(string Message, string Summary)> RunAsync(BacktestJobs.Run run, CancellationToken cancellationToken)
     {
         var backtest = run.Backtest;
-        var strategy = await catalog.FindAsync($"{backtest.Strategy}@{backtest.Version}", cancellationToken)
-            ?? throw new InvalidOperationException($"strategy {backtest.Strategy}@{backtest.Version} is not known to this Worker");
-        var knobs = KnobValues.Parse(backtest.Knobs, StrategyRegistry.KnobsOf(strategy));
+        var setup = await inputs.SetupAsync(backtest, plan: null, cancellationToken);
         var step = Timeframes.Milliseconds(backtest.Timeframe)!.Value;
-        var (from, to) = (backtest.From.ToUnixTimeMilliseconds(), backtest.To.ToUnixTimeMilliseconds());
-        // The warm-up: the closed candles before the range the strategy's first judgment needs, as a live bot has them.
-        var warmFrom = from - (Math.Max(1, strategy.CandlesNeeded(knobs)) - 1) * step;
+        var (warmFrom, to) = (BacktestInputs.WarmFrom(setup), setup.To);
         // And the candle after the range, once it has closed: the last candle's orders fill at its open.
         var until = to + step <= time.GetUtcNow().ToUnixTimeMilliseconds() ? to + step : to;
-        // Filled by the knobs' terms, under the exchange's rules of today when they apply (Binance keeps no history of them).
-        var terms = PaperRules.Terms(backtest.Knobs, FillTerms.Bot);
-        var rules = new Dictionary<string, ExchangeRules>(StringComparer.Ordinal);
-        if (terms.ExchangeRules)
-            foreach (var symbol in backtest.Symbols) rules[symbol] = await prices.GetRulesAsync(symbol, cancellationToken);
-        var setup = new BacktestSetup(strategy, knobs, backtest.Symbols, backtest.Timeframe, from, to, backtest.StartingCash, backtest.FeeRate, terms,
-            terms.ExchangeRules ? rules : null);
 
         // Stopped (cancelled) at the next progress: the download's pages and the simulation's ticks of the clock.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -117,12 +86,11 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
         var fetched = await download.EnsureAsync(connection, backtest.Symbols, backtest.Timeframe, warmFrom, until,
             (done, missing) => ReportAsync(missing == 0 ? 50 : done * 50 / missing, $"downloading candles: {done:N0} of {missing:N0}"), stop.Token);
-        var candles = new Dictionary<string, Candle[]>(StringComparer.Ordinal);
-        foreach (var symbol in backtest.Symbols)
-            candles[symbol] = await CandleStore.ReadAsync(connection, symbol, backtest.Timeframe, warmFrom, until, stop.Token);
+        var candles = await BacktestInputs.ReadCandlesAsync(connection, setup, until, stop.Token);
         await ReportAsync(50, fetched == 0 ? "simulating (every candle stored already)" : $"simulating ({fetched:N0} candles fetched)");
 
-        if (backtest.Search is { } search) return await SearchAsync(SearchSpec.FromJson(search), setup, backtest, candles, fetched, ReportAsync, stop.Token);
+        if (backtest.Search is { } search)
+            return await SearchAsync(run, SearchSpec.FromJson(search), setup, new SearchPlan(until, setup.Rules), candles, fetched, ReportAsync, stop.Token);
         var result = await SimulateAsync((report, token) => Backtester.Run(setup, candles, report, token),
             percent => ReportAsync(50 + percent * 49 / 100, $"simulating: {percent}%"), stop.Token);
         var summary = BacktestSummary.From(setup, result, fetched);
@@ -132,22 +100,51 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
     }
 
     /// <summary>
-    /// A parameter search over the candles read once (<see cref="Optimizer"/>, its trials on every core): progress 50–99 by the
-    /// trials done; its artifacts (trials.csv, summary.json, heatmap.png for two knobs) and summary as a backtest's.
+    /// A parameter search over the candles read once: its trials cut into chunks (<see cref="SearchChunks"/>) that this Worker
+    /// runs on every core and any other Worker may share (<see cref="SearchTrials"/>), progress 50–99 by the trials done; once
+    /// all are in, ranked (<see cref="Optimizer.Rank"/>) with its artifacts (trials.csv, summary.json, heatmap.png for two knobs)
+    /// and summary as a backtest's.
     /// </summary>
-    private async Task<(string Message, string Summary)> SearchAsync(SearchSpec spec, BacktestSetup setup, Backtest backtest,
+    private async Task<(string Message, string Summary)> SearchAsync(BacktestJobs.Run run, SearchSpec spec, BacktestSetup setup, SearchPlan plan,
         Dictionary<string, Candle[]> candles, int fetched, Func<int, string, Task> report, CancellationToken cancellationToken)
     {
+        var backtest = run.Backtest;
         var search = spec.Setup(setup, backtest.Knobs);
-        var trials = Optimizer.Candidates(search.Ranges, search.Random, search.Trials, search.Seed).Count;
-        var result = await SimulateAsync((done, token) => Optimizer.Run(search, candles, count => done(count * 100 / trials), token),
-            percent => report(50 + percent * 49 / 100, $"searching: {percent}% of {trials} trials"), cancellationToken);
+        var candidates = Optimizer.Candidates(search.Ranges, search.Random, search.Trials, search.Seed);
+        if (!await chunks.PlanAsync(run, plan, Optimizer.Chunks(candidates.Count), cancellationToken))
+            throw new OperationCanceledException($"search {run.JobId}: taken over before its trials were planned");
+        await WakeOthersAsync(run.JobId, cancellationToken);
+        var running = trials.RunAsync(run, new SearchTrials.Inputs(search, candidates, candles), cancellationToken);
+        for (var reported = 0; !running.IsCompleted;)
+        {
+            await Task.WhenAny(running, Task.Delay(ProgressEvery, time, cancellationToken));
+            if (running.IsCompleted || (await chunks.DoneAsync(run, cancellationToken)).Trials is var done && done == reported) continue;
+            reported = done;
+            await report(50 + done * 49 / candidates.Count, $"searching: {done} of {candidates.Count} trials");
+        }
+        await running;
+        var result = Optimizer.Rank(search, await chunks.ResultsAsync(run, cancellationToken));
         var candlesJudged = candles.Values.Sum(c => c.Count(x => x.OpenTime >= setup.From && x.OpenTime < setup.To));
         var summary = OptimizationSummary.From(spec, result, candlesJudged, fetched);
         await OptimizationArtifacts.WriteAsync(artifacts.Value.JobPath(backtest.JobId), search, summary, result, cancellationToken);
         var best = result.Trials[0];
-        return ($"completed: {trials} trials, best {string.Join(", ", best.Knobs.Select(k => $"{k.Key} {WireJson.Format(k.Value)}"))}"
+        return ($"completed: {candidates.Count} trials, best {string.Join(", ", best.Knobs.Select(k => $"{k.Key} {WireJson.Format(k.Value)}"))}"
             + (best.Score is { } score ? $" ({spec.Metric} {WireJson.Format(score)})" : ""), summary.ToJson());
+    }
+
+    /// <summary>Tells every Worker the search's chunks are there (after they committed); a broker away only delays them to their next look.</summary>
+    private async Task WakeOthersAsync(long jobId, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            await bus.Publish(new TrialsQueued(jobId), timeout.Token);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Search {Job}: the other Workers were not told of its trials ({Message}); they look every few seconds", jobId, ex.Message);
+        }
     }
 
     /// <summary>The simulation off the request's thread; its percent is recorded every <see cref="ProgressEvery"/> while it runs.</summary>

@@ -9,9 +9,10 @@ namespace TradingBots.Worker;
 /// Runs backtests from the jobs table, in every Worker, at most <see cref="BacktestsOptions.Concurrency"/> at once: the
 /// queued ones, oldest first, and the running ones whose Worker's heartbeat went silent (<see cref="BacktestsOptions.StaleAfter"/>).
 /// A job message only wakes it (its consumer acknowledges at once, so a long run never holds a broker message); without
-/// one it looks every few seconds. Taking a job is one locked transaction, so two Workers never run one job.
+/// one it looks every few seconds. Taking a job is one locked transaction, so two Workers never run one job. A slot with
+/// no job due helps with a search another Worker holds (<see cref="SearchTrials"/>), and looks for jobs again after.
 /// </summary>
-public sealed class BacktestScheduler(IServiceScopeFactory scopes, IOptions<BacktestsOptions> options, ILogger<BacktestScheduler> logger)
+public sealed class BacktestScheduler(IServiceScopeFactory scopes, SearchTrials trials, IOptions<BacktestsOptions> options, ILogger<BacktestScheduler> logger)
     : BackgroundService
 {
     private static readonly TimeSpan LookEvery = TimeSpan.FromSeconds(5);
@@ -46,8 +47,10 @@ public sealed class BacktestScheduler(IServiceScopeFactory scopes, IOptions<Back
                 }
                 if (next is not { } job)
                 {
+                    // No backtest due: this slot helps with a search another Worker holds, if one has trials left.
+                    var helped = await HelpAsync(stoppingToken);
                     slots.Release();
-                    await _wake.WaitAsync(LookEvery, stoppingToken);
+                    if (!helped) await _wake.WaitAsync(LookEvery, stoppingToken);
                     continue;
                 }
                 running[job] = true;
@@ -73,6 +76,20 @@ public sealed class BacktestScheduler(IServiceScopeFactory scopes, IOptions<Back
             ORDER BY j.id LIMIT 1
             """).ToListAsync(cancellationToken);
         return due.Count == 0 ? null : due[0];
+    }
+
+    /// <summary>Runs chunks of a search another Worker holds (<see cref="SearchTrials.HelpAsync"/>); false when none was due.</summary>
+    private async Task<bool> HelpAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await trials.HelpAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Searches: helping failed: {Error} ({Message}); looking again shortly", ex.GetType().Name, ex.Message);
+            return false;
+        }
     }
 
     private async Task RunAsync(long job, System.Collections.Concurrent.ConcurrentDictionary<long, bool> running, SemaphoreSlim slots,

@@ -33,6 +33,12 @@ public static class WorkerExtensions
         {
             bus.AddConsumer<RunBotConsumer>();
             bus.AddConsumer<RunBacktestConsumer>();
+            // Every Worker hears of a search's chunks: an endpoint per process, removed when it stops.
+            bus.AddConsumer<TrialsQueuedConsumer>().Endpoint(endpoint =>
+            {
+                endpoint.InstanceId = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
+                endpoint.Temporary = true;
+            });
         });
         builder.Services.AddSingleton<WorkerIdentity>();
         builder.Services.AddScoped<BotRuns>();
@@ -46,6 +52,9 @@ public static class WorkerExtensions
         builder.Services.AddSingleton<CandleDownload>();
         builder.Services.AddScoped<BacktestJobs>();
         builder.Services.AddScoped<BacktestRunner>();
+        builder.Services.AddScoped<BacktestInputs>();
+        builder.Services.AddScoped<SearchChunks>();
+        builder.Services.AddSingleton<SearchTrials>();
         builder.Services.AddOptions<Backtests.BacktestsOptions>().BindConfiguration(Backtests.BacktestsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<BacktestScheduler>();
         builder.Services.AddHostedService(services => services.GetRequiredService<BacktestScheduler>());

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TradingBots.Paper;
 using TradingBots.Strategies;
 
 namespace TradingBots.Backtests;
@@ -51,6 +52,20 @@ public sealed record OptimizationSetup(IStrategy Strategy, string BaseKnobs, IRe
 public sealed record Trial(int Number, IReadOnlyDictionary<string, decimal> Knobs, decimal? Score, decimal? InSample, decimal? OutOfSample,
     RunSummary? Summary, string? Skipped);
 
+/// <summary>A trial's run: the trial, and its score on each walk-forward window (none without folds), which the folds choose by.</summary>
+public sealed record TrialRun(Trial Trial, decimal?[] Windows);
+
+/// <summary>
+/// What the Worker holding a search fixed for every Worker that runs a share of its trials: the candles read up to (open
+/// time, exclusive) and the exchange rules applied (null when none), so each trial runs on the same inputs wherever it runs.
+/// </summary>
+public sealed record SearchPlan(long Until, IReadOnlyDictionary<string, ExchangeRules>? Rules)
+{
+    public string ToJson() => JsonSerializer.Serialize(this, TrialJson.Default.SearchPlan);
+
+    public static SearchPlan FromJson(string json) => JsonSerializer.Deserialize(json, TrialJson.Default.SearchPlan)!;
+}
+
 /// <summary>A walk-forward fold: the trial chosen on its in-sample window and its score there and on the next window.</summary>
 public sealed record Fold(int Number, long InSampleFrom, long OutOfSampleFrom, long OutOfSampleTo, int Trial, decimal? InSample, decimal? OutOfSample);
 
@@ -100,6 +115,24 @@ public static class Optimizer
         return drawn;
     }
 
+    /// <summary>Chunks one search's trials are cut into at most, for the Workers to share.</summary>
+    public const int MaxChunks = 64;
+
+    /// <summary>
+    /// A search's <paramref name="trials"/> cut into chunks of consecutive trials (first 0-based, count), at most
+    /// <see cref="MaxChunks"/>, their sizes differing by at most one: each is run on one core of whichever Worker takes it.
+    /// </summary>
+    public static IReadOnlyList<(int First, int Count)> Chunks(int trials)
+    {
+        var chunks = Math.Min(trials, MaxChunks);
+        return [.. Enumerable.Range(0, chunks).Select(c => (trials * c / chunks, trials * (c + 1) / chunks - trials * c / chunks))];
+    }
+
+    /// <summary>Trial runs as JSON that reads back to the same values (decimals keep their scale): a chunk's results between Workers.</summary>
+    public static string ToJson(TrialRun[] runs) => JsonSerializer.Serialize(runs, TrialJson.Default.TrialRunArray);
+
+    public static TrialRun[] FromJson(string json) => JsonSerializer.Deserialize(json, TrialJson.Default.TrialRunArray)!;
+
     /// <summary>The base knobs (a JSON object) with a trial's values written over them.</summary>
     public static string Merge(string baseKnobs, IReadOnlyDictionary<string, decimal> values)
     {
@@ -120,44 +153,63 @@ public static class Optimizer
         CancellationToken cancellationToken = default)
     {
         var candidates = Candidates(setup.Ranges, setup.Random, setup.Trials, setup.Seed);
-        var windows = Windows(setup);
-        var specs = StrategyRegistry.KnobsOf(setup.Strategy);
-        var trials = new Trial[candidates.Count];
-        // Per trial, its score on each window (walk-forward), for the folds' choices.
-        var scores = new decimal?[candidates.Count][];
+        var runs = new TrialRun[candidates.Count];
         var done = 0;
         Parallel.For(0, candidates.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
-            var json = Merge(setup.BaseKnobs, candidates[i]);
-            using var document = JsonDocument.Parse(json);
-            var errors = StrategyRegistry.Validate(setup.Strategy, document.RootElement);
-            if (errors.Count > 0)
-            {
-                trials[i] = new Trial(i + 1, candidates[i], null, null, null, null, string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
-                scores[i] = new decimal?[windows.Count];
-            }
-            else
-            {
-                var knobs = KnobValues.Parse(json, specs);
-                var whole = Backtester.Run(setup.Backtest with { Strategy = setup.Strategy, Knobs = knobs }, candles, cancellationToken: cancellationToken).Summary;
-                scores[i] = [.. windows.Select(w => Metrics.Score(Backtester.Run(setup.Backtest with { Strategy = setup.Strategy, Knobs = knobs, From = w.From, To = w.To },
-                    candles, cancellationToken: cancellationToken).Summary, setup.Metric))];
-                var (inSample, outOfSample) = windows.Count == 0 ? (null, null) : (Mean(scores[i][..^1]), Mean(scores[i][1..]));
-                trials[i] = new Trial(i + 1, candidates[i], Metrics.Score(whole, setup.Metric), inSample, outOfSample, whole, null);
-            }
+            runs[i] = RunTrial(setup, candidates, i, candles, cancellationToken);
             progress?.Invoke(Interlocked.Increment(ref done));
         });
+        return Rank(setup, runs);
+    }
 
+    /// <summary>
+    /// Trials <paramref name="first"/> … <paramref name="first"/> + <paramref name="count"/> − 1 (0-based) of the search, one
+    /// after the other: a share of a search that several Workers run (each share on one core), ranked once all are in
+    /// (<see cref="Rank"/>). The same trials give the same runs wherever they are run.
+    /// </summary>
+    public static TrialRun[] RunTrials(OptimizationSetup setup, IReadOnlyList<IReadOnlyDictionary<string, decimal>> candidates, int first, int count,
+        IReadOnlyDictionary<string, Candle[]> candles, CancellationToken cancellationToken = default) =>
+        [.. Enumerable.Range(first, count).Select(i => RunTrial(setup, candidates, i, candles, cancellationToken))];
+
+    /// <summary>Trial <paramref name="i"/> (0-based): its backtest over the whole range and, walking forward, over each window.</summary>
+    private static TrialRun RunTrial(OptimizationSetup setup, IReadOnlyList<IReadOnlyDictionary<string, decimal>> candidates, int i,
+        IReadOnlyDictionary<string, Candle[]> candles, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var windows = Windows(setup);
+        var json = Merge(setup.BaseKnobs, candidates[i]);
+        using var document = JsonDocument.Parse(json);
+        var errors = StrategyRegistry.Validate(setup.Strategy, document.RootElement);
+        if (errors.Count > 0)
+            return new TrialRun(new Trial(i + 1, candidates[i], null, null, null, null, string.Join("; ", errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}"))),
+                new decimal?[windows.Count]);
+        var knobs = KnobValues.Parse(json, StrategyRegistry.KnobsOf(setup.Strategy));
+        var whole = Backtester.Run(setup.Backtest with { Strategy = setup.Strategy, Knobs = knobs }, candles, cancellationToken: cancellationToken).Summary;
+        decimal?[] scores = [.. windows.Select(w => Metrics.Score(Backtester.Run(setup.Backtest with { Strategy = setup.Strategy, Knobs = knobs, From = w.From, To = w.To },
+            candles, cancellationToken: cancellationToken).Summary, setup.Metric))];
+        var (inSample, outOfSample) = windows.Count == 0 ? (null, null) : (Mean(scores[..^1]), Mean(scores[1..]));
+        return new TrialRun(new Trial(i + 1, candidates[i], Metrics.Score(whole, setup.Metric), inSample, outOfSample, whole, null), scores);
+    }
+
+    /// <summary>
+    /// The search's result from every trial's run (in any order): the folds' choices (each window's best trial, ties by trial
+    /// order) and the trials ranked by the whole range's score, or with folds by the in-sample mean (what a tuner would pick
+    /// by); ties by trial order, skipped and unscored last.
+    /// </summary>
+    public static OptimizationResult Rank(OptimizationSetup setup, IReadOnlyCollection<TrialRun> runs)
+    {
+        var windows = Windows(setup);
+        var byNumber = runs.OrderBy(r => r.Trial.Number).ToList();
         var folds = new List<Fold>();
         for (var f = 0; f + 1 < windows.Count; f++)
         {
-            var best = Enumerable.Range(0, trials.Length).Where(i => scores[i][f] is not null).OrderByDescending(i => scores[i][f]).ThenBy(i => i).FirstOrDefault(-1);
-            if (best < 0) continue;
-            folds.Add(new Fold(f + 1, windows[f].From, windows[f + 1].From, windows[f + 1].To, best + 1, scores[best][f], scores[best][f + 1]));
+            var best = byNumber.Where(r => r.Windows[f] is not null).OrderByDescending(r => r.Windows[f]).FirstOrDefault();
+            if (best is null) continue;
+            folds.Add(new Fold(f + 1, windows[f].From, windows[f + 1].From, windows[f + 1].To, best.Trial.Number, best.Windows[f], best.Windows[f + 1]));
         }
-        // Ranked by the whole range's score, or with folds by the in-sample mean (what a tuner would pick by); ties by trial order.
         Func<Trial, decimal?> rank = setup.Folds > 0 ? t => t.InSample : t => t.Score;
-        var ranked = trials.OrderBy(t => rank(t) is null).ThenByDescending(t => rank(t) ?? 0).ThenBy(t => t.Number).ToList();
+        var ranked = byNumber.Select(r => r.Trial).OrderBy(t => rank(t) is null).ThenByDescending(t => rank(t) ?? 0).ThenBy(t => t.Number).ToList();
         return new OptimizationResult(ranked, folds);
     }
 
@@ -189,3 +241,7 @@ public static class Optimizer
         return csv.ToString();
     }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(TrialRun[]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SearchPlan))]
+internal sealed partial class TrialJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -246,4 +246,36 @@ public sealed class Backtest
 
     /// <summary>Written by its Worker on a timer while it runs (the database's clock); silent too long, another Worker takes it over.</summary>
     public DateTimeOffset? HeartbeatAt { get; set; }
+
+    /// <summary>
+    /// A search's run as its owner fixed it for every Worker that runs its trials (JSON: the candles read up to, the exchange
+    /// rules applied); written with its chunks, null for a single backtest.
+    /// </summary>
+    public string? SearchPlan { get; set; }
+}
+
+/// <summary>
+/// A share of a search's trials (consecutive, <see cref="FirstTrial"/> 0-based): planned by the run that holds the search
+/// (<see cref="Epoch"/>, the backtest's token then), taken by any Worker like a lease (its own <see cref="Token"/> and
+/// heartbeat), and done once its <see cref="Results"/> are written, which only that token may do while the search's run is
+/// still the one that planned it.
+/// </summary>
+public sealed class SearchChunk
+{
+    public long JobId { get; set; }
+    public int Chunk { get; set; }
+    public long Epoch { get; set; }
+    public int FirstTrial { get; set; }
+    public int TrialCount { get; set; }
+
+    /// <summary>The Worker that runs it, or ran it once done.</summary>
+    public string? Owner { get; set; }
+
+    /// <summary>The fencing token of the claim that holds it (from <c>fencing_tokens</c>); null until taken.</summary>
+    public long? Token { get; set; }
+
+    public DateTimeOffset? HeartbeatAt { get; set; }
+
+    /// <summary>The chunk's trial runs (JSON), once done.</summary>
+    public string? Results { get; set; }
 }

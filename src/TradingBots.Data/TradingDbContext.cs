@@ -18,6 +18,7 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
     public DbSet<JudgedCandle> JudgedCandles => Set<JudgedCandle>();
     public DbSet<StoredCandle> Candles => Set<StoredCandle>();
     public DbSet<Backtest> Backtests => Set<Backtest>();
+    public DbSet<SearchChunk> SearchChunks => Set<SearchChunk>();
 
     /// <summary>The sequence every lease's fencing token comes from.</summary>
     public const string FencingTokens = "fencing_tokens";
@@ -133,6 +134,14 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
             backtest.Property(b => b.Search).HasColumnType("jsonb");
             // json, not jsonb: kept as written, so GET /backtests/{id} answers the summary in summary.json's order.
             backtest.Property(b => b.Summary).HasColumnType("json");
+            backtest.Property(b => b.SearchPlan).HasColumnType("jsonb");
+        });
+
+        model.Entity<SearchChunk>(chunk =>
+        {
+            chunk.HasKey(c => new { c.JobId, c.Chunk });
+            chunk.HasOne<Backtest>().WithMany().HasForeignKey(c => c.JobId).OnDelete(DeleteBehavior.Cascade);
+            chunk.Property(c => c.Results).HasColumnType("jsonb");
         });
 
         model.Entity<IdempotencyKey>(key =>

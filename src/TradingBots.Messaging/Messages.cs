@@ -11,3 +11,10 @@ public sealed record RunBot(long JobId, long BotId);
 /// celery_task_id), taken by one Worker; the Workers' sweep takes a job whose message never came.
 /// </summary>
 public sealed record RunBacktest(long JobId);
+
+/// <summary>
+/// A search's trials were cut into chunks that any Worker may run: published by the Worker that holds the search once its
+/// chunks committed, received by every Worker (each has its own endpoint) so idle ones join at once; without it they look
+/// every few seconds.
+/// </summary>
+public sealed record TrialsQueued(long JobId);

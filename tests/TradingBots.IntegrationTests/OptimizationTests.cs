@@ -28,9 +28,7 @@ public sealed class OptimizationTests(TopologyFixture topology)
         Assert.True(created.StatusCode == HttpStatusCode.Accepted, $"{created.StatusCode}: {view}");
         var id = view.GetProperty("id").GetInt64();
         Assert.Equal($"/{path}/{id}", created.Headers.Location?.OriginalString);
-        await Eventually.UntilAsync(async () => (await topology.GetJsonAsync($"/api/{path}/{id}")).GetProperty("job").GetProperty("status").GetString() is "completed" or "failed",
-            $"{path} {id} finished", TimeSpan.FromSeconds(90), cancellationToken: Cancel);
-        var done = await topology.GetJsonAsync($"/api/{path}/{id}");
+        var done = await FinishedAsync(path, id);
         Assert.True(done.GetProperty("job").GetProperty("status").GetString() == "completed", done.GetProperty("job").GetRawText());
         return done;
     }
@@ -90,6 +88,116 @@ public sealed class OptimizationTests(TopologyFixture topology)
             folds.Select(f => (f.GetProperty("in_sample_from").GetInt64(), f.GetProperty("out_of_sample_from").GetInt64(), f.GetProperty("out_of_sample_to").GetInt64())));
         Assert.All(summary.GetProperty("best").EnumerateArray(), t => Assert.Equal(JsonValueKind.Number, t.GetProperty("out_of_sample").ValueKind));
         Assert.Equal(["trials.csv", "summary.json"], search.GetProperty("artifacts").EnumerateArray().Select(a => a.GetProperty("name").GetString()));
+    }
+
+    /// <summary>
+    /// Momentum, slowly: buys when a close is above the close `lookback` candles before, closes when below; each judgment
+    /// spends 8 ms first, so a trial over a week of hourly candles lasts about 1.4 s and a search's chunks outlive a Worker's start.
+    /// </summary>
+    private const string SlowMomentum = """
+        public sealed class SlowMomentum : IStrategyLogic
+        {
+            public string Description => "momentum, slowly";
+            public IReadOnlyList<KnobSpec> Knobs { get; } =
+                [new("lookback", KnobType.Integer, 2, 1, 50, "candles back"), StrategyParts.OrderQuoteKnob, StrategyParts.MaxOpenTradesKnob];
+            public int CandlesNeeded(KnobValues knobs) => knobs.Integer("lookback") + 1;
+            public IReadOnlyList<StrategyOrder> Decide(StrategyInput input)
+            {
+                var until = DateTime.UtcNow.AddMilliseconds(8);
+                while (DateTime.UtcNow < until) { }
+                var candles = input.ClosedCandles;
+                var back = input.Knobs.Integer("lookback");
+                if (candles.Count <= back) return [];
+                var open = StrategyParts.OpenOfSymbol(input);
+                if (open.Count > 0 && candles[^1].Close < candles[^(1 + back)].Close) return StrategyParts.CloseAll(open, "falling");
+                return candles[^1].Close > candles[^(1 + back)].Close ? StrategyParts.BuyIfRoom(input, open.Count, "rising") : [];
+            }
+        }
+        """;
+
+    /// <summary>
+    /// A search's trials are shared: a second Worker started while the first runs a search's chunks takes chunks too, and
+    /// is killed (SIGKILL) holding one; that chunk is run again by the Worker left once its heartbeat is stale (4 s in the
+    /// tests), what the killed one finished counts, and the search ranks exactly as the same search run by one Worker.
+    /// </summary>
+    [Fact]
+    public async Task A_searchs_chunks_are_shared_by_workers_and_a_killed_workers_chunk_is_run_again_ranking_as_one_worker()
+    {
+        var folder = Path.Combine(topology.Data, "strategies");
+        Directory.CreateDirectory(folder);
+        var strategy = $"slow_{Guid.NewGuid():N}"[..17];
+        await File.WriteAllTextAsync(Path.Combine(folder, $"{strategy}.cs"), SlowMomentum, Cancel);
+        var (from, to) = Week();
+        var body = $$"""
+            {"strategy": "{{strategy}}", "symbols": ["SOL/USDT"], "timeframe": "1h", "from": {{from}}, "to": {{to}}, "knobs": {"order_quote": 1000},
+             "ranges": [{"knob": "lookback", "from": 1, "to": 16, "step": 1}], "metric": "total_return"}
+            """;
+        try
+        {
+            var (created, view) = await topology.PostJsonAsync("/api/optimizations", body);
+            Assert.True(created.StatusCode == HttpStatusCode.Accepted, $"{created.StatusCode}: {view}");
+            var id = view.GetProperty("id").GetInt64();
+            // The topology's Worker holds the search and has planned its 16 chunks (one trial each); then a second Worker starts.
+            await Eventually.UntilAsync(async () => (long)(await topology.ScalarAsync($"SELECT count(*) FROM search_chunks WHERE job_id = {id}"))! == 16,
+                "the search's chunks planned", TimeSpan.FromSeconds(60), cancellationToken: Cancel);
+            var holder = (string)(await topology.ScalarAsync($"SELECT owner FROM backtests WHERE job_id = {id}"))!;
+            var replica = await topology.StartReplicaAsync(ResourceNames.Worker, Cancel);
+            var helper = $"%:{replica.ProcessId}";
+            try
+            {
+                // It finishes a chunk and holds another: killed then.
+                await Eventually.UntilAsync(async () => (long)(await topology.ScalarAsync(
+                        $"SELECT count(*) FROM search_chunks WHERE job_id = {id} AND owner LIKE '{helper}' AND results IS NOT NULL"))! >= 1
+                    && (long)(await topology.ScalarAsync($"SELECT count(*) FROM search_chunks WHERE job_id = {id} AND owner LIKE '{helper}' AND results IS NULL"))! >= 1,
+                    "the second Worker finished a chunk and holds another", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20), Cancel);
+            }
+            finally
+            {
+                System.Diagnostics.Process.GetProcessById(replica.ProcessId).Kill();
+            }
+            var held = await ChunksAsync(id, $"owner LIKE '{helper}' AND results IS NULL");
+            var finished = await ChunksAsync(id, $"owner LIKE '{helper}' AND results IS NOT NULL");
+
+            var shared = await FinishedAsync("optimizations", id);
+            Assert.True(shared.GetProperty("job").GetProperty("status").GetString() == "completed", shared.GetProperty("job").GetRawText());
+            Assert.Equal(holder, (string)(await topology.ScalarAsync($"SELECT owner FROM backtests WHERE job_id = {id}"))!);
+            // Every chunk done; the killed Worker's finished ones kept, the one it held run again by the Worker left.
+            Assert.Equal(16L, await topology.ScalarAsync($"SELECT count(*) FROM search_chunks WHERE job_id = {id} AND results IS NOT NULL"));
+            Assert.Equal(finished, await ChunksAsync(id, $"owner LIKE '{helper}'"));
+            Assert.All(held, chunk => Assert.DoesNotContain(chunk, finished));
+            Assert.NotEmpty(held);
+
+            // The same search on one Worker ranks the same trials with the same figures.
+            var alone = await RunAsync(body, "optimizations");
+            var aloneId = alone.GetProperty("id").GetInt64();
+            Assert.Equal(0L, await topology.ScalarAsync($"SELECT count(*) FROM search_chunks WHERE job_id = {aloneId} AND owner <> '{holder}'"));
+            Assert.Equal(await topology.Gateway.GetStringAsync($"/api/optimizations/{aloneId}/artifacts/trials.csv", Cancel),
+                await topology.Gateway.GetStringAsync($"/api/optimizations/{id}/artifacts/trials.csv", Cancel));
+            // (The second found the week's candles stored.)
+            Assert.Equal(alone.GetProperty("summary").GetProperty("best").GetRawText(), shared.GetProperty("summary").GetProperty("best").GetRawText());
+            Assert.Equal(0, alone.GetProperty("summary").GetProperty("candles_fetched").GetInt32());
+        }
+        finally
+        {
+            File.Delete(Path.Combine(folder, $"{strategy}.cs"));
+        }
+    }
+
+    private async Task<int[]> ChunksAsync(long id, string where)
+    {
+        await using var connection = await topology.OpenDatabaseAsync();
+        await using var select = new Npgsql.NpgsqlCommand($"SELECT chunk FROM search_chunks WHERE job_id = {id} AND {where} ORDER BY chunk", connection);
+        await using var reader = await select.ExecuteReaderAsync(Cancel);
+        var chunks = new List<int>();
+        while (await reader.ReadAsync(Cancel)) chunks.Add(reader.GetInt32(0));
+        return [.. chunks];
+    }
+
+    private async Task<JsonElement> FinishedAsync(string path, long id)
+    {
+        await Eventually.UntilAsync(async () => (await topology.GetJsonAsync($"/api/{path}/{id}")).GetProperty("job").GetProperty("status").GetString() is "completed" or "failed",
+            $"{path} {id} finished", TimeSpan.FromSeconds(90), cancellationToken: Cancel);
+        return await topology.GetJsonAsync($"/api/{path}/{id}");
     }
 
     public static TheoryData<string, string, string> Invalid => new()

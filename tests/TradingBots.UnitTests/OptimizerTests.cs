@@ -98,6 +98,59 @@ public sealed class OptimizerTests
     }
 
     [Fact]
+    public void A_searchs_trials_are_cut_into_at_most_64_chunks_of_consecutive_trials_differing_by_one_at_most()
+    {
+        Assert.Equal([(0, 1), (1, 1), (2, 1)], Optimizer.Chunks(3));
+        var chunks = Optimizer.Chunks(100);
+        Assert.Equal(Optimizer.MaxChunks, chunks.Count);
+        Assert.Equal(Enumerable.Range(0, 100), chunks.SelectMany(c => Enumerable.Range(c.First, c.Count)));
+        Assert.Equal([1, 2], chunks.Select(c => c.Count).Distinct().Order());
+        Assert.Equal((156, 157), (Optimizer.Chunks(10_000).Min(c => c.Count), Optimizer.Chunks(10_000).Max(c => c.Count)));
+    }
+
+    [Fact]
+    public void Chunks_run_apart_in_any_order_and_sent_as_json_rank_exactly_as_the_whole_search()
+    {
+        // The walk-forward's series, with trials that conflict (skipped) among them: every field of the result counts.
+        var closes = new decimal[] { 10, 10, 10, 12, 11, 13, 9, 10, 12, 14, 13, 11, 10, 12, 15, 14, 12, 13, 16, 15, 12, 11, 13 };
+        var candles = new Dictionary<string, Candle[]>
+        {
+            ["BTC/USDT"] = [.. closes.Select((c, i) => new Candle(i * Minute, i == 0 ? c : closes[i - 1], Math.Max(c, i == 0 ? c : closes[i - 1]),
+                Math.Min(c, i == 0 ? c : closes[i - 1]), c, 1.50m))],
+        };
+        var setup = Setup([new("fast", 1, 3, 1), new("slow", 2, 4, 1)], folds: 2, from: 2, to: 22);
+        var candidates = Optimizer.Candidates(setup.Ranges, setup.Random, setup.Trials, setup.Seed);
+
+        var whole = Optimizer.Run(setup, candles, cancellationToken: TestContext.Current.CancellationToken);
+        var apart = Optimizer.Chunks(candidates.Count).Reverse()
+            .SelectMany(c => Optimizer.FromJson(Optimizer.ToJson(Optimizer.RunTrials(setup, candidates, c.First, c.Count, candles, TestContext.Current.CancellationToken))))
+            .ToList();
+        var ranked = Optimizer.Rank(setup, apart);
+
+        Assert.Equal(9, ranked.Trials.Count);
+        Assert.Contains(ranked.Trials, t => t.Skipped is not null);
+        Assert.Equal(Optimizer.Csv(setup, whole), Optimizer.Csv(setup, ranked));
+        Assert.Equal(whole.Folds, ranked.Folds);
+        // Decimals keep their scale through the JSON (a summary's figures as computed, not normalized).
+        Assert.Equal(whole.Trials.Select(t => t.Summary?.ToString()), ranked.Trials.Select(t => t.Summary?.ToString()));
+    }
+
+    [Fact]
+    public void A_search_plan_reads_back_as_written()
+    {
+        var plan = new SearchPlan(1_700_000_060_000, new Dictionary<string, TradingBots.Paper.ExchangeRules>
+        {
+            ["BTC/USDT"] = new(0.01000000m, 0.00001000m, 0.00001000m, 9000.00000000m, 5.00000000m, null),
+        });
+
+        var back = SearchPlan.FromJson(plan.ToJson());
+
+        Assert.Equal(plan.Until, back.Until);
+        Assert.Equal(plan.Rules!["BTC/USDT"].ToString(), back.Rules!["BTC/USDT"].ToString());
+        Assert.Null(SearchPlan.FromJson(new SearchPlan(5, null).ToJson()).Rules);
+    }
+
+    [Fact]
     public void Max_drawdown_is_scored_lower_is_better()
     {
         var summary = new RunSummary(0.1m, 0.25m, null, null, null, null, 0m, 0m, 0, 0m);

@@ -222,4 +222,26 @@ public sealed class UserStrategyTests
         var diagnostic = Assert.Single(Refused(Deciding("        return [];", "    public Bad() { while (true) { } }")));
         Assert.Equal("its constructor took longer than its budget of 200 ms per call", diagnostic.Message);
     }
+
+    /// <summary>
+    /// The time budget judges the thread's CPU time (Linux's per-thread clock): a call whose thread waited (here asleep, as
+    /// on a busy machine) is not over its budget, one that spent it computing is, and one still running after ten times its
+    /// budget of wall time is whatever its CPU time.
+    /// </summary>
+    [Fact]
+    public void The_time_budget_counts_the_threads_cpu_time_up_to_ten_times_the_budget_of_wall_time()
+    {
+        Assert.True(OperatingSystem.IsLinux(), "these machines are Linux: the per-thread CPU clock is there");
+        var budget = TimeSpan.FromMilliseconds(40);
+        const string over = "took longer than its budget of 40 ms per call";
+
+        Assert.Null(StrategyBudget.Run(() => { Thread.Sleep(150); return StrategyBudget.Check(); }, budget, long.MaxValue).Exceeded);
+        Assert.Equal(over, StrategyBudget.Run(() =>
+        {
+            var until = System.Diagnostics.Stopwatch.GetTimestamp() + System.Diagnostics.Stopwatch.Frequency; // 1 s of computing at most
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < until) StrategyBudget.Check();
+            return true;
+        }, budget, long.MaxValue).Exceeded);
+        Assert.Equal(over, StrategyBudget.Run(() => { Thread.Sleep(450); return StrategyBudget.Check(); }, budget, long.MaxValue).Exceeded);
+    }
 }

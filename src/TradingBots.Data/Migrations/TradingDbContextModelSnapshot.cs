@@ -70,6 +70,10 @@ namespace TradingBots.Data.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("search");
 
+                    b.Property<string>("SearchPlan")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("search_plan");
+
                     b.Property<decimal>("StartingCash")
                         .HasColumnType("numeric")
                         .HasColumnName("starting_cash");
@@ -517,6 +521,50 @@ namespace TradingBots.Data.Migrations
                     b.ToTable("portfolio_snapshots", (string)null);
                 });
 
+            modelBuilder.Entity("TradingBots.Data.SearchChunk", b =>
+                {
+                    b.Property<long>("JobId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("job_id");
+
+                    b.Property<int>("Chunk")
+                        .HasColumnType("integer")
+                        .HasColumnName("chunk");
+
+                    b.Property<long>("Epoch")
+                        .HasColumnType("bigint")
+                        .HasColumnName("epoch");
+
+                    b.Property<int>("FirstTrial")
+                        .HasColumnType("integer")
+                        .HasColumnName("first_trial");
+
+                    b.Property<DateTimeOffset?>("HeartbeatAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("heartbeat_at");
+
+                    b.Property<string>("Owner")
+                        .HasColumnType("text")
+                        .HasColumnName("owner");
+
+                    b.Property<string>("Results")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("results");
+
+                    b.Property<long?>("Token")
+                        .HasColumnType("bigint")
+                        .HasColumnName("token");
+
+                    b.Property<int>("TrialCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("trial_count");
+
+                    b.HasKey("JobId", "Chunk")
+                        .HasName("pk_search_chunks");
+
+                    b.ToTable("search_chunks", (string)null);
+                });
+
             modelBuilder.Entity("TradingBots.Data.StoredCandle", b =>
                 {
                     b.Property<string>("Symbol")
@@ -779,6 +827,16 @@ namespace TradingBots.Data.Migrations
                         .HasForeignKey("BotId")
                         .OnDelete(DeleteBehavior.Restrict)
                         .HasConstraintName("fk_portfolio_snapshots_bots_bot_id");
+                });
+
+            modelBuilder.Entity("TradingBots.Data.SearchChunk", b =>
+                {
+                    b.HasOne("TradingBots.Data.Backtest", null)
+                        .WithMany()
+                        .HasForeignKey("JobId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_search_chunks_backtests_job_id");
                 });
 
             modelBuilder.Entity("TradingBots.Data.StrategySource", b =>

@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Options;
+using TradingBots.Backtests;
+using TradingBots.Strategies;
+
+namespace TradingBots.Worker;
+
+/// <summary>
+/// Runs a search's trials chunk by chunk (<see cref="SearchChunks"/>), one chunk per core of this Worker at a time, in the
+/// Worker that holds the search (<see cref="RunAsync"/>, until every chunk is done) and in any other Worker with a free
+/// backtest slot (<see cref="HelpAsync"/>, while chunks are left to take). Each chunk runs under its own heartbeat; a chunk
+/// whose Worker died is taken again once its heartbeat is <see cref="BacktestsOptions.StaleAfter"/> old, and a chunk that
+/// was taken over, or whose search was cancelled or taken over, stops and writes nothing. A strategy that fails in a
+/// helper fails the search (fenced by the search's token), as it would in the Worker that holds it.
+/// </summary>
+public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<BacktestsOptions> options, TimeProvider time, ILogger<SearchTrials> logger)
+{
+    /// <summary>How often a Worker with nothing left to take looks whether every chunk is done, or one was left by a dead Worker.</summary>
+    private static readonly TimeSpan LookEvery = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>What every trial of a search runs on: the search, its knob combinations in trial order, and the candles read once.</summary>
+    public sealed record Inputs(OptimizationSetup Search, IReadOnlyList<IReadOnlyDictionary<string, decimal>> Candidates, IReadOnlyDictionary<string, Candle[]> Candles);
+
+    /// <summary>Runs the search's chunks on every core until all are done (by this Worker or others); throws when its run is taken over.</summary>
+    public Task RunAsync(BacktestJobs.Run run, Inputs inputs, CancellationToken cancellationToken) =>
+        OnEveryCoreAsync(run, inputs, untilAllDone: true, cancellationToken);
+
+    /// <summary>Takes a chunk of a search another Worker holds and runs it, then the search's others while any is left; false when none was due.</summary>
+    public async Task<bool> HelpAsync(CancellationToken cancellationToken)
+    {
+        SearchChunks.Claim? claim;
+        BacktestJobs.Run run;
+        Inputs inputs;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var chunks = scope.ServiceProvider.GetRequiredService<SearchChunks>();
+            if ((claim = await chunks.ClaimAsync(null, cancellationToken)) is null) return false;
+            var (backtest, plan) = await chunks.SearchOfAsync(claim, cancellationToken);
+            // Taken over since: the new run plans its own chunks.
+            if (backtest.Epoch != claim.Epoch) return true;
+            run = new BacktestJobs.Run(backtest, claim.Epoch);
+            logger.LogInformation("Search {Job}: helping with its trials (chunk {Chunk})", claim.JobId, claim.Chunk);
+            var setup = await scope.ServiceProvider.GetRequiredService<BacktestInputs>().SetupAsync(backtest, plan, cancellationToken);
+            var candles = await BacktestInputs.ReadCandlesAsync(await chunks.OpenAsync(cancellationToken), setup, plan.Until, cancellationToken);
+            var search = SearchSpec.FromJson(backtest.Search!).Setup(setup, backtest.Knobs);
+            inputs = new Inputs(search, Optimizer.Candidates(search.Ranges, search.Random, search.Trials, search.Seed), candles);
+        }
+        try
+        {
+            await Task.WhenAll(Task.Run(() => RunChunkAsync(claim, inputs, cancellationToken), cancellationToken),
+                OnEveryCoreAsync(run, inputs, untilAllDone: false, cancellationToken, cores: Environment.ProcessorCount - 1));
+        }
+        catch (StrategyFailedException failed)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<BacktestJobs>().FailAsync(run, failed.Message, cancellationToken);
+        }
+        return true;
+    }
+
+    private Task OnEveryCoreAsync(BacktestJobs.Run run, Inputs inputs, bool untilAllDone, CancellationToken cancellationToken, int? cores = null) =>
+        Task.WhenAll(Enumerable.Range(0, cores ?? Environment.ProcessorCount).Select(_ => Task.Run(() => TakeAsync(run, inputs, untilAllDone, cancellationToken), cancellationToken)));
+
+    /// <summary>One core's turn: chunk after chunk of the run, until none is left to take (or, <paramref name="untilAllDone"/>, until all are done).</summary>
+    private async Task TakeAsync(BacktestJobs.Run run, Inputs inputs, bool untilAllDone, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                var chunks = scope.ServiceProvider.GetRequiredService<SearchChunks>();
+                if (await chunks.ClaimAsync(run, cancellationToken) is { } claim)
+                {
+                    await RunChunkAsync(claim, inputs, cancellationToken);
+                    continue;
+                }
+                if (!untilAllDone || (await chunks.DoneAsync(run, cancellationToken)).ChunksLeft == 0) return;
+            }
+            await Task.Delay(LookEvery, time, cancellationToken);
+        }
+    }
+
+    /// <summary>Runs a chunk's trials under its heartbeat and writes their runs; stops, writing nothing, when the heartbeat is refused.</summary>
+    private async Task RunChunkAsync(SearchChunks.Claim claim, Inputs inputs, CancellationToken cancellationToken)
+    {
+        using var held = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = Heartbeat.KeepAsync(scopes, options.Value.HeartbeatEvery, time,
+            (services, token) => services.GetRequiredService<SearchChunks>().HeartbeatAsync(claim, token), held,
+            missed => logger.LogWarning("Search {Job}: chunk {Chunk}'s heartbeat not written: {Message}", claim.JobId, claim.Chunk, missed));
+        try
+        {
+            var runs = Optimizer.RunTrials(inputs.Search, inputs.Candidates, claim.FirstTrial, claim.TrialCount, inputs.Candles, held.Token);
+            await using var scope = scopes.CreateAsyncScope();
+            if (!await scope.ServiceProvider.GetRequiredService<SearchChunks>().CompleteAsync(claim, runs, cancellationToken))
+                logger.LogInformation("Search {Job}: chunk {Chunk} not written (taken over, or its search ended)", claim.JobId, claim.Chunk);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogInformation("Search {Job}: chunk {Chunk} stopped (taken over, or its search ended)", claim.JobId, claim.Chunk);
+        }
+        finally
+        {
+            await held.CancelAsync();
+            await heartbeat;
+        }
+    }
+}
