@@ -11,10 +11,9 @@ public sealed record BotView(long Id, string Name, IReadOnlyList<string> Symbols
 {
     public static BotView From(Bot bot)
     {
-        var at = bot.Strategy.IndexOf('@');
+        var (strategy, version) = StrategyRegistry.Split(bot.Strategy);
         using var knobs = JsonDocument.Parse(bot.Knobs);
-        return new(bot.Id, bot.Name, bot.Symbols, bot.Timeframe, bot.PaperMode, at < 0 ? bot.Strategy : bot.Strategy[..at],
-            at >= 0 && int.TryParse(bot.Strategy[(at + 1)..], out var version) ? version : null, knobs.RootElement.Clone(), bot.Status,
+        return new(bot.Id, bot.Name, bot.Symbols, bot.Timeframe, bot.PaperMode, strategy, version, knobs.RootElement.Clone(), bot.Status,
             bot.StopRequested, bot.CreatedAt, bot.UpdatedAt);
     }
 }

@@ -24,16 +24,15 @@ public sealed class StrategyLookup(IReadOnlyList<StrategyEntry> entries)
     public IStrategy? Find(string nameOrKey)
     {
         if (StrategyRegistry.Find(nameOrKey) is { } builtIn) return builtIn;
-        var at = nameOrKey.IndexOf('@');
-        var entry = Entries.FirstOrDefault(e => !e.BuiltIn && e.Name == (at < 0 ? nameOrKey : nameOrKey[..at]));
-        return entry?.Strategy is { } user && (at < 0 || nameOrKey[(at + 1)..] == user.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)) ? user : null;
+        var (name, version) = StrategyRegistry.Split(nameOrKey);
+        var entry = Entries.FirstOrDefault(e => !e.BuiltIn && e.Name == name);
+        return entry?.Strategy is { } user && (version is null || version == user.Version) ? user : null;
     }
 
     /// <summary>Why a name cannot be chosen: not compiling (its diagnostics), or unknown (the known ones listed).</summary>
     public string Refusal(string nameOrKey)
     {
-        var at = nameOrKey.IndexOf('@');
-        var name = at < 0 ? nameOrKey : nameOrKey[..at];
+        var name = StrategyRegistry.Split(nameOrKey).Name;
         return Entries.FirstOrDefault(e => e.Name == name && e.Strategy is null) is { } broken ? broken.Problem
             : $"unknown strategy '{nameOrKey}'; known: {string.Join(", ", Entries.Where(e => e.Strategy is not null).Select(e => StrategyRegistry.Key(e.Strategy!)))}";
     }
@@ -86,10 +85,10 @@ public sealed partial class StrategyCatalog(IServiceScopeFactory scopes, IOption
     public async Task<IStrategy?> FindAsync(string key, CancellationToken cancellationToken)
     {
         if (StrategyRegistry.Find(key) is { } builtIn) return builtIn;
-        var at = key.IndexOf('@');
-        if (at < 0) return (await CurrentAsync(cancellationToken)).Find(key);
-        if (!int.TryParse(key[(at + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version)) return null;
-        var loading = _versions.GetOrAdd(key, _ => new(() => FromTableAsync(key[..at], version)));
+        var (name, version) = StrategyRegistry.Split(key);
+        if (version is not { } stored) return (await CurrentAsync(cancellationToken)).Find(key);
+        if (stored < 1) return null;
+        var loading = _versions.GetOrAdd(key, _ => new(() => FromTableAsync(name, stored)));
         try
         {
             var strategy = await loading.Value.WaitAsync(cancellationToken);
@@ -139,7 +138,7 @@ public sealed partial class StrategyCatalog(IServiceScopeFactory scopes, IOption
         }
         if (KnobProblem(strategy) is { } problem) return Broken(source, problem);
         var version = await VersionAsync(source, strategy.Description, cancellationToken);
-        var versioned = UserStrategy.Create(source.Name, version, compiled.Logic, options.Value.Limits);
+        var versioned = strategy.WithVersion(version);
         _versions[StrategyRegistry.Key(versioned)] = new(Task.FromResult<IStrategy?>(versioned));
         logger.LogInformation("Strategy {Key} loaded from {File}", StrategyRegistry.Key(versioned), source.Files[0].Path);
         return new(source.Name, versioned, [], false);

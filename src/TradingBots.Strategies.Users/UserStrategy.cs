@@ -24,6 +24,9 @@ public sealed class UserStrategy : IStrategy
         return new(name, version, logic, limits, description, knobs);
     }
 
+    /// <summary>The same strategy as <paramref name="version"/> (its description and knobs as read already).</summary>
+    public UserStrategy WithVersion(int version) => new(Name, version, _logic, _limits, Description, Knobs);
+
     public string Name { get; }
     public int Version { get; }
     public string Description { get; }

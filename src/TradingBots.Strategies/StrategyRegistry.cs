@@ -16,10 +16,20 @@ public static class StrategyRegistry
     /// <summary>"baseline" (its newest version) or "baseline@1"; null when there is no such strategy.</summary>
     public static IStrategy? Find(string nameOrKey)
     {
-        var at = nameOrKey.IndexOf('@');
-        var name = at < 0 ? nameOrKey : nameOrKey[..at];
-        int? version = at < 0 ? null : int.TryParse(nameOrKey[(at + 1)..], out var v) ? v : -1;
+        var (name, version) = Split(nameOrKey);
         return All.Where(s => s.Name == name && (version is null || s.Version == version)).MaxBy(s => s.Version);
+    }
+
+    /// <summary>
+    /// A strategy's name and version as a bot or backtest writes them, "name@version"; a bare "name" has no version, and a
+    /// version that is not a whole number is −1 (no strategy has it).
+    /// </summary>
+    public static (string Name, int? Version) Split(string nameOrKey)
+    {
+        var at = nameOrKey.IndexOf('@');
+        if (at < 0) return (nameOrKey, null);
+        return (nameOrKey[..at], int.TryParse(nameOrKey.AsSpan(at + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+            out var version) ? version : -1);
     }
 
     /// <summary>How a bot names its strategy in bots.strategy: "baseline@1".</summary>

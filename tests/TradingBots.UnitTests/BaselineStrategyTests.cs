@@ -117,7 +117,18 @@ public sealed class StrategyRegistryTests
     [InlineData("baseline@2")]
     [InlineData("nope")]
     [InlineData("baseline@x")]
+    [InlineData("baseline@+1")]
+    [InlineData("baseline@ 1")]
     public void An_unknown_strategy_is_not_found(string asked) => Assert.Null(StrategyRegistry.Find(asked));
+
+    [Theory]
+    [InlineData("donchian", "donchian", null)]
+    [InlineData("donchian@12", "donchian", 12)]
+    [InlineData("donchian@x", "donchian", -1)]
+    [InlineData("donchian@-3", "donchian", -1)]
+    [InlineData("donchian@", "donchian", -1)]
+    public void A_strategy_key_splits_into_its_name_and_version(string key, string name, int? version) =>
+        Assert.Equal((name, version), StrategyRegistry.Split(key));
 
     public static TheoryData<string, string, string> InvalidKnobs => new()
     {
