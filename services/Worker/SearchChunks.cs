@@ -76,14 +76,15 @@ public sealed class SearchChunks(TradingDbContext db, WorkerIdentity me, IOption
               AND b.job_id = c.job_id AND b.epoch = c.epoch AND j.id = c.job_id AND j.status = 'running'
             """, cancellationToken) == 1;
 
-    /// <summary>The run's trials done so far, and its chunks not done yet; throws when the run's chunks are gone (another run planned its own).</summary>
+    /// <summary>The run's trials done so far, and its chunks not done yet; throws when the search no longer runs under this run (cancelled, failed, taken over).</summary>
     public async Task<(int Trials, int ChunksLeft)> DoneAsync(BacktestJobs.Run run, CancellationToken cancellationToken)
     {
         var done = await db.Database.SqlQuery<Done>($"""
-            SELECT coalesce(sum(trial_count) FILTER (WHERE results IS NOT NULL), 0)::int AS "Trials", count(*) FILTER (WHERE results IS NULL)::int AS "Left"
-            FROM search_chunks WHERE job_id = {run.JobId} AND epoch = {run.Epoch} HAVING count(*) > 0
+            SELECT coalesce(sum(c.trial_count) FILTER (WHERE c.results IS NOT NULL), 0)::int AS "Trials", count(*) FILTER (WHERE c.results IS NULL)::int AS "Left"
+            FROM search_chunks c JOIN backtests b ON b.job_id = c.job_id AND b.epoch = c.epoch JOIN jobs j ON j.id = c.job_id AND j.status = 'running'
+            WHERE c.job_id = {run.JobId} AND c.epoch = {run.Epoch} HAVING count(*) > 0
             """).ToListAsync(cancellationToken);
-        if (done.Count == 0) throw new OperationCanceledException($"search {run.JobId}: its run was taken over");
+        if (done.Count == 0) throw new OperationCanceledException($"search {run.JobId}: no longer running under this run (cancelled, failed or taken over)");
         return (done[0].Trials, done[0].Left);
     }
 

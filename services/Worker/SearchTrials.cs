@@ -9,8 +9,8 @@ namespace TradingBots.Worker;
 /// Worker that holds the search (<see cref="RunAsync"/>, until every chunk is done) and in any other Worker with a free
 /// backtest slot (<see cref="HelpAsync"/>, while chunks are left to take). Each chunk runs under its own heartbeat; a chunk
 /// whose Worker died is taken again once its heartbeat is <see cref="BacktestsOptions.StaleAfter"/> old, and a chunk that
-/// was taken over, or whose search was cancelled or taken over, stops and writes nothing. A strategy that fails in a
-/// helper fails the search (fenced by the search's token), as it would in the Worker that holds it.
+/// was taken over, or whose search was cancelled or taken over, stops and writes nothing. A strategy that fails in any
+/// Worker fails the search at once (fenced by the search's token), and every Worker's chunks of it stop.
 /// </summary>
 public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<BacktestsOptions> options, TimeProvider time, ILogger<SearchTrials> logger)
 {
@@ -44,16 +44,8 @@ public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<Backtests
             var search = SearchSpec.FromJson(backtest.Search!).Setup(setup, backtest.Knobs);
             inputs = new Inputs(search, Optimizer.Candidates(search.Ranges, search.Random, search.Trials, search.Seed), candles);
         }
-        try
-        {
-            await Task.WhenAll(Task.Run(() => RunChunkAsync(claim, inputs, cancellationToken), cancellationToken),
-                OnEveryCoreAsync(run, inputs, untilAllDone: false, cancellationToken, cores: Environment.ProcessorCount - 1));
-        }
-        catch (StrategyFailedException failed)
-        {
-            await using var scope = scopes.CreateAsyncScope();
-            await scope.ServiceProvider.GetRequiredService<BacktestJobs>().FailAsync(run, failed.Message, cancellationToken);
-        }
+        await Task.WhenAll(Task.Run(() => RunChunkAsync(run, claim, inputs, cancellationToken), cancellationToken),
+            OnEveryCoreAsync(run, inputs, untilAllDone: false, cancellationToken, cores: Environment.ProcessorCount - 1));
         return true;
     }
 
@@ -70,7 +62,7 @@ public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<Backtests
                 var chunks = scope.ServiceProvider.GetRequiredService<SearchChunks>();
                 if (await chunks.ClaimAsync(run, cancellationToken) is { } claim)
                 {
-                    await RunChunkAsync(claim, inputs, cancellationToken);
+                    await RunChunkAsync(run, claim, inputs, cancellationToken);
                     continue;
                 }
                 if (!untilAllDone || (await chunks.DoneAsync(run, cancellationToken)).ChunksLeft == 0) return;
@@ -79,8 +71,11 @@ public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<Backtests
         }
     }
 
-    /// <summary>Runs a chunk's trials under its heartbeat and writes their runs; stops, writing nothing, when the heartbeat is refused.</summary>
-    private async Task RunChunkAsync(SearchChunks.Claim claim, Inputs inputs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a chunk's trials under its heartbeat and writes their runs; stops, writing nothing, when the heartbeat is refused.
+    /// A strategy that fails fails the search at once (under the search's token), with the strategy's message.
+    /// </summary>
+    private async Task RunChunkAsync(BacktestJobs.Run run, SearchChunks.Claim claim, Inputs inputs, CancellationToken cancellationToken)
     {
         using var held = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var heartbeat = Heartbeat.KeepAsync(scopes, options.Value.HeartbeatEvery, time,
@@ -96,6 +91,11 @@ public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<Backtests
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             logger.LogInformation("Search {Job}: chunk {Chunk} stopped (taken over, or its search ended)", claim.JobId, claim.Chunk);
+        }
+        catch (StrategyFailedException failed)
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            await scope.ServiceProvider.GetRequiredService<BacktestJobs>().FailAsync(run, failed.Message, cancellationToken);
         }
         finally
         {

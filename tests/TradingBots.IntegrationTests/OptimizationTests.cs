@@ -183,6 +183,52 @@ public sealed class OptimizationTests(TopologyFixture topology)
         }
     }
 
+    /// <summary>
+    /// A search whose strategy throws on some trials fails at once with the strategy's own message, whichever Worker's
+    /// chunk met it, and nothing more of it runs: no artifacts, no summary, the other chunks left undone.
+    /// </summary>
+    [Fact]
+    public async Task A_search_whose_strategy_throws_fails_with_the_strategys_message_and_stops()
+    {
+        var folder = Path.Combine(topology.Data, "strategies");
+        Directory.CreateDirectory(folder);
+        var strategy = $"odd_{Guid.NewGuid():N}"[..16];
+        await File.WriteAllTextAsync(Path.Combine(folder, $"{strategy}.cs"), """
+            public sealed class Odd : IStrategyLogic
+            {
+                public string Description => "throws for lookback 40";
+                public IReadOnlyList<KnobSpec> Knobs { get; } = [new("lookback", KnobType.Integer, 2, 1, 50, "candles back"), StrategyParts.OrderQuoteKnob];
+                public int CandlesNeeded(KnobValues knobs) => 1;
+                public IReadOnlyList<StrategyOrder> Decide(StrategyInput input) =>
+                    input.Knobs.Integer("lookback") == 40 ? throw new InvalidOperationException("forty is not allowed") : [];
+            }
+            """, Cancel);
+        try
+        {
+            var (from, to) = Week();
+            var (created, view) = await topology.PostJsonAsync("/api/optimizations", $$"""
+                {"strategy": "{{strategy}}", "symbols": ["SOL/USDT"], "timeframe": "1h", "from": {{from}}, "to": {{to}}, "knobs": {"order_quote": 1000},
+                 "ranges": [{"knob": "lookback", "from": 1, "to": 50, "step": 1}], "metric": "total_return"}
+                """);
+            Assert.True(created.StatusCode == HttpStatusCode.Accepted, $"{created.StatusCode}: {view}");
+            var id = view.GetProperty("id").GetInt64();
+
+            var failed = await FinishedAsync("optimizations", id);
+
+            var job = failed.GetProperty("job");
+            Assert.Equal(("failed", $"{strategy}@1: Decide threw InvalidOperationException: forty is not allowed"),
+                (job.GetProperty("status").GetString(), job.GetProperty("message").GetString()));
+            Assert.Equal(JsonValueKind.Null, failed.GetProperty("summary").ValueKind);
+            Assert.Equal(0, failed.GetProperty("artifacts").GetArrayLength());
+            // 50 trials, one chunk each: the search stopped with chunks undone, and the one that threw wrote nothing.
+            Assert.Equal(0L, await topology.ScalarAsync($"SELECT count(*) FROM search_chunks WHERE job_id = {id} AND first_trial = 39 AND results IS NOT NULL"));
+        }
+        finally
+        {
+            File.Delete(Path.Combine(folder, $"{strategy}.cs"));
+        }
+    }
+
     private async Task<int[]> ChunksAsync(long id, string where)
     {
         await using var connection = await topology.OpenDatabaseAsync();
