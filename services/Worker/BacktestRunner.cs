@@ -147,12 +147,14 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         }
     }
 
-    /// <summary>The simulation off the request's thread; its percent is recorded every <see cref="ProgressEvery"/> while it runs.</summary>
+    /// <summary>The simulation off the caller's thread; its percent is recorded every <see cref="ProgressEvery"/> while it runs.</summary>
     private async Task<T> SimulateAsync<T>(Func<Action<int>, CancellationToken, T> simulate, Func<int, Task> report, CancellationToken cancellationToken)
     {
         var percent = new StrongBox<int>(0);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var run = Task.Run(() => simulate(p => Volatile.Write(ref percent.Value, p), stop.Token), CancellationToken.None);
+        // On a thread of its own, not one of the pool's (two on two cores), whose continuations (this loop's reports among them) it would hold back.
+        var run = Task.Factory.StartNew(() => simulate(p => Volatile.Write(ref percent.Value, p), stop.Token), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var reported = 0;
         while (!run.IsCompleted)
         {

@@ -44,13 +44,13 @@ public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<Backtests
             var search = SearchSpec.FromJson(backtest.Search!).Setup(setup, backtest.Knobs);
             inputs = new Inputs(search, Optimizer.Candidates(search.Ranges, search.Random, search.Trials, search.Seed), candles);
         }
-        await Task.WhenAll(Task.Run(() => RunChunkAsync(run, claim, inputs, cancellationToken), cancellationToken),
+        await Task.WhenAll(RunChunkAsync(run, claim, inputs, cancellationToken),
             OnEveryCoreAsync(run, inputs, untilAllDone: false, cancellationToken, cores: Environment.ProcessorCount - 1));
         return true;
     }
 
     private Task OnEveryCoreAsync(BacktestJobs.Run run, Inputs inputs, bool untilAllDone, CancellationToken cancellationToken, int? cores = null) =>
-        Task.WhenAll(Enumerable.Range(0, cores ?? Environment.ProcessorCount).Select(_ => Task.Run(() => TakeAsync(run, inputs, untilAllDone, cancellationToken), cancellationToken)));
+        Task.WhenAll(Enumerable.Range(0, cores ?? Environment.ProcessorCount).Select(_ => TakeAsync(run, inputs, untilAllDone, cancellationToken)));
 
     /// <summary>One core's turn: chunk after chunk of the run, until none is left to take (or, <paramref name="untilAllDone"/>, until all are done).</summary>
     private async Task TakeAsync(BacktestJobs.Run run, Inputs inputs, bool untilAllDone, CancellationToken cancellationToken)
@@ -83,7 +83,10 @@ public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<Backtests
             missed => logger.LogWarning("Search {Job}: chunk {Chunk}'s heartbeat not written: {Message}", claim.JobId, claim.Chunk, missed));
         try
         {
-            var runs = Optimizer.RunTrials(inputs.Search, inputs.Candidates, claim.FirstTrial, claim.TrialCount, inputs.Candles, held.Token);
+            // On a thread of its own: a chunk computes for seconds without a pause, and on the thread pool (two threads on two
+            // cores) it would hold back every continuation of the process, the other core's next claim among them.
+            var runs = await Task.Factory.StartNew(() => Optimizer.RunTrials(inputs.Search, inputs.Candidates, claim.FirstTrial, claim.TrialCount, inputs.Candles,
+                held.Token), held.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await using var scope = scopes.CreateAsyncScope();
             if (!await scope.ServiceProvider.GetRequiredService<SearchChunks>().CompleteAsync(claim, runs, cancellationToken))
                 logger.LogInformation("Search {Job}: chunk {Chunk} not written (taken over, or its search ended)", claim.JobId, claim.Chunk);
