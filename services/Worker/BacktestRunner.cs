@@ -68,7 +68,16 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
     private async Task<(string Message, string Summary)> RunAsync(BacktestJobs.Run run, CancellationToken cancellationToken)
     {
         var backtest = run.Backtest;
+        // Where a run's time goes, logged at its end: the setup (the exchange's rules), the candles (read, fetched), the rest.
+        var clock = time.GetTimestamp();
+        var phases = new List<string>();
+        void Phase(string name)
+        {
+            phases.Add($"{name} {time.GetElapsedTime(clock).TotalMilliseconds:0} ms");
+            clock = time.GetTimestamp();
+        }
         var setup = await inputs.SetupAsync(backtest, plan: null, cancellationToken);
+        Phase("setup");
         var step = Timeframes.Milliseconds(backtest.Timeframe)!.Value;
         var (warmFrom, to) = (BacktestInputs.WarmFrom(setup), setup.To);
         // And the candle after the range, once it has closed: the last candle's orders fill at its open.
@@ -84,17 +93,29 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
 
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync(cancellationToken);
-        var fetched = await download.EnsureAsync(connection, backtest.Symbols, backtest.Timeframe, warmFrom, until,
-            (done, missing) => ReportAsync(missing == 0 ? 50 : done * 50 / missing, $"downloading candles: {done:N0} of {missing:N0}"), stop.Token);
+        // Read first: a range stored whole (the usual case after its first run) needs nothing else; else what is missing is
+        // fetched and the range read again.
         var candles = await BacktestInputs.ReadCandlesAsync(connection, setup, until, stop.Token);
+        Phase("read");
+        var fetched = 0;
+        if (candles.Values.Any(c => c.Length != (until - warmFrom + step - 1) / step))
+        {
+            fetched = await download.EnsureAsync(connection, backtest.Symbols, backtest.Timeframe, warmFrom, until,
+                (done, missing) => ReportAsync(missing == 0 ? 50 : done * 50 / missing, $"downloading candles: {done:N0} of {missing:N0}"), stop.Token);
+            candles = await BacktestInputs.ReadCandlesAsync(connection, setup, until, stop.Token);
+            Phase($"fetch {fetched:N0} and read again");
+        }
         await ReportAsync(50, fetched == 0 ? "simulating (every candle stored already)" : $"simulating ({fetched:N0} candles fetched)");
 
         if (backtest.Search is { } search)
             return await SearchAsync(run, SearchSpec.FromJson(search), setup, new SearchPlan(until, setup.Rules), candles, fetched, ReportAsync, stop.Token);
         var result = await SimulateAsync((report, token) => Backtester.Run(setup, candles, report, token),
             percent => ReportAsync(50 + percent * 49 / 100, $"simulating: {percent}%"), stop.Token);
+        Phase("simulate");
         var summary = BacktestSummary.From(setup, result, fetched);
         await BacktestArtifacts.WriteAsync(artifacts.Value.JobPath(backtest.JobId), summary, result, stop.Token);
+        Phase("artifacts");
+        logger.LogInformation("Backtest {Job}: {Phases}", backtest.JobId, string.Join(", ", phases));
         return ($"completed: {result.Candles:N0} candles, {result.Trades.Count} trades, total return {WireJson.Format(summary.TotalReturn)}",
             summary.ToJson());
     }

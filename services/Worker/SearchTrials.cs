@@ -22,7 +22,7 @@ public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<Backtests
 
     /// <summary>Runs the search's chunks on every core until all are done (by this Worker or others); throws when its run is taken over.</summary>
     public Task RunAsync(BacktestJobs.Run run, Inputs inputs, CancellationToken cancellationToken) =>
-        OnEveryCoreAsync(run, inputs, untilAllDone: true, cancellationToken);
+        Task.WhenAll(Enumerable.Range(0, Environment.ProcessorCount).Select(_ => TakeAsync(run, inputs, untilAllDone: true, cancellationToken)));
 
     /// <summary>Takes a chunk of a search another Worker holds and runs it, then the search's others while any is left; false when none was due.</summary>
     public async Task<bool> HelpAsync(CancellationToken cancellationToken)
@@ -44,13 +44,15 @@ public sealed class SearchTrials(IServiceScopeFactory scopes, IOptions<Backtests
             var search = SearchSpec.FromJson(backtest.Search!).Setup(setup, backtest.Knobs);
             inputs = new Inputs(search, Optimizer.Candidates(search.Ranges, search.Random, search.Trials, search.Seed), candles);
         }
-        await Task.WhenAll(RunChunkAsync(run, claim, inputs, cancellationToken),
-            OnEveryCoreAsync(run, inputs, untilAllDone: false, cancellationToken, cores: Environment.ProcessorCount - 1));
+        // The chunk taken first, then more on its core; the other cores take theirs at once.
+        async Task FirstThenMoreAsync()
+        {
+            await RunChunkAsync(run, claim, inputs, cancellationToken);
+            await TakeAsync(run, inputs, untilAllDone: false, cancellationToken);
+        }
+        await Task.WhenAll([FirstThenMoreAsync(), .. Enumerable.Range(1, Environment.ProcessorCount - 1).Select(_ => TakeAsync(run, inputs, untilAllDone: false, cancellationToken))]);
         return true;
     }
-
-    private Task OnEveryCoreAsync(BacktestJobs.Run run, Inputs inputs, bool untilAllDone, CancellationToken cancellationToken, int? cores = null) =>
-        Task.WhenAll(Enumerable.Range(0, cores ?? Environment.ProcessorCount).Select(_ => TakeAsync(run, inputs, untilAllDone, cancellationToken)));
 
     /// <summary>One core's turn: chunk after chunk of the run, until none is left to take (or, <paramref name="untilAllDone"/>, until all are done).</summary>
     private async Task TakeAsync(BacktestJobs.Run run, Inputs inputs, bool untilAllDone, CancellationToken cancellationToken)
