@@ -92,14 +92,15 @@ public static class Optimizer
             var grid = new List<IReadOnlyDictionary<string, decimal>>();
             for (var n = 0L; n < combinations; n++)
             {
-                var knobs = new Dictionary<string, decimal>(StringComparer.Ordinal);
+                var at = new int[ranges.Count];
                 var rest = n;
                 for (var r = ranges.Count - 1; r >= 0; r--)
                 {
-                    knobs[ranges[r].Knob] = values[r][(int)(rest % values[r].Count)];
+                    at[r] = (int)(rest % values[r].Count);
                     rest /= values[r].Count;
                 }
-                grid.Add(knobs);
+                // In the ranges' order (what the job's message and the summary's knobs list them in).
+                grid.Add(ranges.Select((range, r) => (range.Knob, Value: values[r][at[r]])).ToDictionary(k => k.Knob, k => k.Value, StringComparer.Ordinal));
             }
             return grid;
         }

@@ -26,6 +26,7 @@ public sealed class OptimizerTests
         var candidates = Optimizer.Candidates([new("fast", 1, 3, 1), new("slow", 4, 5, 1)], random: false, trials: null, seed: 0);
 
         Assert.Equal([(1m, 4m), (1m, 5m), (2m, 4m), (2m, 5m), (3m, 4m), (3m, 5m)], candidates.Select(c => (c["fast"], c["slow"])));
+        Assert.All(candidates, c => Assert.Equal(["fast", "slow"], c.Keys)); // in the ranges' order
     }
 
     [Fact]
