@@ -143,29 +143,32 @@ public sealed class OptimizationTests(TopologyFixture topology)
             var holder = (string)(await topology.ScalarAsync($"SELECT owner FROM backtests WHERE job_id = {id}"))!;
             var replica = await topology.StartReplicaAsync(ResourceNames.Worker, Cancel);
             var helper = $"%:{replica.ProcessId}";
+            int[] held = [];
             try
             {
-                // It finishes a chunk and holds another: killed then.
+                // It has finished a chunk and has just taken another (within 100 ms: its trial lasts about 1.4 s, so nothing of it
+                // can be on its way to the database): killed then.
                 await Eventually.UntilAsync(async () => (long)(await topology.ScalarAsync(
                         $"SELECT count(*) FROM search_chunks WHERE job_id = {id} AND owner LIKE '{helper}' AND results IS NOT NULL"))! >= 1
-                    && (long)(await topology.ScalarAsync($"SELECT count(*) FROM search_chunks WHERE job_id = {id} AND owner LIKE '{helper}' AND results IS NULL"))! >= 1,
-                    "the second Worker finished a chunk and holds another", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20), Cancel);
+                    && (held = await ChunksAsync(id, $"owner LIKE '{helper}' AND results IS NULL AND now() - heartbeat_at < interval '100 milliseconds'")).Length >= 1,
+                    "the second Worker finished a chunk and has just taken another", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20), Cancel);
             }
             finally
             {
-                System.Diagnostics.Process.GetProcessById(replica.ProcessId).Kill();
+                using var killed = System.Diagnostics.Process.GetProcessById(replica.ProcessId);
+                killed.Kill();
+                await killed.WaitForExitAsync(Cancel);
             }
-            var held = await ChunksAsync(id, $"owner LIKE '{helper}' AND results IS NULL");
-            var finished = await ChunksAsync(id, $"owner LIKE '{helper}' AND results IS NOT NULL");
 
             var shared = await FinishedAsync("optimizations", id);
             Assert.True(shared.GetProperty("job").GetProperty("status").GetString() == "completed", shared.GetProperty("job").GetRawText());
             Assert.Equal(holder, (string)(await topology.ScalarAsync($"SELECT owner FROM backtests WHERE job_id = {id}"))!);
-            // Every chunk done; the killed Worker's finished ones kept, the one it held run again by the Worker left.
+            // Every chunk done; what the killed Worker finished kept, the chunk it had just taken run again by the Worker left.
             Assert.Equal(16L, await topology.ScalarAsync($"SELECT count(*) FROM search_chunks WHERE job_id = {id} AND results IS NOT NULL"));
-            Assert.Equal(finished, await ChunksAsync(id, $"owner LIKE '{helper}'"));
-            Assert.All(held, chunk => Assert.DoesNotContain(chunk, finished));
+            var finished = await ChunksAsync(id, $"owner LIKE '{helper}'");
+            Assert.NotEmpty(finished);
             Assert.NotEmpty(held);
+            Assert.All(held, chunk => Assert.DoesNotContain(chunk, finished));
 
             // The same search on one Worker ranks the same trials with the same figures.
             var alone = await RunAsync(body, "optimizations");
@@ -222,6 +225,51 @@ public sealed class OptimizationTests(TopologyFixture topology)
             Assert.Equal(0, failed.GetProperty("artifacts").GetArrayLength());
             // 50 trials, one chunk each: the search stopped with chunks undone, and the one that threw wrote nothing.
             Assert.Equal(0L, await topology.ScalarAsync($"SELECT count(*) FROM search_chunks WHERE job_id = {id} AND first_trial = 39 AND results IS NOT NULL"));
+        }
+        finally
+        {
+            File.Delete(Path.Combine(folder, $"{strategy}.cs"));
+        }
+    }
+
+    /// <summary>
+    /// A search cancelled while its chunks run (POST /jobs/{id}/cancel) stays cancelled: its chunks' heartbeats are refused
+    /// from then on, so each stops where it is and none writes its results after the cancel; no summary, no artifacts.
+    /// </summary>
+    [Fact]
+    public async Task A_cancelled_search_stops_its_chunks_and_writes_nothing_more()
+    {
+        var folder = Path.Combine(topology.Data, "strategies");
+        Directory.CreateDirectory(folder);
+        var strategy = $"slow_{Guid.NewGuid():N}"[..17];
+        await File.WriteAllTextAsync(Path.Combine(folder, $"{strategy}.cs"), SlowMomentum, Cancel);
+        try
+        {
+            var (from, to) = Week();
+            var (created, view) = await topology.PostJsonAsync("/api/optimizations", $$"""
+                {"strategy": "{{strategy}}", "symbols": ["SOL/USDT"], "timeframe": "1h", "from": {{from}}, "to": {{to}}, "knobs": {"order_quote": 1000},
+                 "ranges": [{"knob": "lookback", "from": 1, "to": 16, "step": 1}], "metric": "total_return"}
+                """);
+            Assert.True(created.StatusCode == HttpStatusCode.Accepted, $"{created.StatusCode}: {view}");
+            var id = view.GetProperty("id").GetInt64();
+            const string done = "results IS NOT NULL";
+            await Eventually.UntilAsync(async () => (await ChunksAsync(id, done)).Length >= 1, "a chunk done", TimeSpan.FromSeconds(60),
+                TimeSpan.FromMilliseconds(20), Cancel);
+
+            var (cancelled, job) = await topology.PostJsonAsync($"/api/jobs/{id}/cancel");
+            Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+            Assert.Equal("cancelled", job.GetProperty("status").GetString());
+            var doneAtCancel = await ChunksAsync(id, done);
+            Assert.InRange(doneAtCancel.Length, 1, 15);
+
+            // The chunks running then stop at their next heartbeat (every second in the tests): none beats for two.
+            await Eventually.UntilAsync(async () => (bool)(await topology.ScalarAsync(
+                    $"SELECT coalesce(now() - max(heartbeat_at) > interval '2 seconds', true) FROM search_chunks WHERE job_id = {id} AND results IS NULL"))!,
+                "no chunk of the cancelled search beating", TimeSpan.FromSeconds(30), cancellationToken: Cancel);
+            Assert.Equal(doneAtCancel, await ChunksAsync(id, done));
+            var search = await topology.GetJsonAsync($"/api/optimizations/{id}");
+            Assert.Equal(("cancelled", JsonValueKind.Null, 0), (search.GetProperty("job").GetProperty("status").GetString(),
+                search.GetProperty("summary").ValueKind, search.GetProperty("artifacts").GetArrayLength()));
         }
         finally
         {
