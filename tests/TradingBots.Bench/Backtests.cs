@@ -5,6 +5,7 @@ using System.Text.Json;
 using Npgsql;
 using TradingBots.Backtests;
 using TradingBots.Strategies;
+using TradingBots.Tests;
 
 namespace TradingBots.Bench;
 
@@ -80,18 +81,8 @@ public sealed class BacktestBench(HttpClient gateway, string database, Func<int>
             });
             created.EnsureSuccessStatusCode();
             var id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64();
-            while (true)
-            {
-                var job = JsonDocument.Parse(await gateway.GetStringAsync($"/api/backtests/{id}")).RootElement.GetProperty("job");
-                var status = job.GetProperty("status").GetString();
-                if (status is "completed" or "failed" or "cancelled")
-                {
-                    if (status != "completed") throw new InvalidOperationException($"backtest {id} {status}: {job.GetProperty("message")}");
-                    ends.Add((clock.Elapsed.TotalSeconds, job.GetProperty("message").GetString()!));
-                    break;
-                }
-                await Task.Delay(20);
-            }
+            var job = (await EndedAsync("backtests", id)).GetProperty("job");
+            ends.Add((clock.Elapsed.TotalSeconds, job.GetProperty("message").GetString()!));
         }
         var peak = Rss(workerPid(), "VmHWM");
 
@@ -134,20 +125,24 @@ public sealed class BacktestBench(HttpClient gateway, string database, Func<int>
         });
         started.EnsureSuccessStatusCode();
         var searchId = JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64();
-        JsonElement done;
-        while (true)
-        {
-            done = JsonDocument.Parse(await gateway.GetStringAsync($"/api/optimizations/{searchId}")).RootElement;
-            if (done.GetProperty("job").GetProperty("status").GetString() is "completed" or "failed" or "cancelled") break;
-            await Task.Delay(20);
-        }
+        var done = await EndedAsync("optimizations", searchId);
         var through = posted.Elapsed.TotalSeconds;
-        if (done.GetProperty("job").GetProperty("status").GetString() != "completed")
-            throw new InvalidOperationException($"search {searchId}: {done.GetProperty("job").GetProperty("message")}");
         var top = done.GetProperty("summary").GetProperty("best")[0];
         say($"The same grid through the system (POST /optimizations → completed, one Worker, its trials in chunks on its cores; fills under the "
             + $"exchange's rules of today, as a bot's, where the run above applies none, so the figures differ): **{through:0.0} s**; best fast "
             + $"{top.GetProperty("knobs").GetProperty("fast")}, slow {top.GetProperty("knobs").GetProperty("slow")}, Sharpe {top.GetProperty("score")}.\n");
+    }
+
+    /// <summary>A job's view once it has ended (polled every 20 ms, so its end is timed to 20 ms); throws unless it completed.</summary>
+    private async Task<JsonElement> EndedAsync(string path, long id)
+    {
+        JsonElement view = default;
+        await Eventually.UntilAsync(async () => (view = JsonDocument.Parse(await gateway.GetStringAsync($"/api/{path}/{id}")).RootElement)
+            .GetProperty("job").GetProperty("status").GetString() is "completed" or "failed" or "cancelled",
+            $"{path} {id} ended", TimeSpan.FromMinutes(10), TimeSpan.FromMilliseconds(20));
+        var job = view.GetProperty("job");
+        return job.GetProperty("status").GetString() == "completed" ? view
+            : throw new InvalidOperationException($"{path} {id} {job.GetProperty("status")}: {job.GetProperty("message")}");
     }
 
     /// <summary>A deterministic random walk of 1m candles from 500, two decimals (a fixed seed: every run judges the same path).</summary>

@@ -235,6 +235,7 @@ public sealed class UserStrategyTests
         var budget = TimeSpan.FromMilliseconds(40);
         const string over = "took longer than its budget of 40 ms per call";
 
+        // Thread.Sleep is the subject here, not a wait for something: a thread off its core while wall time passes.
         Assert.Null(StrategyBudget.Run(() => { Thread.Sleep(150); return StrategyBudget.Check(); }, budget, long.MaxValue).Exceeded);
         Assert.Equal(over, StrategyBudget.Run(() =>
         {
