@@ -1,4 +1,5 @@
 using Scalar.AspNetCore;
+using TradingBots.Data;
 using TradingBots.Events;
 using TradingBots.Gateway.Sse;
 
@@ -15,7 +16,11 @@ public static class GatewayExtensions
         // The database (/sse's resume reads it) through Aspire's client integration: the data source, its health check
         // (reported as "database", 2 s at most) and, where telemetry is exported, its traces and metrics.
         var telemetry = builder.ExportsTelemetry();
-        builder.AddNpgsqlDataSource(ResourceNames.Database, settings => settings.DisableTracing = settings.DisableMetrics = !telemetry);
+        builder.AddNpgsqlDataSource(ResourceNames.Database, settings =>
+        {
+            settings.DisableTracing = settings.DisableMetrics = !telemetry;
+            settings.ConnectionString = DataExtensions.Prepared(settings.ConnectionString);
+        });
         builder.Services.RenameHealthCheck("PostgreSql", "database", timeout: TimeSpan.FromSeconds(2));
         builder.Services.AddHealthChecks()
             .AddCheck<BrokerHealthCheck>("broker", timeout: TimeSpan.FromSeconds(3))

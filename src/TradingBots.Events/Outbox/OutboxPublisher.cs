@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TradingBots.Data;
 
 namespace TradingBots.Events;
 
@@ -23,7 +24,7 @@ public sealed class OutboxPublisher(IConfiguration configuration, EventPublisher
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Its own session (the advisory lock lives as long as it), named so that pg_stat_activity shows who publishes.
-        var connectionString = new NpgsqlConnectionStringBuilder(configuration.GetConnectionString(ResourceNames.Database))
+        var connectionString = new NpgsqlConnectionStringBuilder(DataExtensions.Prepared(configuration.GetConnectionString(ResourceNames.Database)))
         {
             ApplicationName = $"outbox-publisher:{Environment.ProcessId}",
         };
