@@ -55,7 +55,7 @@ public sealed class IdleMarker(IServiceScopeFactory scopes, IOptions<MarksOption
 /// counts twice or not at all. A price that did not move writes and emits nothing. One transaction; among several
 /// Workers, the one holding the transaction's advisory lock marks, the others skip.
 /// </summary>
-public sealed class IdleMarks(TradingDbContext db, MarkPrices marks, TimeProvider time)
+public sealed class IdleMarks(TradingDbContext db, OutboxWaker waker, MarkPrices marks, TimeProvider time)
 {
     /// <summary>The advisory lock of a marking pass (any number the other locks of this database do not use).</summary>
     private const long PassLock = 0x4d41524b53; // "MARKS"
@@ -102,7 +102,7 @@ public sealed class IdleMarks(TradingDbContext db, MarkPrices marks, TimeProvide
         }
         await Outbox.AddRangeAsync(connection, events, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
+        waker.Wake();
         return updated.Count;
     }
 

@@ -62,13 +62,15 @@ public static class Leases
 /// <summary>The fence alone, for an order no candle decided (a stop this tick's price reached): it commits only while the lease is the tick's.</summary>
 public sealed record LeaseGuard(Fence Fence) : IOrderGuard
 {
-    public async Task EnterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    public NpgsqlBatchCommand Statement()
     {
-        await using var held = new NpgsqlCommand("SELECT 1 FROM bot_leases WHERE bot_id = @bot AND epoch = @epoch FOR SHARE", connection, transaction);
+        var held = new NpgsqlBatchCommand("SELECT 1 FROM bot_leases WHERE bot_id = @bot AND epoch = @epoch FOR SHARE");
         held.Parameters.AddWithValue("bot", Fence.BotId);
         held.Parameters.AddWithValue("epoch", Fence.Epoch);
-        if (await held.ExecuteScalarAsync(cancellationToken) is null) throw new LeaseLostException(Fence.BotId);
+        return held;
     }
+
+    public Exception Refused() => new LeaseLostException(Fence.BotId);
 }
 
 /// <summary>
@@ -78,21 +80,23 @@ public sealed record LeaseGuard(Fence Fence) : IOrderGuard
 /// </summary>
 public sealed record CandleGuard(Fence Fence, string Symbol, long CandleOpenTime) : IOrderGuard
 {
-    public async Task EnterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    public NpgsqlBatchCommand Statement()
     {
-        await using var judge = new NpgsqlCommand($"""
+        var judge = new NpgsqlBatchCommand($"""
             WITH held AS (SELECT bot_id FROM bot_leases WHERE bot_id = @bot AND epoch = @epoch FOR SHARE)
             INSERT INTO judged_candles (job_id, symbol, open_time) SELECT @job, @symbol, @open FROM held
             {Leases.JudgedUpsert}
             RETURNING 1
-            """, connection, transaction);
+            """);
         judge.Parameters.AddWithValue("bot", Fence.BotId);
         judge.Parameters.AddWithValue("epoch", Fence.Epoch);
         judge.Parameters.AddWithValue("job", Fence.JobId);
         judge.Parameters.AddWithValue("symbol", Symbol);
         judge.Parameters.AddWithValue("open", CandleOpenTime);
-        if (await judge.ExecuteScalarAsync(cancellationToken) is null) throw new LeaseLostException(Fence.BotId);
+        return judge;
     }
+
+    public Exception Refused() => new LeaseLostException(Fence.BotId);
 }
 
 /// <summary>

@@ -21,7 +21,7 @@ namespace TradingBots.Worker;
 /// </list>
 /// Each is fenced (<see cref="Leases.HeldAsync"/>): only the bots whose lease still has the tick's token are written.
 /// </summary>
-public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper)
+public sealed class TickWrites(TradingDbContext db, OutboxWaker waker, IOptions<PaperOptions> paper)
 {
     /// <summary>An open trade of a bot of the batch, with what marking it needs beyond what its strategy sees.</summary>
     public sealed record Held(long BotId, OpenTrade Trade, decimal RealizedPnlQuote);
@@ -138,7 +138,7 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
         }
         await Outbox.AddRangeAsync(connection, events, now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
+        waker.Wake();
         return open;
     }
 
@@ -223,7 +223,7 @@ public sealed class TickWrites(TradingDbContext db, IOptions<PaperOptions> paper
         await Outbox.AddRangeAsync(connection, jobs.Where(j => updated.Contains(j.Fence.JobId))
             .Select(j => (EventTypes.JobProgress, Outbox.Payload(new JobProgress(j.Fence.BotId, j.Fence.JobId, JobStatus.Running, j.Percent, now)))), now, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
+        waker.Wake();
     }
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)

@@ -14,7 +14,8 @@ namespace TradingBots.Paper;
 /// (paper_accounts), so concurrent orders never overdraw it and a trade is closed once. Events go to the outbox in the
 /// same transaction and leave only after the commit.
 /// </summary>
-public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPrices marks, IOptions<PaperOptions> options, TimeProvider time)
+public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPrices marks, OutboxWaker waker, IOptions<PaperOptions> options,
+    TimeProvider time)
 {
     /// <summary>
     /// POST /orders. With an idempotency key, a retry gets the first response (status and body) back. It fills by the
@@ -26,17 +27,18 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
     {
         // A retry of a committed order is answered without the market (which may be the reason for the retry). An order
         // whose price is given asks no market: the check under the lock is enough, one round trip less (a tick's orders).
-        if (at is null && await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } replay) return replay;
+        if (at is null && idempotencyKey is not null && await StoredAsync(idempotencyKey, cancellationToken) is { } replay)
+            return Replay(replay, requestHash);
         // What it fills from, before the lock: no lock is held while the market answers.
         terms ??= await TermsAsync(request.BotId, cancellationToken);
         var size = request.Side == Sides.Buy || request.BaseQty is not null || request.QuoteAmount is not null
             ? (request.BaseQty, request.QuoteAmount) : ((decimal?, decimal?)?)null;
         var market = await MarketAsync(request.Symbol, request.Side, size, terms, at ?? await QuoteForAsync(request, cancellationToken), cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var account = await OpenAccountAsync(request.BotId, cancellationToken);
         // Again under the account's lock: a concurrent first attempt with this key may just have committed.
-        if (await ReplayAsync(idempotencyKey, requestHash, cancellationToken) is { } raced) return raced;
-        await EnterAsync(guard, cancellationToken);
+        var (account, raced, refused) = await OpenAccountAsync(request.BotId, idempotencyKey, guard, cancellationToken);
+        if (raced is not null) return Replay(raced, requestHash);
+        if (refused is not null) throw refused;
         EnsureCurrency(account, request.Symbol);
 
         var result = request.Side == Sides.Buy
@@ -54,7 +56,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         // One round trip writes it all: trades and orders have their ids already (HiLo), the events go to the outbox.
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
+        waker.Wake();
         return (201, body);
     }
 
@@ -135,16 +137,36 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
 
     private static string AccountKey(long? botId) => botId is null ? "manual" : $"bot:{botId}";
 
-    /// <summary>The stored first response for this key; 422 when the key came with a different request.</summary>
-    private async Task<(int Status, string Body)?> ReplayAsync(string? idempotencyKey, string requestHash, CancellationToken cancellationToken)
+    /// <summary>The first response stored for an idempotency key, and the hash of the request it answered.</summary>
+    private sealed record Stored(string RequestHash, int StatusCode, string Response);
+
+    private const string StoredSql = "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = @key";
+
+    private async Task<Stored?> StoredAsync(string idempotencyKey, CancellationToken cancellationToken)
     {
-        if (idempotencyKey is null) return null;
-        var seen = await db.IdempotencyKeys.AsNoTracking().FirstOrDefaultAsync(k => k.Key == idempotencyKey, cancellationToken);
-        if (seen is null) return null;
-        if (seen.RequestHash != requestHash)
-            throw new PaperException(422, "Idempotency-Key", "this key was already used for a different request");
-        return (seen.StatusCode, seen.Response);
+        await using var command = (NpgsqlCommand)db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = StoredSql;
+        command.Transaction = (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
+        command.Parameters.AddWithValue("key", idempotencyKey);
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await ReadStoredAsync(reader, cancellationToken);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
     }
+
+    private static async Task<Stored?> ReadStoredAsync(System.Data.Common.DbDataReader reader, CancellationToken cancellationToken) =>
+        await reader.ReadAsync(cancellationToken) ? new Stored(reader.GetString(0), reader.GetInt32(1), reader.GetString(2)) : null;
+
+    /// <summary>A retry gets the first response back; the key with a different request is 422.</summary>
+    private static (int Status, string Body) Replay(Stored seen, string requestHash) => seen.RequestHash == requestHash
+        ? (seen.StatusCode, seen.Response)
+        : throw new PaperException(422, "Idempotency-Key", "this key was already used for a different request");
 
     /// <summary>
     /// POST /trades/{id}/close: the whole trade by the account's terms from the live ticker, or from <paramref name="at"/> (a
@@ -162,11 +184,11 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         terms = stale ? AtLastKnown : terms ?? await TermsAsync(trade.BotId, cancellationToken);
         var market = await MarketAsync(trade.Symbol, Sides.Sell, (trade.Amount, null), terms, quote, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var account = await OpenAccountAsync(trade.BotId, cancellationToken);
+        var (account, _, refused) = await OpenAccountAsync(trade.BotId, null, guard, cancellationToken);
         // Re-read under the lock: a concurrent close may have won.
         trade = await db.Trades.FirstAsync(t => t.Id == tradeId, cancellationToken);
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
-        await EnterAsync(guard, cancellationToken);
+        if (refused is not null) throw refused;
         EnsureCurrency(account, trade.Symbol);
 
         var price = FillPrice(terms, market, trade.Symbol, Sides.Sell, trade.Amount, null, "id");
@@ -176,7 +198,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         SetCash(account, PaperRules.CashAfter(account.Cash, sale));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        await Outbox.WakeAsync(db.Database);
+        waker.Wake();
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)], PriceStale: stale);
     }
 
@@ -298,25 +320,36 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
 
     /// <summary>
     /// Opens the account for this transaction: locks its row until commit (so concurrent orders of one account run one
-    /// after another and never overdraw it) and reads its cash and the bot's knobs in one round trip. On the account's first order, the row
-    /// is created with the starting cash and currency of that moment.
+    /// after another and never overdraw it) and reads its cash and the bot's knobs; in the same round trip, after the lock,
+    /// the first response stored for <paramref name="idempotencyKey"/> and the caller's <paramref name="guard"/> (what it
+    /// refuses with, or null). On the account's first order, the row is created with the starting cash and currency of that moment.
     /// </summary>
-    private async Task<AccountState> OpenAccountAsync(long? botId, CancellationToken cancellationToken)
+    private async Task<(AccountState Account, Stored? Replay, Exception? Refused)> OpenAccountAsync(long? botId, string? idempotencyKey,
+        IOrderGuard? guard, CancellationToken cancellationToken)
     {
         // A failed SaveChanges fails the whole order, so EF's savepoints (two more round trips) would buy nothing.
         db.Database.AutoSavepointsEnabled = false;
         var key = AccountKey(botId);
-        await using (var open = Command("""
-            SELECT a.cash, a.quote_currency, b.knobs FROM paper_accounts a LEFT JOIN bots b ON b.id = a.bot_id WHERE a.key = @key FOR UPDATE OF a
-            """, ("key", key)))
-        await using (var reader = await open.ExecuteReaderAsync(cancellationToken))
+        AccountState? account = null;
+        Stored? stored = null;
+        Exception? refused = null;
+        await using (var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction()))
         {
+            batch.BatchCommands.Add(Statement("""
+                SELECT a.cash, a.quote_currency, b.knobs FROM paper_accounts a LEFT JOIN bots b ON b.id = a.bot_id WHERE a.key = @key FOR UPDATE OF a
+                """, ("key", key)));
+            if (idempotencyKey is not null) batch.BatchCommands.Add(Statement(StoredSql, ("key", idempotencyKey)));
+            if (guard is not null) batch.BatchCommands.Add(guard.Statement());
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             if (await reader.ReadAsync(cancellationToken))
             {
-                return new AccountState(key, PaperRules.FeeRate(reader.IsDBNull(2) ? null : reader.GetString(2), options.Value.FeeRate),
+                account = new AccountState(key, PaperRules.FeeRate(reader.IsDBNull(2) ? null : reader.GetString(2), options.Value.FeeRate),
                     reader.GetDecimal(0), reader.GetString(1));
             }
+            if (idempotencyKey is not null && await reader.NextResultAsync(cancellationToken)) stored = await ReadStoredAsync(reader, cancellationToken);
+            if (guard is not null && await reader.NextResultAsync(cancellationToken) && !await reader.ReadAsync(cancellationToken)) refused = guard.Refused();
         }
+        if (account is not null) return (account, stored, refused);
 
         string? knobs = null;
         List<string>? symbols = null;
@@ -331,19 +364,28 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         var now = time.GetUtcNow();
         // A concurrent first order may be creating it too: DO NOTHING (on any unique index: key and bot_id both collide)
         // waits for that insert to commit, and the SELECT then waits for its lock and reads the row it left.
-        await using var create = Command("""
+        await using (var create = Command("""
             INSERT INTO paper_accounts (key, bot_id, quote_currency, starting_cash, cash, created_at, updated_at)
             VALUES (@key, @bot, @currency, @cash, @cash, @now, @now)
             ON CONFLICT DO NOTHING;
             SELECT cash, quote_currency FROM paper_accounts WHERE key = @key FOR UPDATE
-            """, ("key", key), ("bot", (object?)botId ?? DBNull.Value), ("currency", currency), ("cash", startingCash), ("now", now));
-        await using var created = await create.ExecuteReaderAsync(cancellationToken);
-        await created.ReadAsync(cancellationToken);
-        return new AccountState(key, PaperRules.FeeRate(knobs, options.Value.FeeRate), created.GetDecimal(0), created.GetString(1));
+            """, ("key", key), ("bot", (object?)botId ?? DBNull.Value), ("currency", currency), ("cash", startingCash), ("now", now)))
+        await using (var created = await create.ExecuteReaderAsync(cancellationToken))
+        {
+            await created.ReadAsync(cancellationToken);
+            account = new AccountState(key, PaperRules.FeeRate(knobs, options.Value.FeeRate), created.GetDecimal(0), created.GetString(1));
+        }
+        // The key was looked up before this lock was held: a first attempt that created the account may have committed since.
+        if (idempotencyKey is not null) stored = await StoredAsync(idempotencyKey, cancellationToken);
+        return (account, stored, refused);
     }
 
-    private Task EnterAsync(IOrderGuard? guard, CancellationToken cancellationToken) => guard is null ? Task.CompletedTask
-        : guard.EnterAsync((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction(), cancellationToken);
+    private static NpgsqlBatchCommand Statement(string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+        return command;
+    }
 
     private NpgsqlCommand Command(string sql, params (string Name, object Value)[] parameters)
     {

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using TradingBots.Events;
 using Microsoft.Extensions.Hosting;
 
 namespace TradingBots.Paper;
@@ -15,6 +17,7 @@ public static class PaperExtensions
         builder.AddPaperOptions();
         builder.AddPriceSource();
         builder.Services.AddScoped<PaperEngine>();
+        builder.Services.TryAddSingleton<OutboxWaker>();
         builder.Services.AddScoped<Portfolio>();
         builder.Services.AddScoped<MarkPrices>();
         return builder;

@@ -24,13 +24,16 @@ public sealed class PaperException(int status, string field, string reason) : Ex
 }
 
 /// <summary>
-/// Statements a caller runs in an order's transaction, under the account's lock, before anything of the order is written:
-/// a bot's tick checks there that its lease is still its own (its fencing token) and records the candle the order was
-/// decided on, so the order and that record commit together or not at all. It throws to refuse the order.
+/// A statement a caller runs in an order's transaction, right after the account's lock and in the same round trip, before
+/// anything of the order is written: a bot's tick checks there that its lease is still its own (its fencing token) and
+/// records the candle the order was decided on, so the order and that record commit together or not at all. The statement
+/// returns a row when the order may go on; without one the order throws <see cref="Refused"/> and writes nothing.
 /// </summary>
 public interface IOrderGuard
 {
-    Task EnterAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, CancellationToken cancellationToken);
+    Npgsql.NpgsqlBatchCommand Statement();
+
+    Exception Refused();
 }
 
 public sealed record OrderView(long Id, long? BotId, long? TradeId, string? ExchangeId, string Symbol, string Side, string Type,

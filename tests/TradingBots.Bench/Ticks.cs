@@ -39,12 +39,11 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
         await TickAsync(); // every bot judges the flat candles
         // The simulator's candle closes at the price of its end bound: a pin in this second would move the close of the
         // candle just judged (see the closing note); a second later it only moves candles not judged yet.
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
-        await PinAsync(165m);
-        await Task.Delay(TimeSpan.FromSeconds(2.5)); // closed candles at the new price, fewer than the slow average's 10
-        var burst = await TickAsync();
-        say(Row(burst));
-        if (burst.Orders != _running.Count) throw new InvalidOperationException($"the burst placed {burst.Orders} orders, not {_running.Count}");
+        // The first burst is the Worker's first orders (their code paths compiled on the way); then the price falls (every bot
+        // sells what it bought) and jumps again (every bot buys): bursts of a Worker that has traded before.
+        await BurstAsync(165m, "buys, the Worker's first orders");
+        await BurstAsync(150m, "sells");
+        await BurstAsync(165m, "buys");
         // Then the open trades grow (the burst's 1,000 first), the price a cent higher at every tick, so that every trade's
         // mark changes (and the averages never cross down: nothing is sold).
         var price = 165m;
@@ -53,6 +52,17 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
             await SeedTradesAsync(trades - (int)await ScalarAsync<long>("SELECT count(*) FROM trades WHERE bot_id = ANY(@bots) AND status = 'open'", ("bots", Bots)));
             await PointAsync(repeats, () => PinAsync(price += 0.01m));
         }
+    }
+
+    /// <summary>Moves the price to <paramref name="to"/>: every bot's averages cross in the next tick, and each places one order.</summary>
+    private async Task BurstAsync(decimal to, string what)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        await PinAsync(to);
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // closed candles at the new price, fewer than the slow average's 10
+        var burst = await TickAsync();
+        say(Row(burst, what));
+        if (burst.Orders != _running.Count) throw new InvalidOperationException($"the burst placed {burst.Orders} orders, not {_running.Count}");
     }
 
     private async Task PointAsync(int repeats, Func<Task>? beforeEach = null)
@@ -66,8 +76,8 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
         say(Row(runs.OrderBy(r => r.Total).ElementAt(runs.Count / 2)));
     }
 
-    private static string Row(Result r) => string.Create(CultureInfo.InvariantCulture,
-        $"| {r.Bots:N0} | {r.Trades:N0} | {r.Orders:N0} | {r.Prices:0.0} | {r.Marks:0.0} | {r.Decide:0.0} | {r.Progress:0.0} | **{r.Total:0.0}** | {r.Wall:0} | {r.Events:N0} | {r.Published:0} |");
+    private static string Row(Result r, string? orders = null) => string.Create(CultureInfo.InvariantCulture,
+        $"| {r.Bots:N0} | {r.Trades:N0} | {r.Orders:N0}{(orders is null ? "" : $" ({orders})")} | {r.Prices:0.0} | {r.Marks:0.0} | {r.Decide:0.0} | {r.Progress:0.0} | **{r.Total:0.0}** | {r.Wall:0} | {r.Events:N0} | {r.Published:0} |");
 
     public sealed record Result(int Bots, int Trades, int Orders, double Prices, double Marks, double Decide, double Progress, double Total,
         double Wall, long Events, double Published);

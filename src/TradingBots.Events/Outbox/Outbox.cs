@@ -10,7 +10,7 @@ namespace TradingBots.Events;
 /// <summary>
 /// The transactional outbox, the one owner of its rules: an event that follows a database write is added to
 /// <c>outbox_events</c> in the same transaction (<see cref="Add{T}"/>), the writer wakes the publisher (<see cref="WakeSql"/>,
-/// <see cref="WakeAsync"/>), and after the commit the publisher sends the pending events to the Redis channel in id order
+/// <see cref="OutboxWaker"/>), and after the commit the publisher sends the pending events to the Redis channel in id order
 /// (<see cref="PublishPendingAsync"/>) and marks them. So no event leaves for a write that did not commit, and none is
 /// lost while Redis is down. One publisher at a time, whatever the number of replicas (<see cref="TryLeadSql"/>).
 /// </summary>
@@ -22,26 +22,9 @@ public static class Outbox
     /// <summary>
     /// Sent inside a writing transaction, PostgreSQL delivers it to the publisher once the transaction commits: for writes
     /// that are rare (a bot started or stopped). Writes that come by the hundred wake it after their commit instead
-    /// (<see cref="WakeAsync"/>).
+    /// (<see cref="OutboxWaker"/>).
     /// </summary>
     public const string WakeSql = $"NOTIFY {WakeChannel}";
-
-    /// <summary>
-    /// Wakes the publisher right after a commit, in a statement of its own. A transaction that sent NOTIFY holds a lock of
-    /// the whole database from its commit until that commit is on disk, so notifying transactions commit one at a time
-    /// and none shares another's disk flush: orders (and ticks) that notified inside their transactions could not commit
-    /// together. Never throws: if it cannot be sent, the publisher still looks every second.
-    /// </summary>
-    public static async Task WakeAsync(DatabaseFacade database)
-    {
-        try
-        {
-            await database.ExecuteSqlRawAsync(WakeSql);
-        }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
-        {
-        }
-    }
 
     /// <summary>
     /// Session advisory lock held by the one publishing process. Publishing is then one reader in id order (per account
@@ -77,7 +60,7 @@ public static class Outbox
     /// <summary>
     /// Adds many events, in order, to the outbox of the connection's open transaction in one binary COPY, in rows of
     /// <see cref="Batch"/> (one event alone: a row of its own type); after the commit, the writer wakes the publisher
-    /// (<see cref="WakeAsync"/>).
+    /// (<see cref="OutboxWaker"/>).
     /// </summary>
     public static async Task AddRangeAsync(NpgsqlConnection connection, IEnumerable<(string Type, string Payload)> events, DateTimeOffset now,
         CancellationToken cancellationToken)
