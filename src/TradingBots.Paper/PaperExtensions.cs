@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using TradingBots.Events;
@@ -17,7 +18,7 @@ public static class PaperExtensions
         builder.AddPaperOptions();
         builder.AddPriceSource();
         builder.Services.AddScoped<PaperEngine>();
-        builder.Services.TryAddSingleton<OutboxWaker>();
+        builder.Services.TryAddSingleton(services => new OutboxWaker(services.GetRequiredService<IConfiguration>()));
         builder.Services.AddScoped<Portfolio>();
         builder.Services.AddScoped<MarkPrices>();
         return builder;

@@ -68,4 +68,37 @@ public sealed class OutboxTests
         Assert.Equal([(0, 100), (100, 101)], EventPublisher.Calls([.. Enumerable.Range(1, 101).Select(i => (long?)i)]));
         Assert.Empty(EventPublisher.Calls([]));
     }
+
+    [Fact]
+    public void A_wake_sends_a_notify_after_it_and_wakes_asked_while_one_is_in_flight_share_one_more()
+    {
+        // Each NOTIFY ends when the test says; its end runs the waker on in the test's thread (no wait, no timing).
+        var sends = new List<TaskCompletionSource>();
+        var waker = new OutboxWaker(() =>
+        {
+            var send = new TaskCompletionSource();
+            sends.Add(send);
+            return send.Task;
+        });
+
+        waker.Wake();
+        Assert.Single(sends);
+        // Three commits while the first NOTIFY is on its way (it may have left before they committed): one more, after it.
+        waker.Wake();
+        waker.Wake();
+        waker.Wake();
+        Assert.Single(sends);
+        sends[0].SetResult();
+        Assert.Equal(2, sends.Count);
+        // A commit while that one is in flight: one more after it, even though that one fails (a failed NOTIFY is dropped).
+        waker.Wake();
+        sends[1].SetException(new TimeoutException("the database did not answer"));
+        Assert.Equal(3, sends.Count);
+        // Nothing owed after it.
+        sends[2].SetResult();
+        Assert.Equal(3, sends.Count);
+        // Idle again: the next commit sends at once.
+        waker.Wake();
+        Assert.Equal(4, sends.Count);
+    }
 }

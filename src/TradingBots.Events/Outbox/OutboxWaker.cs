@@ -12,12 +12,28 @@ namespace TradingBots.Events;
 /// transaction that sent NOTIFY holds a lock of the whole database from its commit until that commit is on disk, so
 /// notifying transactions could not share a disk flush. A NOTIFY that fails is dropped: the publisher looks every second.
 /// </summary>
-public sealed class OutboxWaker(IConfiguration configuration) : IAsyncDisposable
+public sealed class OutboxWaker : IAsyncDisposable
 {
-    private readonly NpgsqlDataSource _database = new NpgsqlDataSourceBuilder(DataExtensions.Prepared(configuration.GetConnectionString(ResourceNames.Database)))
+    private readonly NpgsqlDataSource? _database;
+    private readonly Func<Task> _notify;
+
+    /// <summary>NOTIFY on a connection of its own (the database of <c>ConnectionStrings:tradingbots</c>).</summary>
+    public OutboxWaker(IConfiguration configuration)
     {
-        ConnectionStringBuilder = { ApplicationName = $"outbox-waker:{Environment.ProcessId}", MaxPoolSize = 1 },
-    }.Build();
+        var database = new NpgsqlDataSourceBuilder(DataExtensions.Prepared(configuration.GetConnectionString(ResourceNames.Database)))
+        {
+            ConnectionStringBuilder = { ApplicationName = $"outbox-waker:{Environment.ProcessId}", MaxPoolSize = 1 },
+        }.Build();
+        _database = database;
+        _notify = async () =>
+        {
+            await using var notify = database.CreateCommand(Outbox.WakeSql);
+            await notify.ExecuteNonQueryAsync();
+        };
+    }
+
+    /// <summary>Sends by <paramref name="notify"/> instead (the rule of when, tested apart from the database).</summary>
+    public OutboxWaker(Func<Task> notify) => _notify = notify;
 
     /// <summary>0: nothing in flight; 1: a NOTIFY in flight; 2: in flight, and another asked for after it.</summary>
     private int _state;
@@ -43,8 +59,8 @@ public sealed class OutboxWaker(IConfiguration configuration) : IAsyncDisposable
             Volatile.Write(ref _state, 1);
             try
             {
-                await using var notify = _database.CreateCommand(Outbox.WakeSql);
-                await notify.ExecuteNonQueryAsync();
+                // Not back to the caller's context: the next round starts wherever this NOTIFY ended.
+                await _notify().ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -54,5 +70,5 @@ public sealed class OutboxWaker(IConfiguration configuration) : IAsyncDisposable
         while (Interlocked.CompareExchange(ref _state, 0, 1) != 1);
     }
 
-    public ValueTask DisposeAsync() => _database.DisposeAsync();
+    public ValueTask DisposeAsync() => _database?.DisposeAsync() ?? ValueTask.CompletedTask;
 }
