@@ -94,7 +94,8 @@ if (only is null or "ticks")
     Say($"Bots on {Ticks.Symbol} (baseline fast 1, slow 10, 1 s candles) ticked together by the topology's Worker: every lease made due at once, "
         + "median of 5 ticks per row. The Worker's own breakdown (its Debug line); claim → last progress from the database's timestamps; "
         + "until all on Redis: from making the ticks due until the outbox has nothing unpublished (Trading's publisher). "
-        + "The burst row: a price jump crosses every bot's averages, and each buys 100 USDT through the paper engine in that tick.\n");
+        + "The burst rows: a price jump crosses every bot's averages, and each buys 100 USDT through the paper engine in that tick (the Worker's "
+        + "first orders); then a fall (each sells what it holds) and a jump again (each buys), bursts of a Worker that traded before.\n");
     await new Ticks(http, sim, database, workerLog, Say).RunAsync(repeats: 5);
     var redis = new Uri($"redis://{redisConnection.Split(',')[0]}");
     Say($"\nReference, same run: `redis-benchmark -c 1 -n 100000 PUBLISH` (one client, one command at a time, like the outbox publisher): "
