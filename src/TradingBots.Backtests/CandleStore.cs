@@ -60,22 +60,31 @@ public static class CandleStore
         return await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>The stored candles opening in [from, to), in time order, read with binary COPY (the fastest way out of PostgreSQL).</summary>
-    public static async Task<Candle[]> ReadAsync(NpgsqlConnection connection, string symbol, string timeframe, long from, long to,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored candles opening in [from, to), in time order, read with binary COPY (the fastest way out of PostgreSQL),
+    /// on a thread of its own with Npgsql's synchronous reads: the asynchronous ones went through the thread pool for each
+    /// 8 KiB of the COPY (a year of 1m candles is 47 MB of it).
+    /// </summary>
+    public static Task<Candle[]> ReadAsync(NpgsqlConnection connection, string symbol, string timeframe, long from, long to,
+        CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => Read(connection, symbol, timeframe, from, to, cancellationToken), cancellationToken,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static Candle[] Read(NpgsqlConnection connection, string symbol, string timeframe, long from, long to, CancellationToken cancellationToken)
     {
         var step = Timeframes.Milliseconds(timeframe) ?? throw new ArgumentException($"no stored candles of {timeframe}", nameof(timeframe));
         var candles = new List<Candle>((int)Math.Clamp((to - from) / step, 0, 10_000_000));
         // COPY takes no parameters: the values are a validated symbol and timeframe (quoted) and two integers.
         var sql = $"COPY (SELECT open_time, open, high, low, close, volume FROM candles WHERE symbol = {Quote(symbol)} AND timeframe = {Quote(timeframe)} "
             + $"AND open_time >= {from} AND open_time < {to} ORDER BY open_time) TO STDOUT (FORMAT BINARY)";
-        await using var export = await connection.BeginBinaryExportAsync(sql, cancellationToken);
-        while (await export.StartRowAsync(cancellationToken) >= 0)
+        // Disposed before its end (cancelled), the export cancels the COPY.
+        using var export = connection.BeginBinaryExport(sql);
+        while (export.StartRow() >= 0)
         {
-            candles.Add(new Candle(await export.ReadAsync<long>(NpgsqlDbType.Bigint, cancellationToken),
-                await export.ReadAsync<decimal>(NpgsqlDbType.Numeric, cancellationToken), await export.ReadAsync<decimal>(NpgsqlDbType.Numeric, cancellationToken),
-                await export.ReadAsync<decimal>(NpgsqlDbType.Numeric, cancellationToken), await export.ReadAsync<decimal>(NpgsqlDbType.Numeric, cancellationToken),
-                await export.ReadAsync<decimal>(NpgsqlDbType.Numeric, cancellationToken)));
+            if ((candles.Count & 0xFFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
+            candles.Add(new Candle(export.Read<long>(NpgsqlDbType.Bigint), export.Read<decimal>(NpgsqlDbType.Numeric),
+                export.Read<decimal>(NpgsqlDbType.Numeric), export.Read<decimal>(NpgsqlDbType.Numeric), export.Read<decimal>(NpgsqlDbType.Numeric),
+                export.Read<decimal>(NpgsqlDbType.Numeric)));
         }
         return [.. candles];
     }
