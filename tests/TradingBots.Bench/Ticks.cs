@@ -57,9 +57,12 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
     /// <summary>Moves the price to <paramref name="to"/>: every bot's averages cross in the next tick, and each places one order.</summary>
     private async Task BurstAsync(decimal to, string what)
     {
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        // A pin while the candle just judged is still open would move its close: first a candle after it has closed.
+        var judged = (await ClosedAsync())[^1].OpenTime;
+        while ((await ClosedAsync())[^1].OpenTime <= judged) await Task.Delay(50);
         await PinAsync(to);
-        await Task.Delay(TimeSpan.FromSeconds(2.5)); // closed candles at the new price, fewer than the slow average's 10
+        // Then two closed candles at the new price, fewer than the slow average's 10.
+        while ((await ClosedAsync()).TakeLast(2).Count(c => c.Close == to) < 2) await Task.Delay(50);
         var burst = await TickAsync();
         say(Row(burst, what));
         if (burst.Orders != _running.Count) throw new InvalidOperationException($"the burst placed {burst.Orders} orders, not {_running.Count}");
@@ -163,6 +166,14 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
             SELECT count(*) FROM seeded
             """, ("first", first), ("bots", Bots), ("symbol", Symbol), ("count", count));
         await ScalarAsync<long>("ANALYZE trades");
+    }
+
+    /// <summary>The market's closed 1 s candles of the symbol, the newest last (its open candle left out).</summary>
+    private async Task<List<(long OpenTime, decimal Close)>> ClosedAsync()
+    {
+        var body = await gateway.GetStringAsync($"/api/market/ohlcv?symbol={Uri.EscapeDataString(Symbol)}&timeframe=1s&limit=4");
+        using var json = JsonDocument.Parse(body);
+        return [.. json.RootElement.EnumerateArray().SkipLast(1).Select(r => (r[0].GetInt64(), r[4].GetDecimal()))];
     }
 
     private async Task PinAsync(decimal price)
