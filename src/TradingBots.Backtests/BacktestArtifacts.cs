@@ -53,7 +53,7 @@ public static class BacktestArtifacts
             var charts = Task.Run(() => Charts(writing, result.Equity), cancellationToken);
             await File.WriteAllTextAsync(Path.Combine(writing, Summary), summary.ToJson(), cancellationToken);
             await WriteCsvAsync(Path.Combine(writing, Trades), TradesCsv(result.Trades), cancellationToken);
-            await WriteEquityCsvAsync(Path.Combine(writing, Equity), result.Equity, cancellationToken);
+            await EquityCsv.WriteAsync(Path.Combine(writing, Equity), result.Equity, cancellationToken);
             await charts;
         });
 
@@ -89,52 +89,6 @@ public static class BacktestArtifacts
     {
         await using var file = new StreamWriter(path, append: false, new UTF8Encoding(false), bufferSize: 1 << 16) { NewLine = "\r\n" };
         foreach (var line in lines) await file.WriteLineAsync(line.AsMemory(), cancellationToken);
-    }
-
-    /// <summary>
-    /// equity.csv: one row per point (the start, then each close), with the drawdown below the peak so far as a share of it
-    /// (12 places, half to even, as the run metrics round; their max drawdown is the largest). Half a million rows for a
-    /// year of 1m candles: each row formatted into one buffer, no string per row.
-    /// </summary>
-    private static async Task WriteEquityCsvAsync(string path, IReadOnlyList<EquityPoint> equity, CancellationToken cancellationToken)
-    {
-        await using var file = new StreamWriter(path, append: false, new UTF8Encoding(false), bufferSize: 1 << 16);
-        await file.WriteAsync("time,equity,cash,drawdown\r\n".AsMemory(), cancellationToken);
-        var row = new char[128];
-        var (peak, previous, drawdown) = (decimal.MinValue, decimal.MinValue, 0m);
-        foreach (var point in equity)
-        {
-            // Recomputed only when the equity moved: a flat stretch (no position) keeps its drawdown.
-            if (point.Equity >= peak) (peak, drawdown) = (point.Equity, 0m);
-            else if (point.Equity != previous) drawdown = peak <= 0 ? 0 : Math.Round((peak - point.Equity) / peak, RunMetrics.Scale, MidpointRounding.ToEven);
-            previous = point.Equity;
-            var n = FormatTime(point.Time, row);
-            row[n++] = ',';
-            n += FormatAmount(point.Equity, row.AsSpan(n));
-            row[n++] = ',';
-            n += FormatAmount(point.Cash, row.AsSpan(n));
-            row[n++] = ',';
-            n += FormatAmount(drawdown, row.AsSpan(n));
-            (row[n], row[n + 1]) = ('\r', '\n');
-            await file.WriteAsync(row.AsMemory(0, n + 2), cancellationToken);
-        }
-    }
-
-    /// <summary>yyyy-MM-ddTHH:mm:ssZ into the buffer; its length.</summary>
-    private static int FormatTime(long ms, Span<char> into) =>
-        DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.TryFormat(into, out var n, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)
-            ? n : throw new InvalidOperationException("time buffer too small");
-
-    /// <summary>A decimal at its smallest scale (as <see cref="WireJson.Format(decimal)"/> writes it) into the buffer; its length.</summary>
-    private static int FormatAmount(decimal value, Span<char> into)
-    {
-        if (!value.TryFormat(into, out var n, default, CultureInfo.InvariantCulture)) throw new InvalidOperationException("amount buffer too small");
-        if (into[..n].Contains('.'))
-        {
-            while (into[n - 1] == '0') n--;
-            if (into[n - 1] == '.') n--;
-        }
-        return n;
     }
 
     private static void Charts(string directory, IReadOnlyList<EquityPoint> equity)

@@ -111,6 +111,38 @@ public sealed class BacktesterTests
     }
 
     [Fact]
+    public async Task Equity_rows_keep_their_own_date_across_midnight_and_a_value_repeated_is_written_as_it_was()
+    {
+        var setup = Setup(2, 7);
+        var summary = Run(setup, Series).Summary;
+        const long Day = 24 * 60 * Minute;
+        // Before 1970 (negative Unix ms), both sides of midnight, a flat stretch at another scale (3.0 after 3: same value,
+        // same text), a new peak. Drawdowns: (5 − 3) / 5 = 0.4; (6 − 4.5) / 6 = 0.25.
+        EquityPoint[] points = [new(-Day - Minute, 5m, 5m), new(Day - Minute, 5m, 5.00m), new(Day, 3m, 5m), new(Day + Minute, 3.0m, 5m),
+            new(2 * Day + 59 * Minute + 59_000, 6m, 0.10m), new(2 * Day + 60 * Minute, 4.5m, 0.1m)];
+        var result = new BacktestResult([], points, summary, points.Length, []);
+        var directory = Path.Combine(Path.GetTempPath(), $"backtest-test-{Guid.NewGuid():N}");
+        try
+        {
+            await BacktestArtifacts.WriteAsync(directory, BacktestSummary.From(setup, result, 0), result, TestContext.Current.CancellationToken);
+            Assert.Equal("""
+                time,equity,cash,drawdown
+                1969-12-30T23:59:00Z,5,5,0
+                1970-01-01T23:59:00Z,5,5,0
+                1970-01-02T00:00:00Z,3,5,0.4
+                1970-01-02T00:01:00Z,3,5,0.4
+                1970-01-03T00:59:59Z,6,0.1,0
+                1970-01-03T01:00:00Z,4.5,0.1,0.25
+
+                """.Replace("\n", "\r\n"), await File.ReadAllTextAsync(Path.Combine(directory, BacktestArtifacts.Equity), TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_artifacts_write_every_point_and_trade_exactly()
     {
         var setup = Setup(2, 7);
