@@ -21,7 +21,7 @@ public static class CandleStore
         await using (var count = new NpgsqlCommand(
             "SELECT count(*) FROM candles WHERE symbol = @symbol AND timeframe = @timeframe AND open_time >= @from AND open_time < @to", connection))
         {
-            Bind(count, symbol, timeframe, from, to);
+            Bind(count.Parameters, symbol, timeframe, from, to);
             if ((long)(await count.ExecuteScalarAsync(cancellationToken))! == (to - from + step - 1) / step) return runs;
         }
         // Gaps and islands: consecutive missing open times share t - step × row number.
@@ -32,7 +32,7 @@ public static class CandleStore
                 WHERE NOT EXISTS (SELECT 1 FROM candles c WHERE c.symbol = @symbol AND c.timeframe = @timeframe AND c.open_time = t)) m
             GROUP BY run ORDER BY 1
             """, connection);
-        Bind(gaps, symbol, timeframe, from, to);
+        Bind(gaps.Parameters, symbol, timeframe, from, to);
         gaps.Parameters.AddWithValue("step", step);
         await using var reader = await gaps.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken)) runs.Add((reader.GetInt64(0), reader.GetInt64(1)));
@@ -61,9 +61,10 @@ public static class CandleStore
     }
 
     /// <summary>
-    /// The stored candles opening in [from, to), in time order, read with binary COPY (the fastest way out of PostgreSQL),
-    /// on a thread of its own with Npgsql's synchronous reads: the asynchronous ones went through the thread pool for each
-    /// 8 KiB of the COPY (a year of 1m candles is 47 MB of it).
+    /// The stored candles opening in [from, to), in time order: from their compact blocks where there are
+    /// (<see cref="CandleBlocks"/>), the rest with binary COPY (the fastest way out of PostgreSQL); the whole blocks that COPY
+    /// brought are then kept for the next read. On a thread of its own with Npgsql's synchronous reads: the asynchronous
+    /// ones went through the thread pool for each 8 KiB of the COPY (a year of 1m candles is 47 MB of it).
     /// </summary>
     public static Task<Candle[]> ReadAsync(NpgsqlConnection connection, string symbol, string timeframe, long from, long to,
         CancellationToken cancellationToken) =>
@@ -74,28 +75,104 @@ public static class CandleStore
     {
         var step = Timeframes.Milliseconds(timeframe) ?? throw new ArgumentException($"no stored candles of {timeframe}", nameof(timeframe));
         var candles = new List<Candle>((int)Math.Clamp((to - from) / step, 0, 10_000_000));
+        if (to <= from) return [];
+        // The blocks' lock, shared, from the read to the write of the blocks it found: a change of these candles waits for it,
+        // then drops the blocks (the trigger of the CandleBlocks migration), so no block outlives the candles it copies.
+        using var transaction = connection.BeginTransaction();
+        var found = new List<(long First, byte[] Data)>();
+        var next = from;
+        foreach (var (first, data) in Blocks(connection, symbol, timeframe, from, to, cancellationToken))
+        {
+            if (first > next) found.AddRange(Copy(connection, symbol, timeframe, next, first, candles, cancellationToken));
+            CandleBlocks.Decode(data, first, step, candles);
+            next = first + step * CandleBlocks.Size;
+        }
+        if (next < to) found.AddRange(Copy(connection, symbol, timeframe, next, to, candles, cancellationToken));
+        if (found.Count > 0) Keep(connection, symbol, timeframe, step, found);
+        transaction.Commit();
+        return [.. candles];
+    }
+
+    /// <summary>The blocks kept of candles opening in [from, to), in time order, read under the blocks' lock (shared).</summary>
+    private static List<(long First, byte[] Data)> Blocks(NpgsqlConnection connection, string symbol, string timeframe, long from, long to,
+        CancellationToken cancellationToken)
+    {
+        var locked = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock_shared(candle_blocks_lock(@symbol, @timeframe))");
+        locked.Parameters.AddWithValue("symbol", symbol);
+        locked.Parameters.AddWithValue("timeframe", timeframe);
+        var blocked = new NpgsqlBatchCommand("""
+            SELECT first_open, data FROM candle_blocks
+            WHERE symbol = @symbol AND timeframe = @timeframe AND first_open >= @from AND last_open < @to ORDER BY first_open
+            """);
+        Bind(blocked.Parameters, symbol, timeframe, from, to);
+        using var batch = new NpgsqlBatch(connection) { BatchCommands = { locked, blocked } };
+        using var reader = batch.ExecuteReader();
+        reader.NextResult();
+        var blocks = new List<(long, byte[])>();
+        while (reader.Read())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            blocks.Add((reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)));
+        }
+        return blocks;
+    }
+
+    /// <summary>The candles opening in [from, to) read with binary COPY onto <paramref name="candles"/>; the whole blocks among them.</summary>
+    private static IEnumerable<(long First, byte[] Data)> Copy(NpgsqlConnection connection, string symbol, string timeframe, long from, long to,
+        List<Candle> candles, CancellationToken cancellationToken)
+    {
+        var start = candles.Count;
         // COPY takes no parameters: the values are a validated symbol and timeframe (quoted) and two integers.
         var sql = $"COPY (SELECT open_time, open, high, low, close, volume FROM candles WHERE symbol = {Quote(symbol)} AND timeframe = {Quote(timeframe)} "
             + $"AND open_time >= {from} AND open_time < {to} ORDER BY open_time) TO STDOUT (FORMAT BINARY)";
         // Disposed before its end (cancelled), the export cancels the COPY.
-        using var export = connection.BeginBinaryExport(sql);
-        while (export.StartRow() >= 0)
+        using (var export = connection.BeginBinaryExport(sql))
         {
-            if ((candles.Count & 0xFFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
-            candles.Add(new Candle(export.Read<long>(NpgsqlDbType.Bigint), export.Read<decimal>(NpgsqlDbType.Numeric),
-                export.Read<decimal>(NpgsqlDbType.Numeric), export.Read<decimal>(NpgsqlDbType.Numeric), export.Read<decimal>(NpgsqlDbType.Numeric),
-                export.Read<decimal>(NpgsqlDbType.Numeric)));
+            while (export.StartRow() >= 0)
+            {
+                if ((candles.Count & 0xFFFF) == 0) cancellationToken.ThrowIfCancellationRequested();
+                candles.Add(new Candle(export.Read<long>(NpgsqlDbType.Bigint), export.Read<decimal>(NpgsqlDbType.Numeric),
+                    export.Read<decimal>(NpgsqlDbType.Numeric), export.Read<decimal>(NpgsqlDbType.Numeric), export.Read<decimal>(NpgsqlDbType.Numeric),
+                    export.Read<decimal>(NpgsqlDbType.Numeric)));
+            }
         }
-        return [.. candles];
+        // One per candle open time: a block is whole when its first and last candles are CandleBlocks.Size - 1 steps apart.
+        var step = Timeframes.Milliseconds(timeframe)!.Value;
+        var read = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candles)[start..];
+        var found = new List<(long, byte[])>();
+        for (var i = 0; i + CandleBlocks.Size <= read.Length; i++)
+        {
+            var first = read[i].OpenTime;
+            if (CandleBlocks.Start(first, step) != first || read[i + CandleBlocks.Size - 1].OpenTime != first + (CandleBlocks.Size - 1) * step) continue;
+            found.Add((first, CandleBlocks.Encode(read.Slice(i, CandleBlocks.Size))));
+            i += CandleBlocks.Size - 1;
+        }
+        return found;
+    }
+
+    /// <summary>Keeps the blocks found (one statement); a block kept already stays as it was.</summary>
+    private static void Keep(NpgsqlConnection connection, string symbol, string timeframe, long step, List<(long First, byte[] Data)> blocks)
+    {
+        using var insert = new NpgsqlCommand("""
+            INSERT INTO candle_blocks (symbol, timeframe, first_open, last_open, data)
+            SELECT @symbol, @timeframe, * FROM unnest(@first, @last, @data)
+            ON CONFLICT DO NOTHING
+            """, connection);
+        insert.Parameters.AddWithValue("symbol", symbol);
+        insert.Parameters.AddWithValue("timeframe", timeframe);
+        insert.Parameters.AddWithValue("first", blocks.Select(b => b.First).ToArray());
+        insert.Parameters.AddWithValue("last", blocks.Select(b => b.First + (CandleBlocks.Size - 1) * step).ToArray());
+        insert.Parameters.Add(new NpgsqlParameter("data", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = blocks.Select(b => b.Data).ToArray() });
+        insert.ExecuteNonQuery();
     }
 
     private static string Quote(string value) => $"'{value.Replace("'", "''")}'";
 
-    private static void Bind(NpgsqlCommand command, string symbol, string timeframe, long from, long to)
+    private static void Bind(NpgsqlParameterCollection parameters, string symbol, string timeframe, long from, long to)
     {
-        command.Parameters.AddWithValue("symbol", symbol);
-        command.Parameters.AddWithValue("timeframe", timeframe);
-        command.Parameters.AddWithValue("from", from);
-        command.Parameters.AddWithValue("to", to);
+        parameters.AddWithValue("symbol", symbol);
+        parameters.AddWithValue("timeframe", timeframe);
+        parameters.AddWithValue("from", from);
+        parameters.AddWithValue("to", to);
     }
 }

@@ -217,6 +217,20 @@ public sealed class StoredCandle
 }
 
 /// <summary>
+/// A block of <c>candles</c> kept compact for reading (TradingBots.Backtests.CandleBlocks: its encoding and its size): every
+/// candle of a symbol and timeframe opening in [<see cref="FirstOpen"/>, <see cref="LastOpen"/>], written by the first read
+/// that found them all, dropped by a trigger when any of them is deleted or changed. A copy, never the record.
+/// </summary>
+public sealed class CandleBlock
+{
+    public required string Symbol { get; set; }
+    public required string Timeframe { get; set; }
+    public long FirstOpen { get; set; }
+    public long LastOpen { get; set; }
+    public required byte[] Data { get; set; }
+}
+
+/// <summary>
 /// A backtest: its job (task <c>backtest</c>, whose status and progress it has), what it runs (the candles opening in
 /// [from, to)) and, once completed, its summary (json as written: the GET /backtests/{id} figures).
 /// </summary>

@@ -17,6 +17,7 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
     public DbSet<BotLease> BotLeases => Set<BotLease>();
     public DbSet<JudgedCandle> JudgedCandles => Set<JudgedCandle>();
     public DbSet<StoredCandle> Candles => Set<StoredCandle>();
+    public DbSet<CandleBlock> CandleBlocks => Set<CandleBlock>();
     public DbSet<Backtest> Backtests => Set<Backtest>();
     public DbSet<SearchChunk> SearchChunks => Set<SearchChunk>();
 
@@ -125,6 +126,8 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
             // A range of one symbol and timeframe is read in open-time order: the key is that index.
             candle.HasKey(c => new { c.Symbol, c.Timeframe, c.OpenTime });
         });
+
+        model.Entity<CandleBlock>(block => block.HasKey(b => new { b.Symbol, b.Timeframe, b.FirstOpen }));
 
         model.Entity<Backtest>(backtest =>
         {

@@ -219,6 +219,35 @@ namespace TradingBots.Data.Migrations
                     b.ToTable("bot_leases", (string)null);
                 });
 
+            modelBuilder.Entity("TradingBots.Data.CandleBlock", b =>
+                {
+                    b.Property<string>("Symbol")
+                        .HasColumnType("text")
+                        .HasColumnName("symbol");
+
+                    b.Property<string>("Timeframe")
+                        .HasColumnType("text")
+                        .HasColumnName("timeframe");
+
+                    b.Property<long>("FirstOpen")
+                        .HasColumnType("bigint")
+                        .HasColumnName("first_open");
+
+                    b.Property<byte[]>("Data")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("data");
+
+                    b.Property<long>("LastOpen")
+                        .HasColumnType("bigint")
+                        .HasColumnName("last_open");
+
+                    b.HasKey("Symbol", "Timeframe", "FirstOpen")
+                        .HasName("pk_candle_blocks");
+
+                    b.ToTable("candle_blocks", (string)null);
+                });
+
             modelBuilder.Entity("TradingBots.Data.IdempotencyKey", b =>
                 {
                     b.Property<string>("Key")
