@@ -68,13 +68,14 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
     private async Task<(string Message, string Summary)> RunAsync(BacktestJobs.Run run, CancellationToken cancellationToken)
     {
         var backtest = run.Backtest;
-        // Where a run's time goes, logged at its end: the setup (the exchange's rules), the candles (read, fetched), the rest.
-        var clock = time.GetTimestamp();
+        // Where a run's time goes, logged at its end: the setup (the exchange's rules), the candles (read, fetched), the rest,
+        // each with the time this process was paused for garbage collections meanwhile (any run's, not only this one's).
+        var (clock, paused) = (time.GetTimestamp(), GC.GetTotalPauseDuration());
         var phases = new List<string>();
         void Phase(string name)
         {
-            phases.Add($"{name} {time.GetElapsedTime(clock).TotalMilliseconds:0} ms");
-            clock = time.GetTimestamp();
+            phases.Add($"{name} {time.GetElapsedTime(clock).TotalMilliseconds:0} ms (GC {(GC.GetTotalPauseDuration() - paused).TotalMilliseconds:0})");
+            (clock, paused) = (time.GetTimestamp(), GC.GetTotalPauseDuration());
         }
         var setup = await inputs.SetupAsync(backtest, plan: null, cancellationToken);
         Phase("setup");
