@@ -153,7 +153,7 @@ public static class Backtester
 
         var first = series[0].AsSpan(FirstAtOrAfter(series[0], setup.From), Math.Max(0, FirstAtOrAfter(series[0], setup.To) - FirstAtOrAfter(series[0], setup.From)));
         var trades = ledger.Trades;
-        var summary = RunMetrics.Summarize([.. equity.Select(e => e.Equity)], inPosition,
+        var summary = RunMetrics.Summarize(equity.ConvertAll(e => e.Equity), inPosition,
             [.. trades.Where(t => !t.IsOpen).Select(t => t.RealizedPnlQuote!.Value)], ledger.FeesPaid,
             first.IsEmpty ? 1 : first[0].Close, first.IsEmpty ? 1 : first[^1].Close,
             Timeframes.PerYear(step));
