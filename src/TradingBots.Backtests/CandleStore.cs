@@ -74,8 +74,8 @@ public static class CandleStore
     private static Candle[] Read(NpgsqlConnection connection, string symbol, string timeframe, long from, long to, CancellationToken cancellationToken)
     {
         var step = Timeframes.Milliseconds(timeframe) ?? throw new ArgumentException($"no stored candles of {timeframe}", nameof(timeframe));
-        var candles = new List<Candle>((int)Math.Clamp((to - from) / step, 0, 10_000_000));
         if (to <= from) return [];
+        var candles = new List<Candle>((int)Math.Clamp((to - from) / step, 0, 10_000_000));
         // The blocks' lock, shared, from the read to the write of the blocks it found: a change of these candles waits for it,
         // then drops the blocks (the trigger of the CandleBlocks migration), so no block outlives the candles it copies.
         using var transaction = connection.BeginTransaction();
@@ -118,7 +118,7 @@ public static class CandleStore
     }
 
     /// <summary>The candles opening in [from, to) read with binary COPY onto <paramref name="candles"/>; the whole blocks among them.</summary>
-    private static IEnumerable<(long First, byte[] Data)> Copy(NpgsqlConnection connection, string symbol, string timeframe, long from, long to,
+    private static List<(long First, byte[] Data)> Copy(NpgsqlConnection connection, string symbol, string timeframe, long from, long to,
         List<Candle> candles, CancellationToken cancellationToken)
     {
         var start = candles.Count;
@@ -136,14 +136,17 @@ public static class CandleStore
                     export.Read<decimal>(NpgsqlDbType.Numeric)));
             }
         }
-        // One per candle open time: a block is whole when its first and last candles are CandleBlocks.Size - 1 steps apart.
+        // A block is whole when a candle opens at its start and each of the next CandleBlocks.Size - 1 one step after the one before.
         var step = Timeframes.Milliseconds(timeframe)!.Value;
         var read = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candles)[start..];
         var found = new List<(long, byte[])>();
         for (var i = 0; i + CandleBlocks.Size <= read.Length; i++)
         {
             var first = read[i].OpenTime;
-            if (CandleBlocks.Start(first, step) != first || read[i + CandleBlocks.Size - 1].OpenTime != first + (CandleBlocks.Size - 1) * step) continue;
+            if (CandleBlocks.Start(first, step) != first) continue;
+            var whole = 1;
+            while (whole < CandleBlocks.Size && read[i + whole].OpenTime == first + whole * step) whole++;
+            if (whole < CandleBlocks.Size) continue;
             found.Add((first, CandleBlocks.Encode(read.Slice(i, CandleBlocks.Size))));
             i += CandleBlocks.Size - 1;
         }
