@@ -36,7 +36,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         var market = await MarketAsync(request.Symbol, request.Side, size, terms, at ?? await QuoteForAsync(request, cancellationToken), cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         // Again under the account's lock: a concurrent first attempt with this key may just have committed.
-        var (account, raced, refused) = await OpenAccountAsync(request.BotId, idempotencyKey, guard, cancellationToken);
+        var (account, raced, refused, _) = await OpenAccountAsync(request.BotId, idempotencyKey, guard, cancellationToken);
         if (raced is not null) return Replay(raced, requestHash);
         if (refused is not null) throw refused;
         EnsureCurrency(account, request.Symbol);
@@ -184,9 +184,9 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         terms = stale ? AtLastKnown : terms ?? await TermsAsync(trade.BotId, cancellationToken);
         var market = await MarketAsync(trade.Symbol, Sides.Sell, (trade.Amount, null), terms, quote, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var (account, _, refused) = await OpenAccountAsync(trade.BotId, null, guard, cancellationToken);
-        // Re-read under the lock: a concurrent close may have won.
-        trade = await db.Trades.FirstAsync(t => t.Id == tradeId, cancellationToken);
+        // Read again under the lock (a concurrent close may have won), in the lock's round trip.
+        var (account, _, refused, locked) = await OpenAccountAsync(trade.BotId, null, guard, cancellationToken, tradeId);
+        trade = locked ?? await db.Trades.FirstAsync(t => t.Id == tradeId, cancellationToken);
         if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
         if (refused is not null) throw refused;
         EnsureCurrency(account, trade.Symbol);
@@ -322,10 +322,12 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
     /// Opens the account for this transaction: locks its row until commit (so concurrent orders of one account run one
     /// after another and never overdraw it) and reads its cash and the bot's knobs; in the same round trip, after the lock,
     /// the first response stored for <paramref name="idempotencyKey"/> and the caller's <paramref name="guard"/> (what it
-    /// refuses with, or null). On the account's first order, the row is created with the starting cash and currency of that moment.
+    /// refuses with, or null), and the trade <paramref name="tradeId"/> as it is now, tracked for this transaction's changes
+    /// (null when the account was created here: the caller reads it then). On the account's first order, the row is created
+    /// with the starting cash and currency of that moment.
     /// </summary>
-    private async Task<(AccountState Account, Stored? Replay, Exception? Refused)> OpenAccountAsync(long? botId, string? idempotencyKey,
-        IOrderGuard? guard, CancellationToken cancellationToken)
+    private async Task<(AccountState Account, Stored? Replay, Exception? Refused, Trade? Trade)> OpenAccountAsync(long? botId, string? idempotencyKey,
+        IOrderGuard? guard, CancellationToken cancellationToken, long? tradeId = null)
     {
         // A failed SaveChanges fails the whole order, so EF's savepoints (two more round trips) would buy nothing.
         db.Database.AutoSavepointsEnabled = false;
@@ -333,6 +335,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         AccountState? account = null;
         Stored? stored = null;
         Exception? refused = null;
+        Trade? trade = null;
         await using (var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection(), (NpgsqlTransaction)db.Database.CurrentTransaction!.GetDbTransaction()))
         {
             batch.BatchCommands.Add(Statement("""
@@ -340,6 +343,7 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
                 """, ("key", key)));
             if (idempotencyKey is not null) batch.BatchCommands.Add(Statement(StoredSql, ("key", idempotencyKey)));
             if (guard is not null) batch.BatchCommands.Add(guard.Statement());
+            if (tradeId is not null) batch.BatchCommands.Add(Statement(TradeSql, ("id", tradeId)));
             await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             if (await reader.ReadAsync(cancellationToken))
             {
@@ -348,8 +352,9 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
             }
             if (idempotencyKey is not null && await reader.NextResultAsync(cancellationToken)) stored = await ReadStoredAsync(reader, cancellationToken);
             if (guard is not null && await reader.NextResultAsync(cancellationToken) && !await reader.ReadAsync(cancellationToken)) refused = guard.Refused();
+            if (tradeId is not null && await reader.NextResultAsync(cancellationToken) && await reader.ReadAsync(cancellationToken)) trade = Tracked(reader);
         }
-        if (account is not null) return (account, stored, refused);
+        if (account is not null) return (account, stored, refused, trade);
 
         string? knobs = null;
         List<string>? symbols = null;
@@ -377,7 +382,29 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         }
         // The key was looked up before this lock was held: a first attempt that created the account may have committed since.
         if (idempotencyKey is not null) stored = await StoredAsync(idempotencyKey, cancellationToken);
-        return (account, stored, refused);
+        return (account, stored, refused, null);
+    }
+
+    private const string TradeSql = """
+        SELECT id, bot_id, symbol, side, amount, price, status, cost_basis_quote, fees_paid_quote, unrealized_pnl_quote,
+               realized_pnl_quote, pnl, closed_at, created_at
+        FROM trades WHERE id = @id
+        """;
+
+    /// <summary>The trade of the reader's row, tracked as unchanged (an instance of it tracked before is let go: this row is newer).</summary>
+    private Trade Tracked(System.Data.Common.DbDataReader reader)
+    {
+        var trade = new Trade
+        {
+            Id = reader.GetInt64(0), BotId = reader.IsDBNull(1) ? null : reader.GetInt64(1), Symbol = reader.GetString(2), Side = reader.GetString(3),
+            Amount = reader.GetDecimal(4), Price = reader.GetDecimal(5), Status = reader.GetString(6), CostBasisQuote = reader.GetDecimal(7),
+            FeesPaidQuote = reader.GetDecimal(8), UnrealizedPnlQuote = reader.GetDecimal(9), RealizedPnlQuote = reader.GetDecimal(10),
+            Pnl = reader.GetDecimal(11), ClosedAt = reader.IsDBNull(12) ? null : reader.GetFieldValue<DateTimeOffset>(12),
+            CreatedAt = reader.GetFieldValue<DateTimeOffset>(13),
+        };
+        if (db.Trades.Local.FindEntry(trade.Id) is { } before) before.State = EntityState.Detached;
+        db.Trades.Attach(trade);
+        return trade;
     }
 
     private static NpgsqlBatchCommand Statement(string sql, params (string Name, object Value)[] parameters)
