@@ -352,7 +352,9 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
             }
             if (idempotencyKey is not null && await reader.NextResultAsync(cancellationToken)) stored = await ReadStoredAsync(reader, cancellationToken);
             if (guard is not null && await reader.NextResultAsync(cancellationToken) && !await reader.ReadAsync(cancellationToken)) refused = guard.Refused();
-            if (tradeId is not null && await reader.NextResultAsync(cancellationToken) && await reader.ReadAsync(cancellationToken)) trade = Tracked(reader);
+            // Read under the lock only where there was an account to lock.
+            if (account is not null && tradeId is not null && await reader.NextResultAsync(cancellationToken) && await reader.ReadAsync(cancellationToken))
+                trade = Tracked(reader);
         }
         if (account is not null) return (account, stored, refused, trade);
 
