@@ -25,7 +25,8 @@ public static class CandleBlocks
     public static byte[] Encode(ReadOnlySpan<Candle> candles)
     {
         if (candles.Length != Size) throw new ArgumentException($"a block is {Size} candles, not {candles.Length}", nameof(candles));
-        var data = new byte[1 + Size * 5 * 14];
+        // At most 15 bytes a decimal: its head and 14 groups of 7 bits (96 bits).
+        var data = new byte[1 + Size * 5 * 15];
         var n = 0;
         data[n++] = Version;
         foreach (var c in candles)

@@ -25,6 +25,13 @@ public sealed class CandleBlocksTests
         CandleBlocks.Decode(data, first, Minute, back);
 
         Assert.Equal(candles.Select(Exact), back.Select(Exact));
+        // The largest take 15 bytes each (a head and 14 groups of 7 bits).
+        var largest = Enumerable.Repeat(new Candle(0, decimal.MaxValue, decimal.MinValue, decimal.MaxValue, decimal.MinValue, decimal.MaxValue), CandleBlocks.Size).ToArray();
+        var full = CandleBlocks.Encode(largest);
+        Assert.Equal(1 + CandleBlocks.Size * 5 * 15, full.Length);
+        var decoded = new List<Candle>();
+        CandleBlocks.Decode(full, 0, Minute, decoded);
+        Assert.Equal(largest.Select((c, i) => Exact(c with { OpenTime = i * Minute })), decoded.Select(Exact));
         // Small prices take few bytes: 0 is 2 (scale, one group), 107022.44 is 5 (10702244 < 2^28).
         var small = Enumerable.Repeat(new Candle(0, 107022.44m, 0m, 0m, 0m, 0m), CandleBlocks.Size).ToArray();
         Assert.Equal(1 + CandleBlocks.Size * (5 + 4 * 2), CandleBlocks.Encode(small).Length);
