@@ -83,11 +83,11 @@ public static class CandleStore
         var next = from;
         foreach (var (first, data) in Blocks(connection, symbol, timeframe, from, to, cancellationToken))
         {
-            if (first > next) found.AddRange(Copy(connection, symbol, timeframe, next, first, candles, cancellationToken));
+            if (first > next) found.AddRange(Copy(connection, symbol, timeframe, step, next, first, candles, cancellationToken));
             CandleBlocks.Decode(data, first, step, candles);
             next = first + step * CandleBlocks.Size;
         }
-        if (next < to) found.AddRange(Copy(connection, symbol, timeframe, next, to, candles, cancellationToken));
+        if (next < to) found.AddRange(Copy(connection, symbol, timeframe, step, next, to, candles, cancellationToken));
         if (found.Count > 0) Keep(connection, symbol, timeframe, step, found);
         transaction.Commit();
         return [.. candles];
@@ -118,8 +118,8 @@ public static class CandleStore
     }
 
     /// <summary>The candles opening in [from, to) read with binary COPY onto <paramref name="candles"/>; the whole blocks among them.</summary>
-    private static List<(long First, byte[] Data)> Copy(NpgsqlConnection connection, string symbol, string timeframe, long from, long to,
-        List<Candle> candles, CancellationToken cancellationToken)
+    private static List<(long First, byte[] Data)> Copy(NpgsqlConnection connection, string symbol, string timeframe, long step, long from,
+        long to, List<Candle> candles, CancellationToken cancellationToken)
     {
         var start = candles.Count;
         // COPY takes no parameters: the values are a validated symbol and timeframe (quoted) and two integers.
@@ -137,7 +137,6 @@ public static class CandleStore
             }
         }
         // A block is whole when a candle opens at its start and each of the next CandleBlocks.Size - 1 one step after the one before.
-        var step = Timeframes.Milliseconds(timeframe)!.Value;
         var read = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(candles)[start..];
         var found = new List<(long, byte[])>();
         for (var i = 0; i + CandleBlocks.Size <= read.Length; i++)

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Npgsql;
+using TradingBots.Tests;
 
 namespace TradingBots.Bench;
 
@@ -59,10 +60,12 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
     {
         // A pin while the candle just judged is still open would move its close: first a candle after it has closed.
         var judged = (await ClosedAsync())[^1].OpenTime;
-        while ((await ClosedAsync())[^1].OpenTime <= judged) await Task.Delay(50);
+        await Eventually.UntilAsync(async () => (await ClosedAsync())[^1].OpenTime > judged, "a 1 s candle after the judged one closed",
+            TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
         await PinAsync(to);
         // Then two closed candles at the new price, fewer than the slow average's 10.
-        while ((await ClosedAsync()).TakeLast(2).Count(c => c.Close == to) < 2) await Task.Delay(50);
+        await Eventually.UntilAsync(async () => (await ClosedAsync()).TakeLast(2).Count(c => c.Close == to) == 2,
+            $"two closed 1 s candles at {to}", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
         var burst = await TickAsync();
         say(Row(burst, what));
         if (burst.Orders != _running.Count) throw new InvalidOperationException($"the burst placed {burst.Orders} orders, not {_running.Count}");
