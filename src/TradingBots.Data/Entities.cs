@@ -140,7 +140,7 @@ public sealed class OutboxEvent
 {
     public long Id { get; set; }
     public required string Type { get; set; }
-    /// <summary>The event's data (json), the spec's fields in the spec's order.</summary>
+    /// <summary>The event's data as JSON text, the spec's fields in the spec's order.</summary>
     public required string Payload { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? PublishedAt { get; set; }

@@ -90,8 +90,10 @@ public sealed class TradingDbContext(DbContextOptions<TradingDbContext> options)
 
         model.Entity<OutboxEvent>(outbox =>
         {
-            // json, not jsonb: the text is kept as written, so the event's fields keep the spec's order.
-            outbox.Property(e => e.Payload).HasColumnType("json");
+            // Text, kept as written (the event's fields in the spec's order), compressed with lz4: a tick's hundred thousand
+            // events are ~8 MB of JSON that PostgreSQL neither parses again (json) nor compresses with its slower default
+            // (pglz): 160 ms of the server's time for a tick's half, 15 ms as lz4 text (measured 2026-12-05).
+            outbox.Property(e => e.Payload).HasColumnType("text").UseCompressionMethod("lz4");
             // The publisher only ever reads what is still unpublished, in id order.
             outbox.HasIndex(e => e.Id).HasFilter("published_at IS NULL").HasDatabaseName("ix_outbox_events_unpublished");
         });

@@ -114,8 +114,13 @@ public sealed class EventPublisher(IConnectionMultiplexer redis)
     }
 
     /// <summary>An envelope without its id: what follows <c>{"id":"…",</c> (the script splices the id in).</summary>
-    public static string Tail(string type, string payload) =>
-        $"\"type\":{JsonSerializer.Serialize(type, WireJson.Options)},\"data\":{payload}}}";
+    public static string Tail(string type, string payload) => string.Concat(TailHead(type), payload, "}");
+
+    /// <summary>A tail's beginning, <c>"type":"…","data":</c>, written once per event type.</summary>
+    public static string TailHead(string type) =>
+        TailHeads.GetOrAdd(type, static type => $"\"type\":{JsonSerializer.Serialize(type, WireJson.Options)},\"data\":");
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> TailHeads = new(StringComparer.Ordinal);
 
     /// <summary>The envelope as it travels on the channel: <c>{"id":"1764680000000-0","type":"…","data":{…}}</c>.</summary>
     public static string Envelope(string id, string tail) => $"{{\"id\":\"{id}\",{tail}";

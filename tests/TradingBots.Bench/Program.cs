@@ -25,12 +25,19 @@ var configuration = typeof(Ticks).Assembly.GetCustomAttribute<AssemblyConfigurat
 var report = new StringBuilder($"# Benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC ({configuration}, {Environment.ProcessorCount} cores, {seconds} s per point)\n\n");
 void Say(string line) { Console.WriteLine(line); report.AppendLine(line); }
 
+// A diagnosis: BENCH_SERVICES_ENV="NAME=value;NAME=value" is given to every service (a runtime knob, say), and said in the report.
+var servicesEnvironment = (Environment.GetEnvironmentVariable("BENCH_SERVICES_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries)
+    .Select(pair => pair.Split('=', 2)).Select(pair => (Name: pair[0], Value: pair[1])).ToList();
+if (servicesEnvironment.Count > 0) Say($"Every service started with {string.Join(", ", servicesEnvironment.Select(e => $"`{e.Name}={e.Value}`"))}.\n");
+
 // Its own instance of the AppHost (OwnAppHost: its own PostgreSQL cluster, Redis server and RabbitMQ node, fresh, their
 // ports Aspire's to pick), the Worker logging each tick's breakdown at Debug.
 await using var host = await OwnAppHost.StartAsync<apphost::Projects.TradingBots_AppHost>("bench", "17000-21999", configure: builder =>
 {
     var worker = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == ResourceNames.Worker));
     foreach (var (name, value) in Ticks.WorkerOverrides) worker.WithEnvironment(name, value);
+    foreach (var project in builder.Resources.OfType<ProjectResource>().ToList())
+        foreach (var (name, value) in servicesEnvironment) builder.CreateResourceBuilder(project).WithEnvironment(name, value);
 });
 await host.WaitUntilReadyAsync(CancellationToken.None);
 var workerLog = ResourceLog.Watch(host.App, ResourceNames.Worker);

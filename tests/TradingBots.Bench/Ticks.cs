@@ -108,7 +108,7 @@ public sealed partial class Ticks(HttpClient gateway, HttpClient sim, string dat
             """, ("bots", Bots), ("tick", (double)TickSeconds));
         while (await ScalarAsync<long>("SELECT count(*) FROM outbox_events WHERE published_at IS NULL") > 0) await Task.Delay(20);
         var published = watch.Elapsed.TotalMilliseconds;
-        var events = await ScalarAsync<long>("SELECT coalesce(sum(CASE WHEN type = 'batch' THEN json_array_length(payload) ELSE 1 END), 0) FROM outbox_events WHERE id > @from",
+        var events = await ScalarAsync<long>("SELECT coalesce(sum(CASE WHEN type = 'batch' THEN json_array_length(payload::json) ELSE 1 END), 0) FROM outbox_events WHERE id > @from",
             ("from", eventsBefore));
         var m = TickLine().Match(line);
         int I(string group) => int.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);

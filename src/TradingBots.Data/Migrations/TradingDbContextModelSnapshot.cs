@@ -449,8 +449,9 @@ namespace TradingBots.Data.Migrations
 
                     b.Property<string>("Payload")
                         .IsRequired()
-                        .HasColumnType("json")
-                        .HasColumnName("payload");
+                        .HasColumnType("text")
+                        .HasColumnName("payload")
+                        .HasAnnotation("Npgsql:Compression:", "lz4");
 
                     b.Property<DateTimeOffset?>("PublishedAt")
                         .HasColumnType("timestamp with time zone")

@@ -70,7 +70,7 @@ public static class Outbox
         {
             await copy.StartRowAsync(cancellationToken);
             await copy.WriteAsync(type, NpgsqlTypes.NpgsqlDbType.Text, cancellationToken);
-            await copy.WriteAsync(payload, NpgsqlTypes.NpgsqlDbType.Json, cancellationToken);
+            await copy.WriteAsync(payload, NpgsqlTypes.NpgsqlDbType.Text, cancellationToken);
             await copy.WriteAsync(now, NpgsqlTypes.NpgsqlDbType.TimestampTz, cancellationToken);
         }
         await copy.CompleteAsync(cancellationToken);
@@ -94,7 +94,7 @@ public static class Outbox
         {
             if (row.Count == 1) return row[0];
             batch.Clear().Append('[');
-            foreach (var (type, payload) in row) batch.Append(batch.Length == 1 ? "{" : ",{").Append(EventPublisher.Tail(type, payload));
+            foreach (var (type, payload) in row) batch.Append(batch.Length == 1 ? "{" : ",{").Append(EventPublisher.TailHead(type)).Append(payload).Append('}');
             return (Batch, batch.Append(']').ToString());
         }
     }
@@ -109,7 +109,7 @@ public static class Outbox
     {
         var pending = new List<(long? OutboxId, StackExchange.Redis.RedisValue Tail)>();
         await using (var select = new NpgsqlCommand(
-            "SELECT id, type, payload::text FROM outbox_events WHERE published_at IS NULL ORDER BY id LIMIT @n", connection))
+            "SELECT id, type, payload FROM outbox_events WHERE published_at IS NULL ORDER BY id LIMIT @n", connection))
         {
             select.Parameters.AddWithValue("n", BatchSize);
             await using var reader = await select.ExecuteReaderAsync(cancellationToken);
