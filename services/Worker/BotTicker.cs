@@ -187,7 +187,7 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                 foreach (var trade in open)
                 {
                     if (trade.Symbol != symbol || StopRule.OnPrice(strategy.StopsOf(trade, knobs), live[symbol].Last) is not { } exit) continue;
-                    notes.Add(await ExecuteAsync(bot, new LeaseGuard(due.Fence), StrategyOrder.Close(trade, exit.Reason), null, live[symbol], terms, cancellationToken));
+                    notes.Add(await ExecuteAsync(bot, open, new LeaseGuard(due.Fence), StrategyOrder.Close(trade, exit.Reason), null, live[symbol], terms, cancellationToken));
                     (stopped ??= []).Add(trade.TradeId);
                 }
                 if (stopped is not null) open = [.. open.Where(t => !stopped.Contains(t.TradeId))];
@@ -220,7 +220,9 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                 {
                     // The key names the run, symbol, candle and order, so judging a candle again trades nothing twice.
                     var key = Idempotency.Scoped(Idempotency.Worker, $"job{due.JobId}-{symbol}-{guard.CandleOpenTime}-{i}");
-                    notes.Add(await ExecuteAsync(bot, guard, orders[i], key, live[symbol], terms, cancellationToken));
+                    // An order of another symbol than the one the strategy was asked about would fill at this symbol's price.
+                    notes.Add(orders[i].Symbol == symbol ? await ExecuteAsync(bot, open, guard, orders[i], key, live[symbol], terms, cancellationToken)
+                        : $"{orders[i].Side} {orders[i].Symbol} refused: the strategy was asked about {symbol}");
                 }
                 seen.Add((symbol, guard.CandleOpenTime));
             }
@@ -270,8 +272,8 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
     /// the bot's <paramref name="terms"/> from the live ticker this tick read (<see cref="FillRule"/>), under the tick's
     /// <paramref name="guard"/>; a buy with its idempotency <paramref name="key"/> (a close is once by itself: a closed trade is 409).
     /// </summary>
-    private async Task<string> ExecuteAsync(Bot bot, IOrderGuard guard, StrategyOrder order, string? key, Quote quote, FillTerms terms,
-        CancellationToken cancellationToken)
+    private async Task<string> ExecuteAsync(Bot bot, IReadOnlyList<OpenTrade> open, IOrderGuard guard, StrategyOrder order, string? key, Quote quote,
+        FillTerms terms, CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var engine = scope.ServiceProvider.GetRequiredService<PaperEngine>();
@@ -279,7 +281,10 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             if (order.TradeId is { } tradeId)
             {
-                await engine.CloseTradeAsync(tradeId, cancellationToken, at: quote, guard: guard, terms: terms);
+                // Only an open trade of this bot that the tick read, in the order's symbol (the price is that symbol's).
+                if (open.FirstOrDefault(t => t.TradeId == tradeId && t.Symbol == order.Symbol) is not { } held)
+                    return $"{order.Side} {order.Symbol} refused: trade {tradeId} is not an open {order.Symbol} trade of this bot";
+                await engine.CloseTradeAsync(tradeId, cancellationToken, at: quote, guard: guard, terms: terms, known: new(bot.Id, held.Symbol, held.Qty));
                 return $"sold {order.Symbol} (trade {tradeId}): {order.Reason}";
             }
             var request = new OrderRequest(bot.Id, order.Symbol, Sides.Buy, order.QuoteAmount, null);

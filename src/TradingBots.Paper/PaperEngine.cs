@@ -171,23 +171,31 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
     /// <summary>
     /// POST /trades/{id}/close: the whole trade by the account's terms from the live ticker, or from <paramref name="at"/> (a
     /// strategy's close, under its <paramref name="guard"/>), or at the last known price (said in the answer, no terms
-    /// applied: there is no market) when the exchange no longer lists the symbol. A closed trade is 409.
+    /// applied: there is no market) when the exchange no longer lists the symbol. A closed trade is 409. A caller that has
+    /// just read the trade (a tick) says what it read (<paramref name="known"/>), and it is not read before the lock; under
+    /// the lock it must still be that bot's trade in that symbol.
     /// </summary>
     public async Task<OrderResult> CloseTradeAsync(long tradeId, CancellationToken cancellationToken, Quote? at = null, IOrderGuard? guard = null,
-        FillTerms? terms = null)
+        FillTerms? terms = null, KnownTrade? known = null)
     {
-        var trade = await db.Trades.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tradeId, cancellationToken)
-            ?? throw new PaperException(404, "id", $"no trade {tradeId}");
-        if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
+        if (known is null)
+        {
+            var read = await db.Trades.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tradeId, cancellationToken)
+                ?? throw new PaperException(404, "id", $"no trade {tradeId}");
+            if (read.Status != TradeStatus.Open) throw Closed(tradeId);
+            known = new KnownTrade(read.BotId, read.Symbol, read.Amount);
+        }
 
-        var (quote, stale) = at is { } given ? (given, false) : await marks.GetQuoteAsync(trade.Symbol, cancellationToken);
-        terms = stale ? AtLastKnown : terms ?? await TermsAsync(trade.BotId, cancellationToken);
-        var market = await MarketAsync(trade.Symbol, Sides.Sell, (trade.Amount, null), terms, quote, cancellationToken);
+        var (quote, stale) = at is { } given ? (given, false) : await marks.GetQuoteAsync(known.Symbol, cancellationToken);
+        terms = stale ? AtLastKnown : terms ?? await TermsAsync(known.BotId, cancellationToken);
+        var market = await MarketAsync(known.Symbol, Sides.Sell, (known.Amount, null), terms, quote, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        // Read again under the lock (a concurrent close may have won), in the lock's round trip.
-        var (account, _, refused, locked) = await OpenAccountAsync(trade.BotId, null, guard, cancellationToken, tradeId);
-        trade = locked ?? await db.Trades.FirstAsync(t => t.Id == tradeId, cancellationToken);
-        if (trade.Status != TradeStatus.Open) throw new PaperException(409, "id", $"trade {tradeId} is already closed");
+        // Read again under the lock (a concurrent close may have won), in the lock's round trip: what counts is this row.
+        var (account, _, refused, locked) = await OpenAccountAsync(known.BotId, null, guard, cancellationToken, tradeId);
+        var trade = locked ?? await db.Trades.FirstOrDefaultAsync(t => t.Id == tradeId, cancellationToken);
+        if (trade is null || trade.BotId != known.BotId || trade.Symbol != known.Symbol)
+            throw new PaperException(404, "id", $"no {known.Symbol} trade {tradeId} of {(known.BotId is { } bot ? $"bot {bot}" : "the manual account")}");
+        if (trade.Status != TradeStatus.Open) throw Closed(tradeId);
         if (refused is not null) throw refused;
         EnsureCurrency(account, trade.Symbol);
 
@@ -201,6 +209,8 @@ public sealed class PaperEngine(TradingDbContext db, PriceSource prices, MarkPri
         waker.Wake();
         return new OrderResult(OrderView.From(order), trade.Id, [OrderView.From(order)], PriceStale: stale);
     }
+
+    private static PaperException Closed(long tradeId) => new(409, "id", $"trade {tradeId} is already closed");
 
     /// <summary>A close at the last known price of a symbol the exchange no longer lists: no book, no rules, no slippage.</summary>
     private static readonly FillTerms AtLastKnown = new(FillModels.Last, 0m, ExchangeRules: false);

@@ -166,4 +166,40 @@ public sealed class UserStrategiesTests(TopologyFixture topology)
             Remove(name);
         }
     }
+    /// <summary>
+    /// A strategy's orders are for the symbol it was asked about and close only its bot's own open trades of that symbol:
+    /// a user strategy naming another account's trade (here a manual one) or another symbol gets each refused, in its job's
+    /// message, and nothing of it is written.
+    /// </summary>
+    [Fact]
+    public async Task A_strategy_closes_only_its_own_trades_and_trades_only_the_symbol_it_was_asked_about()
+    {
+        await topology.SetPriceAsync("XRP/USDT", 0.5m);
+        var (bought, order) = await topology.PostJsonAsync("/api/orders", """{"symbol": "XRP/USDT", "side": "buy", "type": "market", "quote_amount": 10}""");
+        Assert.Equal(HttpStatusCode.Created, bought.StatusCode);
+        var manual = order.GetProperty("trade_id").GetInt64();
+        var name = await WriteAsync(Holding("reaching").Replace("public IReadOnlyList<StrategyOrder> Decide(StrategyInput input) => [];",
+            $"public IReadOnlyList<StrategyOrder> Decide(StrategyInput input) => [new(input.Symbol, \"sell\", null, {manual}L, \"not mine\"), StrategyOrder.Buy(\"ETH/USDT\", 10m, \"elsewhere\")];"));
+        await using var events = await EventListener.StartAsync(topology);
+        try
+        {
+            var (created, body) = await CreateBotAsync(name, """{"tick_seconds": 1, "max_ticks": 1}""");
+            Assert.True(created.StatusCode == HttpStatusCode.Created, body.ToString());
+            var bot = body.GetProperty("bot").GetProperty("id").GetInt64();
+            var (_, started) = await topology.PostJsonAsync($"/api/bots/{bot}/start");
+            var jobId = started.GetProperty("current_job").GetProperty("id").GetInt64();
+            await events.WaitForAsync(e => EventListener.Is(e, "bot.state", bot) && e.GetProperty("data").GetProperty("status").GetString() == "stopped", seconds: 30);
+
+            var job = await topology.GetJsonAsync($"/api/jobs/{jobId}");
+            Assert.Equal(("completed", $"completed 1 tick(s): sell XRP/USDT refused: trade {manual} is not an open XRP/USDT trade of this bot; "
+                + "buy ETH/USDT refused: the strategy was asked about XRP/USDT"), (job.GetProperty("status").GetString(), job.GetProperty("message").GetString()));
+            Assert.Equal("open", await topology.ScalarAsync($"SELECT status FROM trades WHERE id = {manual}"));
+            Assert.Equal(0L, await topology.ScalarAsync($"SELECT count(*) FROM trades WHERE bot_id = {bot}"));
+            Assert.Equal(0L, await topology.ScalarAsync($"SELECT count(*) FROM orders WHERE bot_id = {bot}"));
+        }
+        finally
+        {
+            Remove(name);
+        }
+    }
 }
