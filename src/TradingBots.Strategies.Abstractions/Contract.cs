@@ -17,6 +17,8 @@ public sealed record StrategyInput(string Symbol, IReadOnlyList<Candle> ClosedCa
 /// <summary>
 /// What a strategy wants done, executed by the paper engine (the same rules as POST /orders): buy
 /// <see cref="QuoteAmount"/> of the symbol, or close the trade <see cref="TradeId"/> whole. <see cref="Reason"/> says why.
+/// The symbol is the one the strategy was asked about (<see cref="StrategyInput.Symbol"/>) and a close names one of its
+/// open trades of that symbol (<see cref="StrategyInput.OpenTrades"/>): anything else is refused, live and in a backtest.
 /// </summary>
 public sealed record StrategyOrder(string Symbol, string Side, decimal? QuoteAmount, long? TradeId, string Reason)
 {

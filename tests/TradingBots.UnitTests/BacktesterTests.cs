@@ -180,4 +180,39 @@ public sealed class BacktesterTests
             Directory.Delete(directory, recursive: true);
         }
     }
+    /// <summary>Asked about BTC/USDT with nothing open: buys it and ETH/USDT; asked about ETH/USDT: closes every open trade, naming ETH/USDT.</summary>
+    private sealed class Reaching : IStrategy
+    {
+        public string Name => "reaching";
+        public int Version => 1;
+        public string Description => "reaches past the symbol it is asked about";
+        public IReadOnlyList<KnobSpec> Knobs => [];
+        public int CandlesNeeded(KnobValues knobs) => 1;
+        public IReadOnlyList<StrategyOrder> Decide(StrategyInput input) => input.Symbol == "BTC/USDT"
+            ? input.OpenTrades.Count == 0 ? [StrategyOrder.Buy("BTC/USDT", 100m, "mine"), StrategyOrder.Buy("ETH/USDT", 100m, "elsewhere")] : []
+            : [.. input.OpenTrades.Select(t => new StrategyOrder("ETH/USDT", "sell", null, t.TradeId, "reach"))];
+    }
+
+    [Fact]
+    public void As_live_an_order_of_another_symbol_and_a_close_of_another_symbols_trade_are_refused()
+    {
+        var strategy = new Reaching();
+        var setup = new BacktestSetup(strategy, KnobValues.Parse("{}", StrategyRegistry.KnobsOf(strategy)), ["BTC/USDT", "ETH/USDT"], "1m", 0, 3 * Minute, 1000m, 0.001m);
+        var result = Backtester.Run(setup, new Dictionary<string, Candle[]>
+        {
+            ["BTC/USDT"] = Candles((10, 10), (10, 10), (10, 10)),
+            ["ETH/USDT"] = Candles((2000, 2000), (2000, 2000), (2000, 2000)),
+        }, null, TestContext.Current.CancellationToken);
+
+        // The BTC/USDT buy filled at the next open; the ETH/USDT buy was refused when decided, the close of the BTC/USDT
+        // trade named as ETH/USDT's when it would have filled (at ETH/USDT's price); the trade is still open. (The last
+        // candle's close of it has no candle after the range to fill at.)
+        var trade = Assert.Single(result.Trades);
+        Assert.Equal(("BTC/USDT", 10m, true), (trade.Symbol, trade.EntryPrice, trade.IsOpen));
+        Assert.Equal([
+            "1970-01-01 00:00:00Z BTC/USDT: buy ETH/USDT refused: the strategy was asked about BTC/USDT",
+            $"1970-01-01 00:02:00Z ETH/USDT: trade {trade.Id} is not an open ETH/USDT trade",
+            "1970-01-01 00:03:00Z ETH/USDT: sell of ETH/USDT not filled: the candle after the range has not closed yet",
+        ], result.Refusals);
+    }
 }
