@@ -220,9 +220,8 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
                 {
                     // The key names the run, symbol, candle and order, so judging a candle again trades nothing twice.
                     var key = Idempotency.Scoped(Idempotency.Worker, $"job{due.JobId}-{symbol}-{guard.CandleOpenTime}-{i}");
-                    // An order of another symbol than the one the strategy was asked about would fill at this symbol's price.
-                    notes.Add(orders[i].Symbol == symbol ? await ExecuteAsync(bot, open, guard, orders[i], key, live[symbol], terms, cancellationToken)
-                        : $"{orders[i].Side} {orders[i].Symbol} refused: the strategy was asked about {symbol}");
+                    notes.Add(OrderRule.Refusal(orders[i], symbol, open)
+                        ?? await ExecuteAsync(bot, open, guard, orders[i], key, live[symbol], terms, cancellationToken));
                 }
                 seen.Add((symbol, guard.CandleOpenTime));
             }
@@ -281,9 +280,8 @@ public sealed class BotTicker(IServiceScopeFactory scopes, TradingDbContext db, 
         {
             if (order.TradeId is { } tradeId)
             {
-                // Only an open trade of this bot that the tick read, in the order's symbol (the price is that symbol's).
-                if (open.FirstOrDefault(t => t.TradeId == tradeId && t.Symbol == order.Symbol) is not { } held)
-                    return $"{order.Side} {order.Symbol} refused: trade {tradeId} is not an open {order.Symbol} trade of this bot";
+                // One of the open trades the tick read (OrderRule): the close need not read it again before the lock.
+                var held = open.First(t => t.TradeId == tradeId);
                 await engine.CloseTradeAsync(tradeId, cancellationToken, at: quote, guard: guard, terms: terms, known: new(bot.Id, held.Symbol, held.Qty));
                 return $"sold {order.Symbol} (trade {tradeId}): {order.Reason}";
             }

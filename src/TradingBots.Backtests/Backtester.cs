@@ -72,7 +72,7 @@ public static class Backtester
             foreach (var order in pending[s])
             {
                 var refusal = order.TradeId is { } tradeId
-                    ? ledger.Close(tradeId, symbols[s], candle.Open, candle.OpenTime, order.Reason)
+                    ? ledger.Close(tradeId, candle.Open, candle.OpenTime, order.Reason)
                     : ledger.Buy(order.Symbol, order.QuoteAmount!.Value, candle.Open, candle.OpenTime, order.Reason);
                 if (refusal is not null) Refuse(candle.OpenTime, symbols[s], refusal);
             }
@@ -84,7 +84,7 @@ public static class Backtester
             for (var t = 0; t < trades.Count; t++)
             {
                 if (trades[t].Symbol != symbols[s] || StopRule.InCandle(setup.Strategy.StopsOf(trades[t], setup.Knobs), candle) is not { } exit) continue;
-                if (ledger.Close(trades[t].TradeId, symbols[s], exit.Price, candle.OpenTime, exit.Reason) is { } refusal) Refuse(candle.OpenTime, symbols[s], refusal);
+                if (ledger.Close(trades[t].TradeId, exit.Price, candle.OpenTime, exit.Reason) is { } refusal) Refuse(candle.OpenTime, symbols[s], refusal);
             }
         }
 
@@ -118,9 +118,8 @@ public static class Backtester
                 var orders = setup.Strategy.Decide(input);
                 for (var o = 0; o < orders.Count; o++)
                 {
-                    // As a live tick: an order is for the symbol the strategy was asked about.
-                    if (orders[o].Symbol == symbols[s]) pending[s].Add(orders[o]);
-                    else Refuse(series[s][i].OpenTime, symbols[s], $"{orders[o].Side} {orders[o].Symbol} refused: the strategy was asked about {symbols[s]}");
+                    if (OrderRule.Refusal(orders[o], symbols[s], open) is { } refusal) Refuse(series[s][i].OpenTime, symbols[s], refusal);
+                    else pending[s].Add(orders[o]);
                 }
             }
             equity.Add(new(closedAt, ledger.Equity(priceOf), ledger.Cash));

@@ -76,11 +76,11 @@ public sealed class Ledger(decimal startingCash, decimal feeRate, decimal slippa
         return null;
     }
 
-    /// <summary>Closes the whole trade at <paramref name="price"/> (of <paramref name="symbol"/>); null, or why not (it is not an open trade of that symbol).</summary>
-    public string? Close(long tradeId, string symbol, decimal price, long at, string reason)
+    /// <summary>Closes the whole trade at <paramref name="price"/>; null, or why not (it is not open).</summary>
+    public string? Close(long tradeId, decimal price, long at, string reason)
     {
-        var trade = _open.Find(t => t.Id == tradeId && t.Symbol == symbol);
-        if (trade is null) return $"trade {tradeId} is not an open {symbol} trade";
+        var trade = _open.Find(t => t.Id == tradeId);
+        if (trade is null) return $"trade {tradeId} is not open";
         var symbolRules = rules?.GetValueOrDefault(trade.Symbol);
         price = PaperRules.FillPrice(price, Sides.Sell, slippageBps, symbolRules);
         if (symbolRules is not null && PaperRules.Refusal(symbolRules, trade.Qty, price) is { } refused)

@@ -41,3 +41,18 @@ public static class FillRule
     /// <summary>The price a decision on these closed candles is judged at: the close of the newest.</summary>
     public static decimal Price(IReadOnlyList<Candle> closed) => closed[^1].Close;
 }
+
+/// <summary>
+/// What a strategy's order may name, live and in a backtest: the symbol it was asked about, and for a close one of the
+/// account's open trades of that symbol (as the strategy was given them). Anything else is refused, never filled at the
+/// asked symbol's price.
+/// </summary>
+public static class OrderRule
+{
+    /// <summary>Why the order is refused, or null.</summary>
+    public static string? Refusal(StrategyOrder order, string asked, IReadOnlyList<OpenTrade> open) =>
+        order.Symbol != asked ? $"{order.Side} {order.Symbol} refused: the strategy was asked about {asked}"
+        : order.TradeId is { } id && !open.Any(t => t.TradeId == id && t.Symbol == asked)
+            ? $"{order.Side} {order.Symbol} refused: trade {id} is not an open {asked} trade of this account"
+        : null;
+}

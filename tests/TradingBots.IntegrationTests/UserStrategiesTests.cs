@@ -191,7 +191,7 @@ public sealed class UserStrategiesTests(TopologyFixture topology)
             await events.WaitForAsync(e => EventListener.Is(e, "bot.state", bot) && e.GetProperty("data").GetProperty("status").GetString() == "stopped", seconds: 30);
 
             var job = await topology.GetJsonAsync($"/api/jobs/{jobId}");
-            Assert.Equal(("completed", $"completed 1 tick(s): sell XRP/USDT refused: trade {manual} is not an open XRP/USDT trade of this bot; "
+            Assert.Equal(("completed", $"completed 1 tick(s): sell XRP/USDT refused: trade {manual} is not an open XRP/USDT trade of this account; "
                 + "buy ETH/USDT refused: the strategy was asked about XRP/USDT"), (job.GetProperty("status").GetString(), job.GetProperty("message").GetString()));
             Assert.Equal("open", await topology.ScalarAsync($"SELECT status FROM trades WHERE id = {manual}"));
             Assert.Equal(0L, await topology.ScalarAsync($"SELECT count(*) FROM trades WHERE bot_id = {bot}"));

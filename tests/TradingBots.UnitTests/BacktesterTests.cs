@@ -204,15 +204,14 @@ public sealed class BacktesterTests
             ["ETH/USDT"] = Candles((2000, 2000), (2000, 2000), (2000, 2000)),
         }, null, TestContext.Current.CancellationToken);
 
-        // The BTC/USDT buy filled at the next open; the ETH/USDT buy was refused when decided, the close of the BTC/USDT
-        // trade named as ETH/USDT's when it would have filled (at ETH/USDT's price); the trade is still open. (The last
-        // candle's close of it has no candle after the range to fill at.)
+        // The BTC/USDT buy filled at the next open; the ETH/USDT buy and each close of the BTC/USDT trade named as ETH/USDT's
+        // are refused when decided (they would have filled at ETH/USDT's price); the trade is still open.
         var trade = Assert.Single(result.Trades);
         Assert.Equal(("BTC/USDT", 10m, true), (trade.Symbol, trade.EntryPrice, trade.IsOpen));
         Assert.Equal([
             "1970-01-01 00:00:00Z BTC/USDT: buy ETH/USDT refused: the strategy was asked about BTC/USDT",
-            $"1970-01-01 00:02:00Z ETH/USDT: trade {trade.Id} is not an open ETH/USDT trade",
-            "1970-01-01 00:03:00Z ETH/USDT: sell of ETH/USDT not filled: the candle after the range has not closed yet",
+            $"1970-01-01 00:01:00Z ETH/USDT: sell ETH/USDT refused: trade {trade.Id} is not an open ETH/USDT trade of this account",
+            $"1970-01-01 00:02:00Z ETH/USDT: sell ETH/USDT refused: trade {trade.Id} is not an open ETH/USDT trade of this account",
         ], result.Refusals);
     }
 }

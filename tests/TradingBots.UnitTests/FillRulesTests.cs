@@ -163,7 +163,7 @@ public sealed class LedgerFillTests
         var trade = Assert.Single(ledger.Trades);
         Assert.Equal((100030.38m, 0.00099m, 99.0300762m, 0.0990300762m), (trade.EntryPrice, trade.Qty, trade.CostBasisQuote, trade.FeesPaidQuote));
 
-        Assert.Null(ledger.Close(trade.Id, "BTC/USDT", 100000.37m, at: 2, "out"));
+        Assert.Null(ledger.Close(trade.Id, 100000.37m, at: 2, "out"));
         // 3 bps down is 99970.369889, down to the tick 99970.36: 0.00099 × 99970.36 = 98.9706564, fee 0.0989706564;
         // realized 98.9706564 − 99.0300762 − 0.0990300762 − 0.0989706564 = −0.2574205326.
         Assert.Equal((99970.36m, 98.9706564m, -0.2574205326m), (trade.ExitPrice, trade.ProceedsQuote, trade.RealizedPnlQuote));
