@@ -57,6 +57,10 @@ public sealed class BacktestRunner(BacktestJobs jobs, CandleDownload download, T
         {
             await held.CancelAsync();
             await heartbeat;
+            // A run allocates in proportion to its candles (a year of 1m: about 150 MiB), and the GC keeps the heap it grew
+            // to for allocations to come: a Worker idle after a few years backtested stayed at 500 MiB resident. One blocking
+            // collection that returns the free memory to the system: 25 ms after a month of 1m candles, 50–90 ms after a year.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         }
     }
 
