@@ -32,7 +32,7 @@ if (servicesEnvironment.Count > 0) Say($"Every service started with {string.Join
 
 // Its own instance of the AppHost (OwnAppHost: its own PostgreSQL cluster, Redis server and RabbitMQ node, fresh, their
 // ports Aspire's to pick), the Worker logging each tick's breakdown at Debug.
-await using var host = await OwnAppHost.StartAsync<apphost::Projects.TradingBots_AppHost>("bench", "17000-21999", configure: builder =>
+await using var host = await OwnAppHost.StartAsync<apphost::Projects.TradingBots_AppHost>("bench", "17000-21999", dashboard: only is "memory", configure: builder =>
 {
     var worker = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == ResourceNames.Worker));
     foreach (var (name, value) in Ticks.WorkerOverrides) worker.WithEnvironment(name, value);
