@@ -6,7 +6,7 @@ using TradingBots.Tests;
 namespace TradingBots.Bench;
 
 /// <summary>
-/// Resident memory of each service, idle after use: what a user does first (tickers, manual orders, a backtest, a bot's
+/// Resident memory of each service, idle after use: what a user does first (tickers, manual orders, backtests, a bot's
 /// run and its stop, the pages' reads), then the system left alone for <see cref="Idle"/>; each process's VmRSS from /proc.
 /// </summary>
 public sealed class MemoryBench(HttpClient http, Func<string, Task<int>> pidOf, Action<string> say)
@@ -61,8 +61,10 @@ public sealed class MemoryBench(HttpClient http, Func<string, Task<int>> pidOf, 
             using var backtest = await http.PostAsJsonAsync("/api/backtests",
                 new { symbols = new[] { "ETH/USDT" }, timeframe, from = to - days * 24 * 3_600_000L, to });
             var id = (await backtest.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("id").GetInt64();
-            await Eventually.UntilAsync(async () => (await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/backtests/{id}"))
-                .GetProperty("job").GetProperty("status").GetString() is not ("queued" or "running"), $"backtest {id} ends", TimeSpan.FromMinutes(3));
+            var status = "queued";
+            await Eventually.UntilAsync(async () => (status = (await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/backtests/{id}"))
+                .GetProperty("job").GetProperty("status").GetString()!) is not ("queued" or "running"), $"backtest {id} ends", TimeSpan.FromMinutes(3));
+            if (status != "completed") throw new InvalidOperationException($"backtest {id} of {days} days of {timeframe} candles ended {status}");
         }
     }
 

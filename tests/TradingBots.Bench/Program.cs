@@ -31,7 +31,8 @@ var servicesEnvironment = (Environment.GetEnvironmentVariable("BENCH_SERVICES_EN
 if (servicesEnvironment.Count > 0) Say($"Every service started with {string.Join(", ", servicesEnvironment.Select(e => $"`{e.Name}={e.Value}`"))}.\n");
 
 // Its own instance of the AppHost (OwnAppHost: its own PostgreSQL cluster, Redis server and RabbitMQ node, fresh, their
-// ports Aspire's to pick), the Worker logging each tick's breakdown at Debug.
+// ports Aspire's to pick), the Worker logging each tick's breakdown at Debug. For `memory`, with the Aspire dashboard, as
+// the run command has it: the services then export their traces, metrics and logs to it, and that is part of their memory.
 await using var host = await OwnAppHost.StartAsync<apphost::Projects.TradingBots_AppHost>("bench", "17000-21999", dashboard: only is "memory", configure: builder =>
 {
     var worker = builder.CreateResourceBuilder(builder.Resources.OfType<ProjectResource>().Single(r => r.Name == ResourceNames.Worker));
