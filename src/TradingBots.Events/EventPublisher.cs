@@ -116,8 +116,12 @@ public sealed class EventPublisher(IConnectionMultiplexer redis)
     /// <summary>An envelope without its id: what follows <c>{"id":"…",</c> (the script splices the id in).</summary>
     public static string Tail(string type, string payload) => string.Concat(TailHead(type), payload, "}");
 
+    /// <summary>The same tail written onto <paramref name="to"/> (a batch of them), without a string of its own.</summary>
+    public static System.Text.StringBuilder AppendTail(System.Text.StringBuilder to, string type, string payload) =>
+        to.Append(TailHead(type)).Append(payload).Append('}');
+
     /// <summary>A tail's beginning, <c>"type":"…","data":</c>, written once per event type.</summary>
-    public static string TailHead(string type) =>
+    private static string TailHead(string type) =>
         TailHeads.GetOrAdd(type, static type => $"\"type\":{JsonSerializer.Serialize(type, WireJson.Options)},\"data\":");
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> TailHeads = new(StringComparer.Ordinal);

@@ -52,11 +52,11 @@ public sealed record TradeView(long Id, long? BotId, string Symbol, string Side,
         t.FeesPaidQuote, t.UnrealizedPnlQuote, t.RealizedPnlQuote, t.Pnl, t.ClosedAt, t.CreatedAt);
 }
 
-/// <summary>The answer to POST /orders and POST /trades/{id}/close: the spec's <c>order</c> and <c>trade_id</c>, every
-/// fill when a sell touched several trades, and whether the price was the last known one (a symbol no longer listed).</summary>
 /// <summary>What a close's caller read of an open trade: its account (bot, or null: the manual one), symbol and amount.</summary>
 public sealed record KnownTrade(long? BotId, string Symbol, decimal Amount);
 
+/// <summary>The answer to POST /orders and POST /trades/{id}/close: the spec's <c>order</c> and <c>trade_id</c>, every
+/// fill when a sell touched several trades, and whether the price was the last known one (a symbol no longer listed).</summary>
 public sealed record OrderResult(OrderView Order, long? TradeId, IReadOnlyList<OrderView> Orders, bool PriceStale = false);
 
 /// <summary>An account's open trades of one symbol, valued at <see cref="Price"/> (the last known one when <see cref="PriceStale"/>).</summary>

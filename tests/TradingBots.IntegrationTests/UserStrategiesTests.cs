@@ -166,6 +166,7 @@ public sealed class UserStrategiesTests(TopologyFixture topology)
             Remove(name);
         }
     }
+
     /// <summary>
     /// A strategy's orders are for the symbol it was asked about and close only its bot's own open trades of that symbol:
     /// a user strategy naming another account's trade (here a manual one) or another symbol gets each refused, in its job's

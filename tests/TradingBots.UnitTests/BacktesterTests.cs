@@ -180,6 +180,7 @@ public sealed class BacktesterTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
     /// <summary>Asked about BTC/USDT with nothing open: buys it and ETH/USDT; asked about ETH/USDT: closes every open trade, naming ETH/USDT.</summary>
     private sealed class Reaching : IStrategy
     {

@@ -94,7 +94,7 @@ public static class Outbox
         {
             if (row.Count == 1) return row[0];
             batch.Clear().Append('[');
-            foreach (var (type, payload) in row) batch.Append(batch.Length == 1 ? "{" : ",{").Append(EventPublisher.TailHead(type)).Append(payload).Append('}');
+            foreach (var (type, payload) in row) EventPublisher.AppendTail(batch.Append(batch.Length == 1 ? "{" : ",{"), type, payload);
             return (Batch, batch.Append(']').ToString());
         }
     }
